@@ -1,0 +1,75 @@
+"""convcost: what a convolutional network costs, layer by layer, and why.
+
+The analytic path (spec, shapes, closed-form costs, report) uses only Python integers: importing
+convcost imports no NumPy and no deep-learning framework.
+"""
+
+from convcost.conventions import CONVENTIONS
+from convcost.cost import Cost
+from convcost.errors import (
+    ConvcostError,
+    GeometryError,
+    MissingDependencyError,
+    SpecError,
+    UnknownConventionError,
+    UnknownModelError,
+)
+from convcost.report import Report, Row, SeparablePair, Totals, analyze
+from convcost.spec import (
+    Activation,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    DepthwiseConv2D,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    Layer,
+    MaxPool2D,
+    Model,
+    Reshape,
+    SeparableConv2D,
+    Sequential,
+    ZeroPadding2D,
+)
+from convcost.zoo import ZOO, build, mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONVENTIONS",
+    "ZOO",
+    "Activation",
+    "AvgPool2D",
+    "BatchNorm",
+    "ConvcostError",
+    "Conv2D",
+    "Cost",
+    "Dense",
+    "DepthwiseConv2D",
+    "Dropout",
+    "Flatten",
+    "GeometryError",
+    "GlobalAvgPool2D",
+    "Layer",
+    "MaxPool2D",
+    "MissingDependencyError",
+    "Model",
+    "Report",
+    "Reshape",
+    "Row",
+    "SeparableConv2D",
+    "SeparablePair",
+    "Sequential",
+    "SpecError",
+    "Totals",
+    "UnknownConventionError",
+    "UnknownModelError",
+    "ZeroPadding2D",
+    "analyze",
+    "build",
+    "mobilenet_v1",
+    "mobilenet_v1_conv",
+    "mobilenet_v1_shallow",
+]

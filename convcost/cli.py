@@ -1,0 +1,139 @@
+"""The ``convcost`` command: a thin shell over the Python API.
+
+Every user mistake ends as one line on stderr and exit status 2; nothing heavy is imported for
+the analytic commands (no NumPy, no framework).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from convcost.conventions import CONVENTIONS
+from convcost.errors import ConvcostError
+from convcost.render import FORMATS, render
+from convcost.report import analyze
+from convcost.zoo import ZOO, build
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+def _wants_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def write_output(text: str, path: str | None) -> None:
+    """Print ``text``, or write it to ``path`` atomically: a failure leaves any old file untouched."""
+    if path is None:
+        click.echo(text, nl=False)
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcost-", suffix=".tmp")
+    except OSError as e:
+        raise ConvcostError(f"cannot write --output {path}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _model_arguments(alpha: float | None, resolution: int | None, classes: int | None) -> dict[str, Any]:
+    given = {"alpha": alpha, "resolution": resolution, "classes": classes}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="convcost", prog_name="convcost")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def cli(debug: bool) -> None:
+    """What a convolutional network costs (parameters, multiply-adds), layer by layer, and why."""
+
+
+@cli.command()
+@click.argument("model", default="mobilenet_v1")
+@click.option("--alpha", type=float, help="Width multiplier: every layer keeps int(channels * alpha) channels.")
+@click.option("--resolution", type=int, help="Input height and width in pixels.")
+@click.option("--classes", type=int, help="Number of output classes.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass.")
+@click.option(
+    "--convention",
+    type=click.Choice(list(CONVENTIONS)),
+    default="paper",
+    show_default=True,
+    help="What the totals count: 'paper' (conv and FC only) or 'keras' (count_params(), BN included).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+def table(
+    model: str,
+    alpha: float | None,
+    resolution: int | None,
+    classes: int | None,
+    batch: int,
+    convention: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios."""
+    spec = build(model, **_model_arguments(alpha, resolution, classes)).with_batch(batch)
+    report = analyze(spec, convention)
+    text = render(report, fmt, color=_wants_color() and output is None)
+    write_output(text, output)
+
+
+@cli.command()
+def models() -> None:
+    """List the model zoo, one line each."""
+    width = max(len(name) for name in ZOO)
+    for name, entry in ZOO.items():
+        arguments = ", ".join(f"{k}={v}" for k, v in entry.arguments.items())
+        click.echo(f"{name:<{width}}  {entry.summary}  [{arguments}]")
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"convcost: error: {message}", err=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; map every error to one line and an exit status instead of a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="convcost", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx else str(e))
+        return 0
+    except click.ClickException as e:
+        return _fail(e.format_message().replace("\n", " "), e.exit_code)
+    except click.Abort:
+        return _fail("aborted", 130)
+    except ConvcostError as e:
+        return _fail(str(e), EXIT_USAGE)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error of ours; silence the flush at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+    except Exception as e:
+        if "--debug" in args:
+            traceback.print_exc()
+        return _fail(
+            f"internal error ({type(e).__name__}: {e}). This is a bug in convcost: please report it "
+            "with the command you ran (add --debug for the traceback).",
+            EXIT_INTERNAL,
+        )
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Renderers: a ``Report`` in, text out. Only ``table`` imports rich, and only when it is used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from convcost.report import Report
+
+FORMATS = ("table", "markdown", "csv", "json")
+
+
+def render(report: Report, fmt: str, *, color: bool | None = None, width: int | None = None) -> str:
+    """The report as text in ``fmt`` (one of ``FORMATS``)."""
+    if fmt == "table":
+        from convcost.render.table import to_table
+
+        return to_table(report, color=color, width=width)
+    from convcost.render import text
+
+    renderers: dict[str, Callable[[Report], str]] = {
+        "markdown": text.to_markdown,
+        "csv": text.to_csv,
+        "json": text.to_json,
+    }
+    return renderers[fmt](report)

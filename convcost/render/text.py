@@ -1,0 +1,181 @@
+"""Plain-text renderers (JSON, CSV, markdown) and the number formats every renderer shares."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from convcost.conventions import get_convention
+from convcost.labels import PAPER_KIND_NAMES
+from convcost.report import Report
+from convcost.spec import Shape
+
+
+def paper_shape(shape: Shape) -> str:
+    """The paper writes maps as H x W x C: (3, 224, 224) -> '224x224x3'."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h}x{w}x{c}"
+    return "x".join(str(d) for d in shape)
+
+
+def human(n: int) -> str:
+    """569,000,000 -> '569.0M'; exact below a thousand."""
+    for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{suffix}"
+    return str(n)
+
+
+def exact(n: int) -> str:
+    return f"{n:,}"
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.2f}%"
+
+
+def headline(report: Report) -> str:
+    convention = get_convention(report.convention)
+    return (
+        f"{report.model}: input {paper_shape(report.input)}, batch {report.batch}, "
+        f"convention '{report.convention}' ({convention.summary})"
+    )
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+CSV_COLUMNS = (
+    "path",
+    "name",
+    "kind",
+    "type_stride",
+    "filter_shape",
+    "input",
+    "output",
+    "params",
+    "trainable",
+    "non_trainable",
+    "macs",
+    "macs_share",
+)
+
+
+def to_csv(report: Report) -> str:
+    """One row per layer; shapes as C x H x W; exact integers."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        writer.writerow(
+            (
+                row.path,
+                row.name,
+                row.kind,
+                row.type_stride,
+                row.filter_shape,
+                "x".join(map(str, row.input)),
+                "x".join(map(str, row.output)),
+                row.params,
+                row.trainable,
+                row.non_trainable,
+                row.macs,
+                f"{report.macs_share(row.macs):.6f}",
+            )
+        )
+    return out.getvalue()
+
+
+def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join(" ---: " if i in right else " --- " for i in range(len(header))) + "|")
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return lines
+
+
+def to_markdown(report: Report) -> str:
+    lines = [f"## {report.model}", "", headline(report), ""]
+    lines += _md_table(
+        ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", "Mult-Adds", "Share"],
+        [
+            [
+                str(i),
+                row.path,
+                row.kind,
+                row.type_stride,
+                row.filter_shape,
+                paper_shape(row.input),
+                paper_shape(row.output),
+                exact(row.params),
+                exact(row.macs),
+                percent(report.macs_share(row.macs)),
+            ]
+            for i, row in enumerate(report.rows, start=1)
+        ],
+        right={0, 7, 8, 9},
+    )
+    t = report.totals
+    lines += [
+        "",
+        f"**Total params:** {exact(t.params)} ({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
+        f"**Total mult-adds:** {exact(t.macs)} ({human(t.macs)})",
+        "",
+        "### By kind",
+        "",
+    ]
+    lines += _md_table(
+        ["Kind", "Layers", "Params", "Params share", "Mult-Adds", "Mult-Adds share"],
+        [
+            [
+                PAPER_KIND_NAMES.get(kind, kind),
+                str(k.layers),
+                exact(k.params),
+                percent(report.params_share(k.params)),
+                exact(k.macs),
+                percent(report.macs_share(k.macs)),
+            ]
+            for kind, k in report.by_kind.items()
+        ],
+        right={1, 2, 3, 4, 5},
+    )
+    if report.separable:
+        lines += ["", "### Depthwise separable vs standard convolution", ""]
+        lines += _md_table(
+            ["Depthwise + pointwise", "Df", "M", "N", "Separable", "Standard", "Ratio", "1/N + 1/Dk^2"],
+            [separable_cells(report, i) for i in range(len(report.separable))],
+            right={1, 2, 3, 4, 5, 6},
+        )
+        lines += ["", separable_summary(report)]
+    return "\n".join(lines) + "\n"
+
+
+def separable_cells(report: Report, index: int) -> list[str]:
+    p = report.separable[index]
+    Dk_h, Dk_w = p.kernel
+    dk2 = f"{Dk_h}^2" if Dk_h == Dk_w else f"{Dk_h}*{Dk_w}"
+    scale = f"{p.depth_multiplier} x " if p.depth_multiplier != 1 else ""
+    return [
+        f"{p.depthwise} + {p.pointwise}",
+        f"{p.output[0]}x{p.output[1]}",
+        str(p.M),
+        str(p.N),
+        exact(p.separable_macs),
+        exact(p.standard_macs),
+        f"{float(p.ratio):.4f}",
+        f"{scale}(1/{p.N} + 1/{dk2}) = {p.formula} = {float(p.formula):.4f}",
+    ]
+
+
+def separable_summary(report: Report) -> str:
+    ratio = report.separable_ratio
+    if ratio is None:
+        return ""
+    separable = sum(p.separable_macs for p in report.separable)
+    standard = sum(p.standard_macs for p in report.separable)
+    return (
+        f"All {len(report.separable)} separable layers: {exact(separable)} mult-adds against "
+        f"{exact(standard)} for standard convolutions: {float(ratio):.4f} (1/{float(1 / ratio):.2f})"
+    )
