@@ -17,6 +17,8 @@ from convcost.errors import (
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,
+    Add,
+    Concat,
     AvgPool2D,
     BatchNorm,
     Conv2D,
@@ -28,6 +30,7 @@ from convcost.spec import (
     Layer,
     MaxPool2D,
     Model,
+    Parallel,
     Reshape,
     SeparableConv2D,
     Sequential,
@@ -41,6 +44,8 @@ __all__ = [
     "CONVENTIONS",
     "ZOO",
     "Activation",
+    "Add",
+    "Concat",
     "AvgPool2D",
     "BatchNorm",
     "ConvcostError",
@@ -56,6 +61,7 @@ __all__ = [
     "MaxPool2D",
     "MissingDependencyError",
     "Model",
+    "Parallel",
     "Report",
     "Reshape",
     "Row",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from convcost.spec import (
     Activation,
+    Add,
+    Concat,
     AvgPool2D,
     BatchNorm,
     Conv2D,
@@ -33,6 +35,8 @@ KINDS = (
     "pool",
     "global_pool",
     "padding",
+    "add",
+    "concat",
     "flatten",
     "dropout",
     "reshape",
@@ -60,6 +64,8 @@ _SIMPLE_KINDS: dict[type, str] = {
     Flatten: "flatten",
     Dropout: "dropout",
     Reshape: "reshape",
+    Add: "add",
+    Concat: "concat",
 }
 
 
@@ -109,6 +115,8 @@ def type_stride(layer: Layer, kind: str) -> str:
         "flatten": "Flatten",
         "dropout": "Dropout",
         "reshape": "Reshape",
+        "add": "Add",
+        "concat": "Concat",
     }[kind]
 
 

@@ -15,6 +15,8 @@ from typing import cast
 from convcost.errors import GeometryError
 from convcost.spec import (
     Activation,
+    Add,
+    Concat,
     AvgPool2D,
     BatchNorm,
     Conv2D,
@@ -28,8 +30,10 @@ from convcost.spec import (
     MaxPool2D,
     Model,
     Pair,
+    Parallel,
     Reshape,
     SeparableConv2D,
+    Sequential,
     Shape,
     ZeroPadding2D,
     elements,
@@ -128,7 +132,7 @@ def output_shape(layer: Layer, shape: Shape) -> Shape:
         if len(shape) not in (1, 3):
             raise GeometryError(f"layer '{layer.name}': BatchNorm needs (C,) or (C, H, W), got {list(shape)}")
         return shape
-    if isinstance(layer, (Activation, Dropout)):
+    if isinstance(layer, (Activation, Dropout, Add, Concat)):
         return shape
     raise GeometryError(f"layer '{layer.name}': no shape rule for {type(layer).__name__}")
 
@@ -137,12 +141,49 @@ def _pair(value: object) -> Pair:
     return cast(Pair, value)
 
 
-def infer_shapes(model: Model) -> list[tuple[str, Layer, Shape, Shape]]:
-    """``(path, layer, input shape, output shape)`` for every leaf layer, in order."""
-    shape = model.input
-    rows = []
-    for path, layer in model.layers():
-        out = output_shape(layer, shape)
-        rows.append((path, layer, shape, out))
-        shape = out
+ShapedLayer = tuple[str, Layer, Shape, Shape]
+
+
+def infer_shapes(model: Model) -> list[ShapedLayer]:
+    """``(path, layer, input shape, output shape)`` for every leaf layer, in execution order.
+
+    A ``Parallel`` contributes its branches' layers, then one merge row (``Add`` or ``Concat``)
+    whose input shape is the first branch's output.
+    """
+    rows: list[ShapedLayer] = []
+    _infer(model.body, model.input, "", rows)
     return rows
+
+
+def _infer(block: Sequential, shape: Shape, prefix: str, rows: list[ShapedLayer]) -> Shape:
+    for layer in block.layers:
+        path = prefix + layer.name
+        if isinstance(layer, Sequential):
+            shape = _infer(layer, shape, path + "/", rows)
+        elif isinstance(layer, Parallel):
+            outputs = [_infer(branch, shape, f"{path}/{branch.name}/", rows) for branch in layer.branches]
+            merged = merge_shape(layer, outputs)
+            rows.append((path, layer.merge_layer(), outputs[0], merged))
+            shape = merged
+        else:
+            out = output_shape(layer, shape)
+            rows.append((path, layer, shape, out))
+            shape = out
+    return shape
+
+
+def merge_shape(layer: Parallel, outputs: list[Shape]) -> Shape:
+    """Shape after merging branch outputs; mismatches name every branch and its shape."""
+
+    def listing() -> str:
+        return ", ".join(f"{b.name} {list(s)}" for b, s in zip(layer.branches, outputs, strict=True))
+
+    if layer.merge == "add":
+        if any(s != outputs[0] for s in outputs):
+            raise GeometryError(f"layer '{layer.name}': cannot add branches of different shapes: {listing()}")
+        return outputs[0]
+    if any(len(s) != len(outputs[0]) or s[1:] != outputs[0][1:] for s in outputs):
+        raise GeometryError(
+            f"layer '{layer.name}': cannot concatenate along channels branches whose other sizes differ: {listing()}"
+        )
+    return (sum(s[0] for s in outputs), *outputs[0][1:])

@@ -329,16 +329,70 @@ class Sequential(Layer):
             if not isinstance(layer, Layer):
                 raise SpecError(f"{_describe(self)}: expected layers, got {layer!r}")
         _set(self, "layers", _named(layers))
-        _check_unique_names(self)
+        _check_unique_names(self.layers, self)
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
-        """Yield ``(path, layer)`` for every leaf layer in order; the path joins block names by '/'."""
+        """Yield ``(path, layer)`` for every leaf in order (a ``Parallel``: its branches, then its merge)."""
         for layer in self.layers:
             path = f"{prefix}{layer.name}"
             if isinstance(layer, Sequential):
                 yield from layer.walk(path + "/")
+            elif isinstance(layer, Parallel):
+                for branch in layer.branches:
+                    yield from branch.walk(f"{path}/{branch.name}/")
+                yield path, layer.merge_layer()
             else:
                 yield path, layer
+
+
+@dataclass(frozen=True)
+class Add(Layer):
+    """Element-wise sum of parallel branches (the merge row of a ``Parallel(merge='add')``)."""
+
+    default_prefix: ClassVar[str] = "add"
+
+
+@dataclass(frozen=True)
+class Concat(Layer):
+    """Concatenation of parallel branches along channels (the merge row of ``Parallel(merge='concat')``)."""
+
+    default_prefix: ClassVar[str] = "concatenate"
+
+
+MERGES: dict[str, type[Layer]] = {"add": Add, "concat": Concat}
+
+
+@dataclass(frozen=True)
+class Parallel(Layer):
+    """Branches that all read the same input, merged by ``'add'`` (residual) or ``'concat'`` (Inception).
+
+    An empty branch is the identity: ``Parallel((Sequential(body), Sequential()), merge="add")`` is
+    a residual block whose shortcut holds no layers. Rows are reported as
+    ``<parallel>/<branch>/<layer>`` and the merge itself as one row named after the ``Parallel``.
+    """
+
+    branches: tuple[Sequential, ...] = ()
+    merge: str = "add"
+    default_prefix: ClassVar[str] = "parallel"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.merge not in MERGES:
+            raise SpecError(f"{_describe(self)}: merge must be 'add' or 'concat', got {self.merge!r}")
+        branches = tuple(
+            b if isinstance(b, Sequential) else Sequential(layers=tuple(b)) for b in self.branches
+        )
+        if len(branches) < 2:
+            raise SpecError(f"{_describe(self)}: needs at least two branches, got {len(branches)}")
+        named = tuple(
+            b if b.name else replace(b, name=f"branch_{i}") for i, b in enumerate(branches)
+        )
+        _set(self, "branches", named)
+        _check_unique_names(self.branches, self)
+
+    def merge_layer(self) -> Layer:
+        """The leaf that stands for the merge in reports and executors."""
+        return MERGES[self.merge](name=self.name)
 
 
 def _named(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
@@ -361,11 +415,11 @@ def _named(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
     return tuple(named)
 
 
-def _check_unique_names(block: Sequential) -> None:
+def _check_unique_names(layers: tuple[Layer, ...], container: Layer) -> None:
     seen: set[str] = set()
-    for layer in block.layers:
+    for layer in layers:
         if layer.name in seen:
-            raise SpecError(f"{_describe(block)}: duplicate layer name {layer.name!r}")
+            raise SpecError(f"{_describe(container)}: duplicate layer name {layer.name!r}")
         seen.add(layer.name)
 
 
