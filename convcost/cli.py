@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +32,8 @@ def write_output(text: str, path: str | None) -> None:
     if path is None:
         click.echo(text, nl=False)
         return
+    import tempfile  # only when writing a file: it is slow to import
+
     directory = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcost-", suffix=".tmp")
@@ -126,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as e:
         if "--debug" in args:
+            import traceback
+
             traceback.print_exc()
         return _fail(
             f"internal error ({type(e).__name__}: {e}). This is a bug in convcost: please report it "

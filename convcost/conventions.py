@@ -6,7 +6,6 @@ a function ``(layer, input shape, output shape) -> Cost`` for one sample.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,6 +58,8 @@ def get_convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
+        import difflib
+
         close = difflib.get_close_matches(name, CONVENTIONS, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UnknownConventionError(

@@ -1,4 +1,4 @@
-"""Renderers: a ``Report`` in, text out. Only ``table`` imports rich, and only when it is used."""
+"""Renderers: a ``Report`` in, text out (terminal table, markdown, CSV, JSON)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 from convcost.conventions import get_convention
 from convcost.labels import PAPER_KIND_NAMES
 from convcost.report import Report
@@ -45,6 +41,8 @@ def headline(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
+    import json
+
     return json.dumps(report.to_dict(), indent=2) + "\n"
 
 
@@ -66,6 +64,9 @@ CSV_COLUMNS = (
 
 def to_csv(report: Report) -> str:
     """One row per layer; shapes as C x H x W; exact integers."""
+    import csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -6,7 +6,6 @@ Each entry is a plain function; its keyword arguments (alpha, resolution, classe
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +45,8 @@ def get_entry(name: str) -> ZooEntry:
     try:
         return ZOO[name]
     except KeyError:
+        import difflib
+
         close = difflib.get_close_matches(name, ZOO, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UnknownModelError(f"unknown model {name!r}{hint} (`convcost models` lists them)") from None

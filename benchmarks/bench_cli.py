@@ -1,0 +1,111 @@
+"""How fast is the analytic path? `convcost table --alpha 0.75` end to end against torchinfo.
+
+Measured in one run, each command in a fresh process (what a user waits for), best and median
+of several repeats:
+
+* convcost: ``python -m convcost table --alpha 0.75`` (table and JSON output);
+* torchinfo: a fresh interpreter that imports torch and torchinfo, builds the same MobileNet v1
+  (alpha 0.75, 224x224) by hand and prints ``torchinfo.summary`` with mult-adds;
+* in process: ``analyze(mobilenet_v1(alpha=0.75))`` alone, no process start.
+
+Usage: python benchmarks/bench_cli.py [--repeats N] [--json results.json]
+The target (issue 2) is convcost at least 15x faster than torchinfo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+
+TORCHINFO_SCRIPT = """
+import torch
+from torch import nn
+import torchinfo
+
+def conv_bn(cin, cout, k, s, groups=1):
+    return [nn.Conv2d(cin, cout, k, s, padding=k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU6()]
+
+alpha = 0.75
+c = lambda n: int(n * alpha)
+blocks = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+layers = conv_bn(3, c(32), 3, 2)
+cin = c(32)
+for n, s in blocks:
+    layers += conv_bn(cin, cin, 3, s, groups=cin) + conv_bn(cin, c(n), 1, 1)
+    cin = c(n)
+net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 1000), nn.Softmax(dim=1))
+print(torchinfo.summary(net, (1, 3, 224, 224), verbose=0))
+"""
+
+
+def fresh_process(argv: list[str], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    return {"best_s": min(times), "median_s": statistics.median(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+
+    py = sys.executable
+    results = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
+        "python_startup": summary(fresh_process([py, "-c", "pass"], args.repeats)),
+        "convcost_table": summary(
+            fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75"], args.repeats)
+        ),
+        "convcost_json": summary(
+            fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75", "--format", "json"], args.repeats)
+        ),
+        "torchinfo_summary": summary(fresh_process([py, "-c", TORCHINFO_SCRIPT], max(3, args.repeats // 2))),
+    }
+    from convcost import analyze, mobilenet_v1
+
+    model = mobilenet_v1(alpha=0.75)
+    runs = 200
+    per_call = min(timeit.repeat(lambda: analyze(model), number=runs, repeat=5)) / runs
+    results["analyze_in_process"] = {"best_s": per_call}
+    build = min(timeit.repeat(lambda: mobilenet_v1(alpha=0.75), number=runs, repeat=5)) / runs
+    results["build_in_process"] = {"best_s": build}
+
+    torchinfo = results["torchinfo_summary"]["median_s"]
+    for key in ("convcost_table", "convcost_json"):
+        results[key]["speedup_vs_torchinfo"] = torchinfo / results[key]["median_s"]
+
+    print(f"machine: {results['machine']}")
+    for key, value in results.items():
+        if key == "machine":
+            continue
+        cells = "  ".join(
+            f"{k}={v * 1000:.2f} ms" if k.endswith("_s") else f"{k}={v:.1f}x" for k, v in value.items()
+        )
+        print(f"{key:<20} {cells}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    main()
