@@ -14,6 +14,7 @@ from typing import Any
 from convcost.errors import SpecError, UnknownModelError
 from convcost.spec import Model
 from convcost.zoo.mobilenet import mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
+from convcost.zoo.seeds import mobilenet_v1_cifar, mobilenet_v1_mnist, separable_fashion
 
 Builder = Callable[..., Model]
 
@@ -37,7 +38,15 @@ class ZooEntry:
 
 
 ZOO: dict[str, ZooEntry] = {
-    b.__name__: ZooEntry(b.__name__, b) for b in (mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow)
+    b.__name__: ZooEntry(b.__name__, b)
+    for b in (
+        mobilenet_v1,
+        mobilenet_v1_conv,
+        mobilenet_v1_shallow,
+        mobilenet_v1_mnist,
+        mobilenet_v1_cifar,
+        separable_fashion,
+    )
 }
 
 
@@ -63,4 +72,15 @@ def build(name: str, **arguments: Any) -> Model:
     return entry.build(**arguments)
 
 
-__all__ = ["ZOO", "ZooEntry", "build", "get_entry", "mobilenet_v1", "mobilenet_v1_conv", "mobilenet_v1_shallow"]
+__all__ = [
+    "ZOO",
+    "ZooEntry",
+    "build",
+    "get_entry",
+    "mobilenet_v1",
+    "mobilenet_v1_cifar",
+    "mobilenet_v1_conv",
+    "mobilenet_v1_mnist",
+    "mobilenet_v1_shallow",
+    "separable_fashion",
+]

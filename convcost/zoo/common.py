@@ -1,0 +1,28 @@
+"""Argument checks shared by the zoo builders: one line naming the model and the argument."""
+
+from __future__ import annotations
+
+import math
+
+from convcost.errors import SpecError
+
+
+def positive_int(model: str, field: str, value: object) -> int:
+    """``value`` if it is an int >= 1, else a ``SpecError`` naming ``model`` and ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"{model}: {field} must be a positive integer, got {value!r}")
+    return value
+
+
+def positive_number(model: str, field: str, value: object) -> float:
+    """``value`` if it is a finite number > 0 (width multipliers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise SpecError(f"{model}: {field} must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def positive_ints(model: str, field: str, values: object) -> tuple[int, ...]:
+    """A non-empty sequence of positive ints (stage depths such as ResNet18's ``[2, 2, 2, 2]``)."""
+    if not isinstance(values, (tuple, list)) or not values:
+        raise SpecError(f"{model}: {field} must be a non-empty list of positive integers, got {values!r}")
+    return tuple(positive_int(model, field, v) for v in values)
