@@ -1,0 +1,470 @@
+"""NumPy forward kernels with the ``torch.nn.functional`` calling convention.
+
+Inputs are NCHW arrays, convolution weights ``(out_channels, in_channels / groups, kh, kw)``, so
+every kernel can be held against its torch twin call for call. Differences from torch, on purpose:
+
+* ``padding`` also takes ``"same"`` for every stride, with Keras/TensorFlow semantics: output
+  ``ceil(in / stride)``, any odd pixel of padding at the bottom/right (torch only allows ``same``
+  at stride 1, where the two agree), and ``((top, bottom), (left, right))`` for asymmetric padding;
+* every kernel that multiplies takes ``tally=``: a ``Tally`` that records the multiply-adds it
+  performed, computed from the shapes of the operands it actually multiplied.
+
+Bad geometry (a window larger than the padded map) raises ``ValueError``; the executor turns it
+into a ``GeometryError`` naming the layer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+from numpy.typing import NDArray
+
+from convcost.shapes import same_padding
+
+Array = NDArray[Any]
+IntPair = tuple[int, int]
+Pads = tuple[IntPair, IntPair]
+
+#: im2col is built in chunks of at most this many elements (4 MiB of float32), so a conv never holds
+#: its whole column matrix: peak memory stays near input + output however large the map.
+IM2COL_CHUNK_ELEMENTS = 1 << 20
+
+#: Keras' BatchNormalization epsilon (torch's default is 1e-5; pass ``eps=`` to match either)
+BN_EPSILON = 1e-3
+#: Keras 3's leaky_relu slope (torch's default is 0.01)
+LEAKY_RELU_SLOPE = 0.2
+
+
+@dataclass
+class Tally:
+    """Multiply-adds a kernel performed.
+
+    ``macs`` counts every product of the mathematical operation, including products with the zero
+    padding; ``skipped`` is the part of it the depthwise and pooling kernels did not execute
+    because the tap fell on padding (its product is known to be zero).
+    """
+
+    macs: int = 0
+    skipped: int = 0
+
+    def matmul(self, a: Array, b: Array) -> None:
+        """``a @ b`` (NumPy broadcasting over leading axes): one multiply-add per (row, inner, column)."""
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        rows, inner = a.shape[-2:]
+        inner_b, columns = b.shape[-2:]
+        assert inner == inner_b, (a.shape, b.shape)
+        self.macs += math.prod(batch) * rows * inner * columns
+
+    def products(self, executed: int, skipped: int = 0) -> None:
+        """An element-wise multiply-accumulate over ``executed`` elements (and ``skipped`` zero ones)."""
+        self.macs += executed + skipped
+        self.skipped += skipped
+
+
+def pair(value: int | IntPair | tuple[int, ...]) -> IntPair:
+    if isinstance(value, int):
+        return (value, value)
+    h, w = value
+    return (int(h), int(w))
+
+
+def resolve_padding(padding: object, size: IntPair, kernel: IntPair, stride: IntPair, dilation: IntPair) -> Pads:
+    """``((top, bottom), (left, right))`` from ``'same'``, ``'valid'``, ``p``, ``(ph, pw)`` or explicit sides."""
+    if padding == "same":
+        return (
+            same_padding(size[0], kernel[0], stride[0], dilation[0]),
+            same_padding(size[1], kernel[1], stride[1], dilation[1]),
+        )
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if isinstance(padding, int):
+        return ((padding, padding), (padding, padding))
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        sides = [(p, p) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in padding]
+        return (sides[0], sides[1])
+    raise ValueError(f"padding must be 'same', 'valid', p, (ph, pw) or ((top, bottom), (left, right)); got {padding!r}")
+
+
+def window_count(size: int, kernel: int, stride: int, dilation: int, pad: IntPair) -> int:
+    span = dilation * (kernel - 1) + 1
+    padded = size + pad[0] + pad[1]
+    if padded < span:
+        raise ValueError(f"map of {size} (padded to {padded}) is smaller than the kernel extent {span}")
+    return (padded - span) // stride + 1
+
+
+def _geometry(
+    x: Array, kernel: IntPair, stride: object, padding: object, dilation: object
+) -> tuple[IntPair, IntPair, Pads, IntPair]:
+    s, d = pair(stride), pair(dilation)  # type: ignore[arg-type]
+    pads = resolve_padding(padding, (x.shape[2], x.shape[3]), kernel, s, d)
+    out = (
+        window_count(x.shape[2], kernel[0], s[0], d[0], pads[0]),
+        window_count(x.shape[3], kernel[1], s[1], d[1], pads[1]),
+    )
+    return s, d, pads, out
+
+
+def _pad(x: Array, pads: Pads, value: float = 0.0) -> Array:
+    if pads == ((0, 0), (0, 0)):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), pads[0], pads[1]), constant_values=value)
+
+
+def _add_bias(out: Array, b: Array | None) -> Array:
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------- convolutions
+
+
+def im2col(xp: Array, kernel: IntPair, stride: IntPair, dilation: IntPair, out_hw: IntPair) -> Array:
+    """A strided *view* ``(N, C, kh, kw, Ho, Wo)`` of a padded map: reshaping it copies the columns."""
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    return as_strided(
+        xp,
+        shape=(n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
+        strides=(sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]),
+        writeable=False,
+    )
+
+
+def conv2d(
+    x: Array,
+    w: Array,
+    b: Array | None = None,
+    stride: int | IntPair = 1,
+    padding: object = 0,
+    dilation: int | IntPair = 1,
+    groups: int = 1,
+    *,
+    tally: Tally | None = None,
+) -> Array:
+    """``torch.nn.functional.conv2d`` by im2col and one (batched over groups) matrix multiply.
+
+    The column matrix is built and multiplied chunk by chunk (whole samples, or output rows of one
+    sample) so it never exceeds ``IM2COL_CHUNK_ELEMENTS``.
+    """
+    n, c, _, _ = x.shape
+    out_channels, cg, kh, kw = w.shape
+    if c != cg * groups or out_channels % groups:
+        raise ValueError(f"weights {tuple(w.shape)} do not fit {c} input channels in {groups} groups")
+    kernel = (kh, kw)
+    s, d, pads, (ho, wo) = _geometry(x, kernel, stride, padding, dilation)
+    if kernel == (1, 1) and s == (1, 1) and groups == 1 and pads == ((0, 0), (0, 0)):
+        return pointwise_conv2d(x, w, b, tally=tally)
+    og = out_channels // groups
+    k = cg * kh * kw
+    dtype = np.result_type(x, w)
+    weights = w.reshape(groups, og, k).astype(dtype, copy=False)
+    out = np.empty((n, groups, og, ho, wo), dtype=dtype)
+    columns = im2col(_pad(x, pads), kernel, s, d, (ho, wo)).reshape(n, groups, cg, kh, kw, ho, wo)
+    per_row = groups * k * wo
+    if per_row * ho <= IM2COL_CHUNK_ELEMENTS:
+        samples, rows = max(1, IM2COL_CHUNK_ELEMENTS // (per_row * ho)), ho
+    else:
+        samples, rows = 1, max(1, IM2COL_CHUNK_ELEMENTS // per_row)
+    buffer = np.empty(min(samples, n) * groups * k * rows * wo, dtype=dtype)
+    for n0 in range(0, n, samples):
+        n1 = min(n, n0 + samples)
+        for r0 in range(0, ho, rows):
+            r1 = min(ho, r0 + rows)
+            chunk = buffer[: (n1 - n0) * groups * k * (r1 - r0) * wo].reshape(n1 - n0, groups, cg, kh, kw, r1 - r0, wo)
+            np.copyto(chunk, columns[n0:n1, ..., r0:r1, :])
+            cols = chunk.reshape(n1 - n0, groups, k, (r1 - r0) * wo)
+            target = out[n0:n1, :, :, r0:r1, :].reshape(n1 - n0, groups, og, (r1 - r0) * wo)
+            if tally is not None:
+                tally.matmul(weights, cols)
+            np.matmul(weights, cols, out=target)
+    return _add_bias(out.reshape(n, out_channels, ho, wo), b)
+
+
+def pointwise_conv2d(x: Array, w: Array, b: Array | None = None, *, tally: Tally | None = None) -> Array:
+    """A 1x1 convolution as a plain matrix multiply: ``(N, C_out, C_in) @ (N, C_in, H*W)``."""
+    n, c, h, wd = x.shape
+    weights = w.reshape(w.shape[0], -1)
+    if weights.shape[1] != c:
+        raise ValueError(f"pointwise weights {tuple(w.shape)} do not fit {c} input channels")
+    pixels = x.reshape(n, c, h * wd)
+    if tally is not None:
+        tally.matmul(weights, pixels)
+    out = np.matmul(weights, pixels)
+    return _add_bias(out.reshape(n, -1, h, wd), b)
+
+
+def _tap_range(size: int, out: int, tap_offset: int, stride: int) -> tuple[int, int, int]:
+    """Output positions ``[o0, o1)`` whose input ``o * stride + tap_offset`` lies inside ``[0, size)``."""
+    o0 = -(tap_offset // stride) if tap_offset < 0 else 0  # ceil(-offset / stride)
+    last = size - 1 - tap_offset
+    o1 = min(out, last // stride + 1) if last >= 0 else 0
+    return o0, max(o0, o1), o0 * stride + tap_offset
+
+
+def depthwise_conv2d(
+    x: Array,
+    w: Array,
+    b: Array | None = None,
+    stride: int | IntPair = 1,
+    padding: object = 0,
+    dilation: int | IntPair = 1,
+    depth_multiplier: int = 1,
+    *,
+    tally: Tally | None = None,
+) -> Array:
+    """``conv2d(..., groups=C)`` with ``C * depth_multiplier`` filters, by a loop over the k*k taps only.
+
+    ``w`` is ``(C * depth_multiplier, 1, kh, kw)``; output channel ``c * depth_multiplier + m``
+    reads input channel ``c`` (torch's and Keras' order). Padding is never materialised: each tap
+    multiplies the part of the map it overlaps and adds it into the matching window of the output.
+    """
+    n, c, h, wd = x.shape
+    m = depth_multiplier
+    kh, kw = w.shape[2:]
+    if w.shape[:2] != (c * m, 1):
+        raise ValueError(f"depthwise weights {tuple(w.shape)} do not fit {c} channels x multiplier {m}")
+    s, d, ((top, _), (left, _)), (ho, wo) = _geometry(x, (kh, kw), stride, padding, dilation)
+    dtype = np.result_type(x, w)
+    taps = w.reshape(c, m, kh, kw).astype(dtype, copy=False)
+    out = np.empty((n, c, m, ho, wo), dtype=dtype)
+    scratch: Array | None = None
+    source = x[:, :, None]
+    ranges = [
+        (i, j, _tap_range(h, ho, i * d[0] - top, s[0]), _tap_range(wd, wo, j * d[1] - left, s[1]))
+        for i in range(kh)
+        for j in range(kw)
+    ]
+    # A tap that covers the whole output initialises it (no zero fill, no extra pass).
+    ranges.sort(key=lambda t: (t[2][1] - t[2][0]) * (t[3][1] - t[3][0]), reverse=True)
+    full = ranges[0][2][:2] == (0, ho) and ranges[0][3][:2] == (0, wo)
+    if not full:
+        out.fill(0)
+    for index, (i, j, (r0, r1, ih), (c0, c1, iw)) in enumerate(ranges):
+        executed = n * c * m * (r1 - r0) * (c1 - c0)
+        if tally is not None:
+            tally.products(executed, n * c * m * ho * wo - executed)
+        if executed == 0:
+            continue
+        window = source[:, :, :, ih : ih + (r1 - r0 - 1) * s[0] + 1 : s[0], iw : iw + (c1 - c0 - 1) * s[1] + 1 : s[1]]
+        weight = taps[:, :, i, j, None, None]
+        target = out[:, :, :, r0:r1, c0:c1]
+        if index == 0 and full:
+            np.multiply(window, weight, out=target)
+            continue
+        if scratch is None:
+            scratch = np.empty_like(out)
+        product = scratch[:, :, :, r0:r1, c0:c1]
+        np.multiply(window, weight, out=product)
+        np.add(target, product, out=target)
+    return _add_bias(out.reshape(n, c * m, ho, wo), b)
+
+
+def separable_conv2d(
+    x: Array,
+    depthwise: Array,
+    pointwise: Array,
+    b: Array | None = None,
+    stride: int | IntPair = 1,
+    padding: object = 0,
+    dilation: int | IntPair = 1,
+    depth_multiplier: int = 1,
+    *,
+    tally: Tally | None = None,
+) -> Array:
+    """Keras ``SeparableConv2D``: depthwise (no bias), then a 1x1 conv that carries the one bias."""
+    mid = depthwise_conv2d(x, depthwise, None, stride, padding, dilation, depth_multiplier, tally=tally)
+    return pointwise_conv2d(mid, pointwise, b, tally=tally)
+
+
+def linear(x: Array, w: Array, b: Array | None = None, *, tally: Tally | None = None) -> Array:
+    """``torch.nn.functional.linear`` on ``(N, features)``; on ``(N, C, H, W)`` it acts on C at every pixel."""
+    if x.ndim == 2:
+        weights_t = w.T
+        if tally is not None:
+            tally.matmul(x, weights_t)
+        out = x @ weights_t
+        if b is not None:
+            out += b
+        return out
+    n, c = x.shape[:2]
+    pixels = x.reshape(n, c, -1)
+    if tally is not None:
+        tally.matmul(w, pixels)
+    out = np.matmul(w, pixels).reshape(n, w.shape[0], *x.shape[2:])
+    if b is not None:
+        out += b.reshape(1, -1, *([1] * (x.ndim - 2)))
+    return np.asarray(out)
+
+
+# ---------------------------------------------------------------------------------- normalisation
+
+
+def batch_norm(
+    x: Array,
+    running_mean: Array,
+    running_var: Array,
+    weight: Array | None = None,
+    bias: Array | None = None,
+    eps: float = BN_EPSILON,
+    *,
+    inplace: bool = False,
+) -> Array:
+    """Inference batch norm over axis 1: ``(x - mean) / sqrt(var + eps) * weight + bias``."""
+    scale = 1.0 / np.sqrt(running_var + eps)
+    if weight is not None:
+        scale = scale * weight
+    shift = -running_mean * scale
+    if bias is not None:
+        shift = shift + bias
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    out = x if inplace else x.copy()
+    out *= scale.astype(x.dtype).reshape(shape)
+    out += shift.astype(x.dtype).reshape(shape)
+    return out
+
+
+# ---------------------------------------------------------------------------------- activations
+
+
+def _erf(x: Array) -> Array:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): NumPy has no vectorised erf.
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.asarray(np.sign(x) * (1.0 - poly * np.exp(-x * x)))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def activation(x: Array, function: str, *, inplace: bool = False) -> Array:
+    """The element-wise activations of the spec (softmax is over axis 1, the channels)."""
+    out = x if inplace else x.copy()
+    if function == "linear":
+        return out
+    if function == "relu":
+        return np.maximum(out, 0, out=out)
+    if function == "relu6":
+        return np.clip(out, 0, 6, out=out)
+    if function == "leaky_relu":
+        return np.where(x > 0, x, x * LEAKY_RELU_SLOPE).astype(x.dtype)
+    if function == "elu":
+        return np.where(x > 0, x, np.expm1(np.minimum(x, 0))).astype(x.dtype)
+    if function == "selu":
+        return (SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))).astype(x.dtype)
+    if function == "gelu":
+        return (0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)
+    if function in ("silu", "swish"):
+        return (x * _sigmoid(x)).astype(x.dtype)
+    if function == "hard_swish":
+        return np.asarray((x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype))
+    if function == "hard_sigmoid":
+        return np.asarray((np.clip(x + 3, 0, 6) / 6).astype(x.dtype))
+    if function == "sigmoid":
+        return _sigmoid(x).astype(x.dtype)
+    if function == "tanh":
+        return np.tanh(x)
+    if function == "softplus":
+        return (np.logaddexp(0, x)).astype(x.dtype)
+    if function == "softmax":
+        shifted = np.exp(x - x.max(axis=1, keepdims=True))
+        return np.asarray((shifted / shifted.sum(axis=1, keepdims=True)).astype(x.dtype))
+    raise ValueError(f"unknown activation {function!r}")
+
+
+def _sigmoid(x: Array) -> Array:
+    # Split by sign so neither branch overflows exp.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# ---------------------------------------------------------------------------------- pooling
+
+
+def _pool(x: Array, kernel: IntPair, stride: object, padding: object, reduce: str) -> tuple[Array, Array, int]:
+    """Sum or max over windows by a loop over the taps; also how many real pixels each window covered."""
+    n, c, h, wd = x.shape
+    kh, kw = kernel
+    s, _, ((top, _), (left, _)), (ho, wo) = _geometry(x, kernel, stride, padding, 1)
+    out = np.full((n, c, ho, wo), -np.inf if reduce == "max" else 0, dtype=x.dtype)
+    rows_covered = np.zeros(ho, dtype=np.int64)
+    cols_covered = np.zeros(wo, dtype=np.int64)
+    for i in range(kh):
+        r0, r1, ih = _tap_range(h, ho, i - top, s[0])
+        rows_covered[r0:r1] += 1
+    for j in range(kw):
+        c0, c1, iw = _tap_range(wd, wo, j - left, s[1])
+        cols_covered[c0:c1] += 1
+    for i in range(kh):
+        r0, r1, ih = _tap_range(h, ho, i - top, s[0])
+        for j in range(kw):
+            c0, c1, iw = _tap_range(wd, wo, j - left, s[1])
+            if r1 == r0 or c1 == c0:
+                continue
+            window = x[:, :, ih : ih + (r1 - r0 - 1) * s[0] + 1 : s[0], iw : iw + (c1 - c0 - 1) * s[1] + 1 : s[1]]
+            target = out[:, :, r0:r1, c0:c1]
+            if reduce == "max":
+                np.maximum(target, window, out=target)
+            else:
+                np.add(target, window, out=target)
+    if reduce == "max" and (rows_covered.min() == 0 or cols_covered.min() == 0):
+        raise ValueError("a pooling window lies entirely in the padding")
+    covered = np.outer(rows_covered, cols_covered)
+    return out, covered, kh * kw
+
+
+def max_pool2d(x: Array, kernel_size: int | IntPair, stride: int | IntPair | None = None, padding: object = 0) -> Array:
+    """``torch.nn.functional.max_pool2d`` (padding never wins: it is minus infinity)."""
+    kernel = pair(kernel_size)
+    out, _, _ = _pool(x, kernel, kernel if stride is None else stride, padding, "max")
+    return out
+
+
+def avg_pool2d(
+    x: Array,
+    kernel_size: int | IntPair,
+    stride: int | IntPair | None = None,
+    padding: object = 0,
+    count_include_pad: bool = True,
+) -> Array:
+    """``torch.nn.functional.avg_pool2d``; ``padding='same'`` is Keras' and never counts the padding."""
+    kernel = pair(kernel_size)
+    total, covered, window = _pool(x, kernel, kernel if stride is None else stride, padding, "sum")
+    if count_include_pad and padding != "same":
+        total /= window
+    else:
+        total /= covered.astype(x.dtype)
+    return total
+
+
+def global_avg_pool2d(x: Array, keepdims: bool = False) -> Array:
+    return np.asarray(x.mean(axis=(2, 3), keepdims=keepdims))
+
+
+# ---------------------------------------------------------------------------------- shape and merge
+
+
+def flatten(x: Array) -> Array:
+    """``(N, C, H, W) -> (N, C*H*W)`` in channels-first order (torch's ``flatten(1)``, not Keras')."""
+    return x.reshape(x.shape[0], -1)
+
+
+def zero_pad2d(x: Array, padding: object) -> Array:
+    return _pad(x, resolve_padding(padding, (x.shape[2], x.shape[3]), (1, 1), (1, 1), (1, 1)))
+
+
+def add(*xs: Array) -> Array:
+    out = xs[0].copy()
+    for x in xs[1:]:
+        out += x
+    return out
+
+
+def concat(*xs: Array) -> Array:
+    return np.concatenate(xs, axis=1)
