@@ -67,9 +67,7 @@ def main() -> None:
     results = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
         "python_startup": summary(fresh_process([py, "-c", "pass"], args.repeats)),
-        "convcost_table": summary(
-            fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75"], args.repeats)
-        ),
+        "convcost_table": summary(fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75"], args.repeats)),
         "convcost_json": summary(
             fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75", "--format", "json"], args.repeats)
         ),
@@ -92,9 +90,7 @@ def main() -> None:
     for key, value in results.items():
         if key == "machine":
             continue
-        cells = "  ".join(
-            f"{k}={v * 1000:.2f} ms" if k.endswith("_s") else f"{k}={v:.1f}x" for k, v in value.items()
-        )
+        cells = "  ".join(f"{k}={v * 1000:.2f} ms" if k.endswith("_s") else f"{k}={v:.1f}x" for k, v in value.items())
         print(f"{key:<20} {cells}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from convcost.spec import (
     Activation,
     Add,
-    Concat,
     AvgPool2D,
     BatchNorm,
+    Concat,
     Conv2D,
     Dense,
     DepthwiseConv2D,

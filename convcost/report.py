@@ -138,9 +138,7 @@ class Report:
         """All separable pairs together against the standard convs they replace."""
         if not self.separable:
             return None
-        return Fraction(
-            sum(p.separable_macs for p in self.separable), sum(p.standard_macs for p in self.separable)
-        )
+        return Fraction(sum(p.separable_macs for p in self.separable), sum(p.standard_macs for p in self.separable))
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form (fields are only ever added)."""

@@ -16,9 +16,9 @@ from convcost.errors import GeometryError
 from convcost.spec import (
     Activation,
     Add,
-    Concat,
     AvgPool2D,
     BatchNorm,
+    Concat,
     Conv2D,
     Dense,
     DepthwiseConv2D,
@@ -59,9 +59,7 @@ def explicit_padding(padding: object, size: Pair, kernel: Pair, stride: Pair, di
     return cast(ExplicitPadding, padding)
 
 
-def window_output(
-    layer: Layer, axis: str, size: int, kernel: int, stride: int, dilation: int, pad: Pair
-) -> int:
+def window_output(layer: Layer, axis: str, size: int, kernel: int, stride: int, dilation: int, pad: Pair) -> int:
     """Output length along one axis of a sliding window; an error if no full window fits."""
     span = dilation * (kernel - 1) + 1
     padded = size + pad[0] + pad[1]
@@ -114,7 +112,7 @@ def output_shape(layer: Layer, shape: Shape) -> Shape:
         return (channels, 1, 1) if layer.keepdims else (channels,)
     if isinstance(layer, Dense):
         # Keras applies Dense to the last axis; channels-first, that is the channel axis.
-        return (layer.units,) + tuple(shape[1:])
+        return (layer.units, *shape[1:])
     if isinstance(layer, Flatten):
         return (elements(shape),)
     if isinstance(layer, Reshape):

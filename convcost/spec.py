@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from convcost.errors import SpecError
 
 Pair = tuple[int, int]
 ExplicitPadding = tuple[Pair, Pair]
-Padding = Union[str, ExplicitPadding]
+Padding = str | ExplicitPadding
 Shape = tuple[int, ...]
 
 ACTIVATIONS = frozenset(
@@ -67,9 +67,7 @@ def _positive_pair(layer: object, field_name: str, value: object) -> Pair:
     if _is_int(value):
         value = (value, value)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise SpecError(
-            f"{_describe(layer)}: {field_name} must be a positive integer or a pair of them, got {value!r}"
-        )
+        raise SpecError(f"{_describe(layer)}: {field_name} must be a positive integer or a pair of them, got {value!r}")
     h = _positive_int(layer, field_name, value[0])
     w = _positive_int(layer, field_name, value[1])
     return (h, w)
@@ -87,11 +85,7 @@ def _padding(layer: object, value: object) -> Padding:
         for side in value:
             if _is_int(side):
                 side = (side, side)
-            if (
-                not isinstance(side, (tuple, list))
-                or len(side) != 2
-                or not all(_is_int(p) and p >= 0 for p in side)
-            ):
+            if not isinstance(side, (tuple, list)) or len(side) != 2 or not all(_is_int(p) and p >= 0 for p in side):
                 break
             sides.append((side[0], side[1]))
         else:
@@ -141,9 +135,7 @@ class Conv2D(Layer):
         _set(self, "padding", _padding(self, self.padding))
         _set(self, "groups", _positive_int(self, "groups", self.groups))
         if self.filters % self.groups:
-            raise SpecError(
-                f"{_describe(self)}: filters ({self.filters}) must be divisible by groups ({self.groups})"
-            )
+            raise SpecError(f"{_describe(self)}: filters ({self.filters}) must be divisible by groups ({self.groups})")
 
 
 @dataclass(frozen=True)
@@ -223,8 +215,7 @@ class Activation(Layer):
         super().__post_init__()
         if self.function not in ACTIVATIONS:
             raise SpecError(
-                f"{_describe(self)}: unknown activation {self.function!r}; "
-                f"known: {', '.join(sorted(ACTIVATIONS))}"
+                f"{_describe(self)}: unknown activation {self.function!r}; known: {', '.join(sorted(ACTIVATIONS))}"
             )
 
 
@@ -379,14 +370,10 @@ class Parallel(Layer):
         super().__post_init__()
         if self.merge not in MERGES:
             raise SpecError(f"{_describe(self)}: merge must be 'add' or 'concat', got {self.merge!r}")
-        branches = tuple(
-            b if isinstance(b, Sequential) else Sequential(layers=tuple(b)) for b in self.branches
-        )
+        branches = tuple(b if isinstance(b, Sequential) else Sequential(layers=tuple(b)) for b in self.branches)
         if len(branches) < 2:
             raise SpecError(f"{_describe(self)}: needs at least two branches, got {len(branches)}")
-        named = tuple(
-            b if b.name else replace(b, name=f"branch_{i}") for i, b in enumerate(branches)
-        )
+        named = tuple(b if b.name else replace(b, name=f"branch_{i}") for i, b in enumerate(branches))
         _set(self, "branches", named)
         _check_unique_names(self.branches, self)
 

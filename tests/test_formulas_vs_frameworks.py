@@ -177,7 +177,11 @@ def test_same_padding_shape_matches_keras(
     layer = Conv2D(filters, k, stride=stride, padding="same", dilation=dilation, name="conv")
     theirs = keras.layers.Conv2D(filters, k, strides=stride, padding="same", dilation_rate=dilation)
     _, out_h, out_w, out_c = theirs.compute_output_shape((1, h, w, channels))
-    assert output_shape(layer, (channels, h, w)) == (out_c, out_h, out_w) == (filters, math.ceil(h / stride), math.ceil(w / stride))
+    assert (
+        output_shape(layer, (channels, h, w))
+        == (out_c, out_h, out_w)
+        == (filters, math.ceil(h / stride), math.ceil(w / stride))
+    )
 
 
 @given(inputs=st.integers(1, 64), units=st.integers(1, 64), bias=st.booleans(), batch=st.integers(1, 4))

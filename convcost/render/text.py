@@ -121,7 +121,8 @@ def to_markdown(report: Report) -> str:
     t = report.totals
     lines += [
         "",
-        f"**Total params:** {exact(t.params)} ({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
+        f"**Total params:** {exact(t.params)} "
+        f"({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
         f"**Total mult-adds:** {exact(t.macs)} ({human(t.macs)})",
         "",
         "### By kind",

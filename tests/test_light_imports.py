@@ -1,0 +1,52 @@
+"""The analytic path stays light: no NumPy, no framework, in a fresh interpreter.
+
+NumPy belongs to the reference executor and frameworks to interop, both imported lazily. This is
+what keeps `convcost table` answering in about a tenth of a second (benchmarks/bench_cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("numpy", "torch", "keras", "tensorflow", "onnx", "scipy", "rich")
+
+PROBE = """
+import contextlib, io, json, sys
+{code}
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def heavy_modules_after(code: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(code=code, heavy=HEAVY)], capture_output=True, text=True, check=True
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_import_convcost_is_light() -> None:
+    assert heavy_modules_after("import convcost") == []
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_table_command_is_light(fmt: str) -> None:
+    code = (
+        "from convcost.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['table', '--alpha', '0.75', '--format', '{fmt}']) == 0\n"
+    )
+    assert heavy_modules_after(code) == []
+
+
+def test_models_command_and_errors_are_light() -> None:
+    code = (
+        "from convcost.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    assert main(['models']) == 0\n"
+        "    assert main(['table', 'no_such_model']) == 2\n"
+    )
+    assert heavy_modules_after(code) == []
