@@ -101,6 +101,54 @@ def models() -> None:
         click.echo(f"{name:<{width}}  {entry.summary}  [{arguments}]")
 
 
+@cli.command()
+@click.argument("model", default="mobilenet_v1")
+@click.option("--alpha", type=float, help="Width multiplier: every layer keeps int(channels * alpha) channels.")
+@click.option("--resolution", type=int, help="Input height and width in pixels.")
+@click.option("--classes", type=int, help="Number of output classes.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
+def verify(
+    model: str,
+    alpha: float | None,
+    resolution: int | None,
+    classes: int | None,
+    batch: int,
+    seed: int,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Run MODEL in the NumPy reference; compare its counted params and mult-adds with the closed form.
+
+    Exit status 1 when any layer disagrees.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from convcost.verify import to_text
+    from convcost.verify import verify as run_verify
+
+    spec = build(model, **_model_arguments(alpha, resolution, classes)).with_batch(batch)
+    columns = (TextColumn("verify {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(spec.name, total=None)
+
+        def advance(done: int, total: int, path: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{spec.name} {path}")
+
+        result = run_verify(spec, seed=seed, progress=advance)
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+    else:
+        text = to_text(result, color=_wants_color() and output is None)
+    write_output(text, output)
+    return 0 if result.passed else 1
+
+
 def _fail(message: str, code: int) -> int:
     click.echo(f"convcost: error: {message}", err=True)
     return code

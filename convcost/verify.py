@@ -1,0 +1,190 @@
+"""Closed form against the NumPy reference's count, layer by layer, as plain data.
+
+Params are compared under the ``keras`` convention (the reference allocates BatchNorm's gamma, beta,
+moving mean and variance, so its count is ``model.count_params()``'s), multiply-adds under
+``paper`` (conv and fully-connected only: the reference's BN, activation, pooling and merge kernels
+perform no multiply-adds it counts). Output shapes are compared too. Importing this module does not
+import NumPy: the reference is loaded when ``verify`` runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.render.grid import grid
+from convcost.render.text import exact, paper_shape
+from convcost.report import analyze
+from convcost.spec import Model, Shape
+
+PARAMS_CONVENTION = "keras"
+MACS_CONVENTION = "paper"
+
+#: ``(layers done, total layers, path)``
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class VerifyRow:
+    path: str
+    kind: str
+    expected_output: Shape
+    counted_output: Shape
+    expected_params: int
+    counted_params: int
+    expected_macs: int
+    counted_macs: int
+
+    @property
+    def shape_ok(self) -> bool:
+        return self.expected_output == self.counted_output
+
+    @property
+    def params_ok(self) -> bool:
+        return self.expected_params == self.counted_params
+
+    @property
+    def macs_ok(self) -> bool:
+        return self.expected_macs == self.counted_macs
+
+    @property
+    def ok(self) -> bool:
+        return self.shape_ok and self.params_ok and self.macs_ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "output": {"closed_form": list(self.expected_output), "counted": list(self.counted_output)},
+            "params": {"closed_form": self.expected_params, "counted": self.counted_params},
+            "macs": {"closed_form": self.expected_macs, "counted": self.counted_macs},
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True)
+class Verification:
+    model: str
+    input: Shape
+    batch: int
+    rows: tuple[VerifyRow, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    @property
+    def failures(self) -> tuple[VerifyRow, ...]:
+        return tuple(r for r in self.rows if not r.ok)
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        return {
+            "params": {
+                "closed_form": sum(r.expected_params for r in self.rows),
+                "counted": sum(r.counted_params for r in self.rows),
+            },
+            "macs": {
+                "closed_form": sum(r.expected_macs for r in self.rows),
+                "counted": sum(r.counted_macs for r in self.rows),
+            },
+        }
+
+    def verdict(self) -> str:
+        if self.passed:
+            return f"PASS: all {len(self.rows)} layers agree (params, multiply-adds, output shapes)"
+        names = ", ".join(r.path for r in self.failures[:5])
+        more = f" and {len(self.failures) - 5} more" if len(self.failures) > 5 else ""
+        return f"FAIL: {len(self.failures)} of {len(self.rows)} layers disagree: {names}{more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "input": list(self.input),
+            "batch": self.batch,
+            "params_convention": PARAMS_CONVENTION,
+            "macs_convention": MACS_CONVENTION,
+            "layers": [r.to_dict() for r in self.rows],
+            "totals": self.totals(),
+            "passed": self.passed,
+            "verdict": self.verdict(),
+        }
+
+
+def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> Verification:
+    """Run ``model`` through the NumPy reference and hold every layer's count against the closed form."""
+    from convcost.reference.executor import count_leaves, run
+
+    total = count_leaves(model)
+
+    def tick(done: int, path: str) -> None:
+        if progress is not None:
+            progress(done, total, path)
+
+    execution = run(model, seed=seed, progress=tick)
+    params_rows = analyze(model, PARAMS_CONVENTION).rows
+    macs_rows = analyze(model, MACS_CONVENTION).rows
+    rows = []
+    for index, p in enumerate(params_rows):
+        counted = execution.layers[index] if index < len(execution.layers) else None
+        rows.append(
+            VerifyRow(
+                path=p.path,
+                kind=p.kind,
+                expected_output=p.output,
+                counted_output=counted.output if counted else (),
+                expected_params=p.params,
+                counted_params=counted.params if counted else -1,
+                expected_macs=macs_rows[index].macs,
+                counted_macs=counted.macs if counted else -1,
+            )
+        )
+    return Verification(model=model.name, input=model.input, batch=model.batch, rows=tuple(rows))
+
+
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "FAIL"
+
+
+def to_text(result: Verification, *, color: bool = False) -> str:
+    """A fixed-width table: closed form beside counted, a mark per layer, the verdict last."""
+    rows = [
+        [
+            str(i),
+            r.path,
+            r.kind,
+            paper_shape(r.counted_output) if r.counted_output else "-",
+            exact(r.expected_params),
+            exact(r.counted_params),
+            exact(r.expected_macs),
+            exact(r.counted_macs),
+            _mark(r.ok),
+        ]
+        for i, r in enumerate(result.rows, start=1)
+    ]
+    totals = result.totals()
+    rows.append(
+        [
+            "",
+            "total",
+            "",
+            "",
+            exact(totals["params"]["closed_form"]),
+            exact(totals["params"]["counted"]),
+            exact(totals["macs"]["closed_form"]),
+            exact(totals["macs"]["counted"]),
+            _mark(result.passed),
+        ]
+    )
+    title = (
+        f"{result.model}  input {paper_shape(result.input)}  batch {result.batch}: closed form "
+        f"(params: {PARAMS_CONVENTION}, mult-adds: {MACS_CONVENTION}) vs the NumPy reference's count"
+    )
+    table = grid(
+        title,
+        ["#", "Name", "Kind", "Output", "Params", "Counted", "Mult-Adds", "Counted", "Check"],
+        rows,
+        right={0, 3, 4, 5, 6, 7},
+        color=color,
+    )
+    return table + result.verdict() + "\n"
