@@ -13,6 +13,8 @@ from typing import Any
 
 from convcost.errors import SpecError, UnknownModelError
 from convcost.spec import Model
+from convcost.zoo.fashion import alexnet8, inception10, lenet5, resnet18_fashion, vgg16_fashion
+from convcost.zoo.imagenet import mobilenet_v2, resnet50, resnet50_torchvision, vgg16
 from convcost.zoo.mobilenet import mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
 from convcost.zoo.seeds import mobilenet_v1_cifar, mobilenet_v1_mnist, separable_fashion
 
@@ -46,6 +48,15 @@ ZOO: dict[str, ZooEntry] = {
         mobilenet_v1_mnist,
         mobilenet_v1_cifar,
         separable_fashion,
+        lenet5,
+        alexnet8,
+        vgg16_fashion,
+        inception10,
+        resnet18_fashion,
+        vgg16,
+        resnet50,
+        resnet50_torchvision,
+        mobilenet_v2,
     )
 }
 
@@ -75,12 +86,21 @@ def build(name: str, **arguments: Any) -> Model:
 __all__ = [
     "ZOO",
     "ZooEntry",
+    "alexnet8",
     "build",
     "get_entry",
+    "inception10",
+    "lenet5",
     "mobilenet_v1",
     "mobilenet_v1_cifar",
     "mobilenet_v1_conv",
     "mobilenet_v1_mnist",
     "mobilenet_v1_shallow",
+    "mobilenet_v2",
+    "resnet18_fashion",
+    "resnet50",
+    "resnet50_torchvision",
     "separable_fashion",
+    "vgg16",
+    "vgg16_fashion",
 ]
