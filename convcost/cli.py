@@ -6,17 +6,19 @@ the analytic commands (no NumPy, no framework).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from convcost.conventions import CONVENTIONS
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, SpecError
 from convcost.render import FORMATS, render
 from convcost.report import analyze
+from convcost.spec import Model
 from convcost.zoo import ZOO, build
 
 EXIT_USAGE = 2
@@ -48,9 +50,49 @@ def write_output(text: str, path: str | None) -> None:
         raise
 
 
-def _model_arguments(alpha: float | None, resolution: int | None, classes: int | None) -> dict[str, Any]:
+def load_model(model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int) -> Model:
+    """A zoo model built with the given arguments, or a network read from a spec file."""
     given = {"alpha": alpha, "resolution": resolution, "classes": classes}
-    return {name: value for name, value in given.items() if value is not None}
+    arguments = {name: value for name, value in given.items() if value is not None}
+    if model.lower().endswith((".toml", ".json")) or os.path.sep in model:
+        if arguments:
+            flags = ", ".join(f"--{name}" for name in arguments)
+            raise SpecError(f"{flags} apply to zoo models; {model} is a spec file (edit the file instead)")
+        from convcost.specfile import load
+
+        spec = load(model)
+    else:
+        spec = build(model, **arguments)
+    return spec.with_batch(batch)
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """MODEL (zoo name or spec file) and --alpha/--resolution/--classes/--batch, passed on as ``spec``."""
+
+    @functools.wraps(command)
+    def with_model(
+        model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int, **rest: Any
+    ) -> Any:
+        return command(spec=load_model(model, alpha, resolution, classes, batch), **rest)
+
+    for option in reversed(
+        (
+            click.argument("model", default="mobilenet_v1"),
+            click.option("--alpha", type=float, help="Width multiplier: every layer keeps int(channels * alpha)."),
+            click.option("--resolution", type=int, help="Input height and width in pixels."),
+            click.option("--classes", type=int, help="Number of output classes."),
+            click.option(
+                "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass."
+            ),
+        )
+    ):
+        with_model = option(with_model)
+    return with_model
+
+
+output_option = click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,11 +103,7 @@ def cli(debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("model", default="mobilenet_v1")
-@click.option("--alpha", type=float, help="Width multiplier: every layer keeps int(channels * alpha) channels.")
-@click.option("--resolution", type=int, help="Input height and width in pixels.")
-@click.option("--classes", type=int, help="Number of output classes.")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass.")
+@model_options
 @click.option(
     "--convention",
     type=click.Choice(list(CONVENTIONS)),
@@ -74,19 +112,12 @@ def cli(debug: bool) -> None:
     help="What the totals count: 'paper' (conv and FC only) or 'keras' (count_params(), BN included).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-def table(
-    model: str,
-    alpha: float | None,
-    resolution: int | None,
-    classes: int | None,
-    batch: int,
-    convention: str,
-    fmt: str,
-    output: str | None,
-) -> None:
-    """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios."""
-    spec = build(model, **_model_arguments(alpha, resolution, classes)).with_batch(batch)
+@output_option
+def table(spec: Model, convention: str, fmt: str, output: str | None) -> None:
+    """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
+
+    MODEL is a zoo name (`convcost models`) or a spec file (.toml or .json).
+    """
     report = analyze(spec, convention)
     text = render(report, fmt, color=_wants_color() and output is None)
     write_output(text, output)
@@ -102,24 +133,11 @@ def models() -> None:
 
 
 @cli.command()
-@click.argument("model", default="mobilenet_v1")
-@click.option("--alpha", type=float, help="Width multiplier: every layer keeps int(channels * alpha) channels.")
-@click.option("--resolution", type=int, help="Input height and width in pixels.")
-@click.option("--classes", type=int, help="Number of output classes.")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass.")
+@model_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically).")
-def verify(
-    model: str,
-    alpha: float | None,
-    resolution: int | None,
-    classes: int | None,
-    batch: int,
-    seed: int,
-    fmt: str,
-    output: str | None,
-) -> int:
+@output_option
+def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
     """Run MODEL in the NumPy reference; compare its counted params and mult-adds with the closed form.
 
     Exit status 1 when any layer disagrees.
@@ -132,7 +150,6 @@ def verify(
     from convcost.verify import to_text
     from convcost.verify import verify as run_verify
 
-    spec = build(model, **_model_arguments(alpha, resolution, classes)).with_batch(batch)
     columns = (TextColumn("verify {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(spec.name, total=None)
@@ -147,6 +164,17 @@ def verify(
         text = to_text(result, color=_wants_color() and output is None)
     write_output(text, output)
     return 0 if result.passed else 1
+
+
+@cli.command()
+@model_options
+@click.option("--to", "fmt", type=click.Choice(["toml", "json"]), default="toml", show_default=True)
+@output_option
+def export(spec: Model, fmt: str, output: str | None) -> None:
+    """Write MODEL as a spec file (TOML or JSON) to edit and read back with `convcost table FILE`."""
+    from convcost.specfile import dumps
+
+    write_output(dumps(spec, fmt), output)
 
 
 def _fail(message: str, code: int) -> int:

@@ -15,6 +15,10 @@ class SpecError(ConvcostError, ValueError):
     """A layer or model description is malformed (bad field value, duplicate name, ...)."""
 
 
+class SpecFileError(SpecError):
+    """A spec file (TOML/JSON) cannot be read: the message names the file, layer, field and line."""
+
+
 class GeometryError(ConvcostError, ValueError):
     """A layer cannot be applied to the shape that reaches it (kernel larger than the map, ...)."""
 
@@ -35,3 +39,7 @@ class UnknownConventionError(ConvcostError, KeyError):
 
 class MissingDependencyError(ConvcostError, ImportError):
     """An optional extra (numpy, torch, keras, ...) is needed but not installed."""
+
+
+class UnsupportedLayerError(ConvcostError, ValueError):
+    """A framework layer, op or config entry that convcost cannot represent (named in the message)."""

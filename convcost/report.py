@@ -65,7 +65,7 @@ class Row:
 
 @dataclass(frozen=True)
 class SeparablePair:
-    """A depthwise conv and the pointwise conv after it, against the standard conv they replace.
+    """A depthwise conv and the pointwise conv after it (by path), against the standard conv they replace.
 
     Multiply-adds are the paper's, per sample: ``Dk*Dk*M*Df*Df + M*N*Df*Df`` against
     ``Dk*Dk*M*N*Df*Df`` (``Df`` the output size), whose ratio is ``1/N + 1/Dk^2``.
@@ -184,7 +184,10 @@ class Report:
 
 def analyze(model: Model, convention: str = "paper") -> Report:
     """Cost every layer of ``model`` under ``convention`` ('paper' or 'keras')."""
-    layer_cost = get_convention(convention).layer_cost
+    chosen = get_convention(convention)
+    layer_cost = chosen.layer_cost
+    # a tool that reports one sample (ptflops) is matched at any batch
+    batch = 1 if chosen.per_sample else model.batch
     shaped = infer_shapes(model)
     rows = []
     for path, layer, in_shape, out_shape in shaped:
@@ -201,7 +204,7 @@ def analyze(model: Model, convention: str = "paper") -> Report:
                 output=out_shape,
                 trainable=c.trainable,
                 non_trainable=c.non_trainable,
-                macs=c.macs * model.batch,
+                macs=c.macs * batch,
             )
         )
     by_kind: dict[str, Totals] = {}
@@ -224,32 +227,32 @@ def analyze(model: Model, convention: str = "paper") -> Report:
 def _separable_pairs(shaped: list[tuple[str, Layer, Shape, Shape]]) -> list[SeparablePair]:
     """Each depthwise conv followed (through BN/activations only) by a stride-1 pointwise conv."""
     pairs = []
-    pending: tuple[Layer, Shape, Shape] | None = None
-    for _, layer, in_shape, out_shape in shaped:
+    pending: tuple[str, Layer, Shape, Shape] | None = None
+    for path, layer, in_shape, out_shape in shaped:
         kind = labels.kind_of(layer, in_shape)
         if kind == "separable":
-            pairs.append(_pair(layer, in_shape, out_shape, layer, out_shape, layer.filters))  # type: ignore[attr-defined]
+            pairs.append(_pair(path, layer, in_shape, out_shape, path, out_shape, layer.filters))  # type: ignore[attr-defined]
             pending = None
         elif kind == "depthwise":
-            pending = (layer, in_shape, out_shape)
-        elif kind == "pointwise" and pending is not None and pending[2] == in_shape and in_shape[1:] == out_shape[1:]:
-            dw, dw_in, dw_out = pending
-            pairs.append(_pair(dw, dw_in, dw_out, layer, out_shape, layer.filters))  # type: ignore[attr-defined]
+            pending = (path, layer, in_shape, out_shape)
+        elif kind == "pointwise" and pending is not None and pending[3] == in_shape and in_shape[1:] == out_shape[1:]:
+            dw_path, dw, dw_in, dw_out = pending
+            pairs.append(_pair(dw_path, dw, dw_in, dw_out, path, out_shape, layer.filters))  # type: ignore[attr-defined]
             pending = None
         elif kind not in _TRANSPARENT_KINDS:
             pending = None
     return pairs
 
 
-def _pair(dw: Layer, dw_in: Shape, dw_out: Shape, pw: Layer, pw_out: Shape, N: int) -> SeparablePair:
+def _pair(dw_path: str, dw: Layer, dw_in: Shape, dw_out: Shape, pw_path: str, pw_out: Shape, N: int) -> SeparablePair:
     Dk_h, Dk_w = dw.kernel  # type: ignore[attr-defined]
     M = dw_in[0]
     multiplier = dw_out[0] // M if isinstance(dw, (Conv2D, DepthwiseConv2D)) else dw.depth_multiplier  # type: ignore[attr-defined]
     Df_h, Df_w = pw_out[1], pw_out[2]
     depthwise = Dk_h * Dk_w * M * multiplier * Df_h * Df_w
     return SeparablePair(
-        depthwise=dw.name,
-        pointwise=pw.name,
+        depthwise=dw_path,
+        pointwise=pw_path,
         kernel=(Dk_h, Dk_w),
         M=M,
         N=N,

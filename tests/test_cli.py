@@ -121,7 +121,7 @@ def test_failed_run_leaves_previous_output_untouched(tmp_path: Path, capsys: pyt
         (["table", "--batch", "0"], "'--batch'"),
         (["table", "--format", "xml"], "'--format': 'xml' is not one of"),
         (["table", "--convention", "torchinf"], "'--convention'"),
-        (["table", "mobilenet_v3"], "unknown model 'mobilenet_v3'; did you mean mobilenet_v1?"),
+        (["table", "mobilenetv1"], "unknown model 'mobilenetv1'; did you mean mobilenet_v1?"),
         (["table", "--bogus"], "--bogus"),
         (["tabel"], "tabel"),
     ],

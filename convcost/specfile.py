@@ -1,0 +1,320 @@
+"""Networks as TOML or JSON spec files: read (safely), write, and round-trip exactly.
+
+A spec file is plain data: ``name``, ``input`` (``[C, H, W]``), optional ``batch``, and
+``layers``, a list of tables each with a ``type`` (the layer class: ``Conv2D``,
+``DepthwiseConv2D``, ...) and that class's fields. ``Sequential`` holds ``layers``; ``Parallel``
+holds ``branches`` (each with a ``name`` and ``layers``) and a ``merge`` (``add`` or ``concat``).
+Reading never evaluates anything: the only outcomes are a ``Model`` or a ``SpecFileError`` naming
+the file, the layer, the field and, where it can be found, the line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from convcost import spec
+from convcost.errors import ConvcostError, SpecFileError
+from convcost.spec import Layer, Model, Parallel, Sequential
+
+#: spec files larger than this are refused before being parsed
+MAX_BYTES = 10 * 1024 * 1024
+#: deeper nesting of blocks than this is refused (real networks nest a few levels)
+MAX_DEPTH = 64
+
+#: every public layer class of the spec, by the name a spec file's ``type`` uses (the merge
+#: leaves Add/Concat are written as a Parallel's ``merge``, never on their own)
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in vars(spec).values()
+    if isinstance(cls, type)
+    and issubclass(cls, Layer)
+    and cls not in (Layer, spec.Add, spec.Concat)
+    and not cls.__name__.startswith("_")
+}
+
+
+# ---------------------------------------------------------------- model <-> plain data
+
+
+#: fields stored as (h, w) pairs, written as one int when square
+PAIR_FIELDS = frozenset({"kernel", "stride", "dilation", "pool"})
+
+
+def _plain(key: str, value: object) -> object:
+    """Tuples as lists, in the shortest form that reads back the same."""
+    if key in PAIR_FIELDS and isinstance(value, tuple) and value[0] == value[1]:
+        return value[0]
+    if key == "padding" and isinstance(value, tuple):
+        (top, bottom), (left, right) = value
+        if top == bottom and left == right:  # torch-style symmetric: p or (ph, pw)
+            return top if top == left else [top, left]
+    if isinstance(value, tuple):
+        return [_plain("", v) for v in value]
+    return value
+
+
+def layer_to_dict(layer: Layer) -> dict[str, Any]:
+    """A layer as plain data: its type and every field that differs from the default."""
+    data: dict[str, Any] = {"type": type(layer).__name__, "name": layer.name}
+    if isinstance(layer, Sequential):
+        data["layers"] = [layer_to_dict(child) for child in layer.layers]
+        return data
+    if isinstance(layer, Parallel):
+        data["merge"] = layer.merge
+        data["branches"] = [
+            {"name": b.name, "layers": [layer_to_dict(child) for child in b.layers]} for b in layer.branches
+        ]
+        return data
+    fields = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer) if f.name != "name"}
+    # drop a field when leaving it out rebuilds the same layer (a default, even a derived one
+    # such as a pool's stride, which defaults to its pool size)
+    for key in list(fields):
+        rest = {k: v for k, v in fields.items() if k != key}
+        try:
+            if type(layer)(name=layer.name, **rest) == layer:
+                fields = rest
+        except (ConvcostError, TypeError):
+            pass
+    data.update({k: _plain(k, v) for k, v in fields.items()})
+    return data
+
+
+def model_to_dict(model: Model) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "input": list(model.input),
+        "batch": model.batch,
+        "layers": [layer_to_dict(layer) for layer in model.body.layers],
+    }
+
+
+class _Reader:
+    """Builds a Model from parsed data, naming the file, layer and line in every error."""
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.text = text
+
+    def fail(self, where: str, message: str, name: object = None) -> SpecFileError:
+        line = self._line_of(name)
+        at = f"{self.source}:{line}" if line else self.source
+        return SpecFileError(f"{at}: {where}: {message}")
+
+    def _line_of(self, name: object) -> int | None:
+        """The line of the first ``name = "x"`` / ``"name": "x"`` for that layer name."""
+        if not isinstance(name, str) or not name:
+            return None
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            stripped = line.replace(" ", "")
+            if f'name="{name}"' in stripped or f'"name":"{name}"' in stripped or f"name='{name}'" in stripped:
+                return number
+        return None
+
+    def model(self, data: object, default_name: str) -> Model:
+        if not isinstance(data, dict):
+            raise self.fail("top level", f"expected a table with name, input and layers, got {type(data).__name__}")
+        unknown = set(data) - {"name", "input", "batch", "layers"}
+        if unknown:
+            raise self.fail("top level", f"unknown key {sorted(unknown)[0]!r} (expected name, input, batch, layers)")
+        if "input" not in data:
+            raise self.fail("top level", "missing 'input' (the input shape [C, H, W])")
+        if "layers" not in data:
+            raise self.fail("top level", "missing 'layers'")
+        name = data.get("name", default_name)
+        shape = data["input"]
+        if not isinstance(shape, list):
+            raise self.fail("top level", f"'input' must be a list [C, H, W], got {shape!r}")
+        layers = self.layers(data["layers"], "top level", depth=0)
+        try:
+            return Model(name, tuple(shape), Sequential(layers), data.get("batch", 1))
+        except ConvcostError as e:
+            raise self.fail("top level", str(e)) from None
+
+    def layers(self, items: object, where: str, depth: int) -> tuple[Layer, ...]:
+        if depth > MAX_DEPTH:
+            raise self.fail(where, f"blocks nested deeper than {MAX_DEPTH} levels")
+        if not isinstance(items, list):
+            raise self.fail(where, f"'layers' must be a list of tables, got {type(items).__name__}")
+        return tuple(self.layer(item, f"{where} > layer {i + 1}", depth) for i, item in enumerate(items))
+
+    def layer(self, data: object, where: str, depth: int) -> Layer:
+        if not isinstance(data, dict):
+            raise self.fail(where, f"expected a table with a 'type', got {data!r}")
+        name = data.get("name", "")
+        if name:
+            where = f"{where} ({name!r})"
+        kind = data.get("type")
+        if kind not in LAYER_TYPES:
+            import difflib
+
+            close = difflib.get_close_matches(str(kind), LAYER_TYPES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(LAYER_TYPES)})"
+            raise self.fail(where, f"unknown layer type {kind!r}{hint}", name)
+        cls = LAYER_TYPES[kind]
+        fields = {k: v for k, v in data.items() if k != "type"}
+        try:
+            if cls is Sequential:
+                self._only(fields, {"name", "layers"}, where, name)
+                return Sequential(self.layers(fields.get("layers", []), where, depth + 1), name=name)
+            if cls is Parallel:
+                self._only(fields, {"name", "merge", "branches"}, where, name)
+                return Parallel(
+                    self.branches(fields.get("branches"), where, depth + 1), fields.get("merge", "add"), name=name
+                )
+            allowed = {f.name for f in dataclasses.fields(cls)}
+            self._only(fields, allowed, where, name)
+            for key, value in fields.items():
+                self._check_value(value, f"{where}: field {key!r}", name)
+            return cls(**{k: _tuples(v) for k, v in fields.items()})
+        except SpecFileError:
+            raise
+        except ConvcostError as e:
+            raise self.fail(where, str(e), name) from None
+        except TypeError as e:  # a required field is missing
+            raise self.fail(where, str(e).replace("__init__() ", ""), name) from None
+
+    def branches(self, items: object, where: str, depth: int) -> tuple[Sequential, ...]:
+        if not isinstance(items, list):
+            raise self.fail(where, "'branches' must be a list of tables with 'name' and 'layers'")
+        result = []
+        for i, branch in enumerate(items):
+            at = f"{where} > branch {i + 1}"
+            if not isinstance(branch, dict):
+                raise self.fail(at, f"expected a table with 'name' and 'layers', got {branch!r}")
+            self._only(branch, {"name", "layers"}, at, branch.get("name"))
+            result.append(Sequential(self.layers(branch.get("layers", []), at, depth), name=branch.get("name", "")))
+        return tuple(result)
+
+    def _only(self, fields: dict[str, Any], allowed: set[str], where: str, name: object) -> None:
+        for key in fields:
+            if key not in allowed:
+                import difflib
+
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f" (fields: {', '.join(sorted(allowed))})"
+                raise self.fail(where, f"unknown field {key!r}{hint}", name)
+
+    def _check_value(self, value: object, where: str, name: object) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(where, f"must be a finite number, got {value!r}", name)
+        if isinstance(value, dict):
+            raise self.fail(where, "must be a number, string or list, got a table", name)
+        if isinstance(value, list):
+            for item in value:
+                self._check_value(item, where, name)
+
+
+def _tuples(value: object) -> object:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+# ---------------------------------------------------------------- files
+
+
+def model_from_dict(data: object, source: str = "<spec>", text: str = "") -> Model:
+    """Build a Model from parsed spec data (errors name ``source``)."""
+    return _Reader(source, text).model(data, default_name=Path(source).stem or "model")
+
+
+def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
+    """Parse spec text in ``fmt`` ('toml' or 'json')."""
+    reader = _Reader(source, text)
+    if fmt == "toml":
+        import tomllib
+
+        try:
+            data: object = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise SpecFileError(f"{source}: not valid TOML: {e}") from None
+    elif fmt == "json":
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as e:
+            raise SpecFileError(f"{source}:{e.lineno}: not valid JSON: {e.msg} (column {e.colno})") from None
+        except ValueError as e:
+            raise SpecFileError(f"{source}: {e}") from None
+        except RecursionError:
+            raise SpecFileError(f"{source}: nested too deeply") from None
+    else:
+        raise SpecFileError(f"{source}: unknown spec format {fmt!r} (use .toml or .json)")
+    return reader.model(data, default_name=Path(source).stem or "model")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a valid number in a spec file")
+
+
+def load(path: str | Path) -> Model:
+    """Read a ``.toml`` or ``.json`` spec file; refuses files over ``MAX_BYTES``."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("toml", "json"):
+        raise SpecFileError(f"{path}: a spec file must end in .toml or .json")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SpecFileError(f"{path}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for spec files")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise SpecFileError(f"{path}: not UTF-8 text") from None
+    except OSError as e:
+        raise SpecFileError(f"{path}: cannot read: {e.strerror}") from None
+    return loads(text, fmt, str(path))
+
+
+def dumps(model: Model, fmt: str) -> str:
+    """The model as spec text in ``fmt`` ('toml' or 'json'); ``loads`` gives the same model back."""
+    data = model_to_dict(model)
+    if fmt == "json":
+        return _json(data) + "\n"
+    if fmt == "toml":
+        return _toml(data)
+    raise SpecFileError(f"unknown spec format {fmt!r} (use toml or json)")
+
+
+def _json(value: object, indent: str = "") -> str:
+    """Indented JSON that keeps lists of numbers (shapes, kernels) on one line."""
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k)}: {_json(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}" if items else "{}"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return "[\n" + ",\n".join(inner + _json(v, inner) for v in value) + f"\n{indent}]"
+    return json.dumps(value)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string uses the same escapes
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def _toml(data: dict[str, Any]) -> str:
+    """TOML with nested blocks as arrays of tables ([[layers]], [[layers.branches]], ...)."""
+    lines = [f"{key} = {_toml_value(data[key])}" for key in ("name", "input", "batch")]
+    _toml_tables(lines, "layers", data["layers"])
+    return "\n".join(lines) + "\n"
+
+
+def _toml_tables(lines: list[str], path: str, tables: list[dict[str, Any]]) -> None:
+    for table in tables:
+        lines += ["", f"[[{path}]]"]
+        # keys first (empty child lists included): a sub-table header ends the table's own keys
+        children = {k: v for k, v in table.items() if k in ("layers", "branches") and v}
+        lines += [f"{key} = {_toml_value(value)}" for key, value in table.items() if key not in children]
+        for key, value in children.items():
+            _toml_tables(lines, f"{path}.{key}", value)
