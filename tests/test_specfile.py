@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from convcost import SpecError, analyze
-from convcost import specfile
+from convcost import SpecError, analyze, specfile
 from convcost.cli import main
 from convcost.zoo import ZOO, build
 
