@@ -60,7 +60,6 @@ class LayerCount:
     trainable: int
     non_trainable: int
     macs: int
-    skipped_macs: int
 
     @property
     def params(self) -> int:
@@ -148,7 +147,6 @@ class _Runner:
                 trainable=trainable,
                 non_trainable=non_trainable,
                 macs=tally.macs,
-                skipped_macs=tally.skipped,
             )
         )
         if self.progress is not None:
