@@ -112,13 +112,22 @@ def cli(debug: bool) -> None:
     help="What the totals count: 'paper' (conv and FC only) or 'keras' (count_params(), BN included).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Fold layers deeper than N path components into one row per block (sums), like torchinfo's depth.",
+)
 @output_option
-def table(spec: Model, convention: str, fmt: str, output: str | None) -> None:
+def table(spec: Model, convention: str, fmt: str, depth: int | None, output: str | None) -> None:
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
     MODEL is a zoo name (`convcost models`) or a spec file (.toml or .json).
     """
     report = analyze(spec, convention)
+    if depth is not None:
+        from convcost.render.depth import collapse
+
+        report = collapse(report, depth)
     text = render(report, fmt, color=_wants_color() and output is None)
     write_output(text, output)
 
@@ -175,6 +184,56 @@ def export(spec: Model, fmt: str, output: str | None) -> None:
     from convcost.specfile import dumps
 
     write_output(dumps(spec, fmt), output)
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.argument("layer", required=False)
+@click.option("--kernel", type=int, help="Kernel size Dk.")
+@click.option("--in", "channels_in", type=int, help="Input channels M.")
+@click.option("--out", "channels_out", type=int, help="Output channels N.")
+@click.option("--size", type=int, help="Input map height and width.")
+@click.option("--stride", type=int, default=1, show_default=True)
+@click.option("--alpha", type=float, help="Width multiplier of MODEL.")
+@click.option("--resolution", type=int, help="Input resolution of MODEL.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(
+    model: str | None,
+    layer: str | None,
+    kernel: int | None,
+    channels_in: int | None,
+    channels_out: int | None,
+    size: int | None,
+    stride: int,
+    alpha: float | None,
+    resolution: int | None,
+    fmt: str,
+) -> None:
+    """Standard vs depthwise separable cost of one layer, formulas with the numbers substituted.
+
+    Either a geometry (--kernel 3 --in 512 --out 512 --size 14 [--stride 1]) or a layer of a model
+    (convcost explain mobilenet_v1 conv_dw_7).
+    """
+    from convcost import explain as lesson
+
+    geometry = {"--kernel": kernel, "--in": channels_in, "--out": channels_out, "--size": size}
+    if model is not None:
+        if layer is None:
+            raise SpecError(f"explain {model}: name a layer too, e.g. `convcost explain {model} conv_dw_7`")
+        if any(v is not None for v in geometry.values()):
+            raise SpecError("explain takes either MODEL LAYER or --kernel/--in/--out/--size, not both")
+        result = lesson.explain_layer(load_model(model, alpha, resolution, None, 1), layer)
+    else:
+        missing = [flag for flag, value in geometry.items() if value is None]
+        if missing:
+            raise SpecError(f"explain needs {', '.join(missing)} (or MODEL LAYER)")
+        result = lesson.explain(kernel, channels_in, channels_out, size, stride)  # type: ignore[arg-type]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(lesson.to_text(result), nl=False)
 
 
 def _fail(message: str, code: int) -> int:
