@@ -551,3 +551,44 @@ def test_every_zoo_entry_has_a_description_and_classes() -> None:
         assert entry.summary and not entry.summary.endswith(":"), name
         assert "classes" in entry.arguments, name
         assert convcost.analyze(entry.build()).totals.macs > 0, name
+
+
+# ---------------------------------------------------------------- convcost table --depth N
+
+
+def test_cli_table_depth_folds_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from convcost.cli import main
+
+    args = ["table", "resnet50", "--resolution", "64", "--convention", "keras", "--format", "json"]
+    assert main([*args, "--depth", "1"]) == 0
+    folded = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    full = json.loads(capsys.readouterr().out)
+    stages = ["conv1", "pool1", "conv2", "conv3", "conv4", "conv5"]
+    assert [r["path"] for r in folded["layers"]] == [*stages, "avg_pool", "predictions"]
+    assert [r["kind"] for r in folded["layers"]][:6] == ["block"] * 6
+    for row in folded["layers"]:
+        inside = [r for r in full["layers"] if r["path"] == row["path"] or r["path"].startswith(row["path"] + "/")]
+        for field in ("params", "trainable", "non_trainable", "macs"):
+            assert row[field] == sum(r[field] for r in inside), (row["path"], field)
+        assert row["input"] == inside[0]["input"] and row["output"] == inside[-1]["output"]
+    assert folded["totals"] == full["totals"]
+    # depth 2: one row per bottleneck; the stage's first block adds the 1x1 shortcut conv + BN and
+    # reads 256 channels (not 512) into its first 1x1 conv of 128 filters
+    assert main([*args, "--depth", "2"]) == 0
+    blocks = [r for r in json.loads(capsys.readouterr().out)["layers"] if r["path"].startswith("conv3/")]
+    assert [r["path"] for r in blocks] == [f"conv3/conv3_block{i}" for i in range(1, 5)]
+    assert blocks[0]["params"] - blocks[1]["params"] == (256 * 512 + 512) + 4 * 512 + (256 - 512) * 128
+    # a depth deeper than the tree changes nothing
+    assert main([*args, "--depth", "9"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"] == full["layers"]
+
+
+def test_cli_table_depth_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    from convcost.cli import main
+
+    assert main(["table", "lenet5", "--depth", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--depth" in err

@@ -338,7 +338,7 @@ def _seed_004_torch() -> object:
 
         def forward(self, x: object) -> object:
             x = self.avg(self.layers(self.conv1(x)))
-            return self.linear(x.view(x.size()[0], -1))  # type: ignore[attr-defined]
+            return self.linear(x.view(x.size()[0], -1))
 
     return MobileNetV1()
 
@@ -351,7 +351,7 @@ def test_seed_004_rebuilt_in_torch_torchinfo_and_fvcore() -> None:
     net = _seed_004_torch()
     report = convcost.analyze(build("mobilenet_v1_cifar").with_batch(2), "keras")
     # module names are the spec's paths
-    modules = dict(net.named_modules())  # type: ignore[attr-defined]
+    modules = dict(net.named_modules())
     for row in report.rows:
         if row.kind == "flatten":
             continue
@@ -367,3 +367,27 @@ def test_seed_004_rebuilt_in_torch_torchinfo_and_fvcore() -> None:
     flops.uncalled_modules_warnings(False)
     by_op = flops.by_operator()
     assert sum(by_op.get(op, 0) for op in ("conv", "linear", "addmm", "matmul")) == report.totals.macs
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_collapse_to_depth_matches_torchinfo_depth(depth: int) -> None:
+    """``--depth N`` folds rows like torchinfo's ``depth=N``: the same rows, params and output shapes."""
+    import torchinfo
+
+    from convcost.render.depth import collapse
+
+    net = _seed_004_torch()
+    stats = torchinfo.summary(net, (2, 3, 32, 32), depth=depth, verbose=0)
+    # what torchinfo prints at this depth: modules at the depth, and shallower ones without children
+    shown = [
+        info for info in stats.summary_list if info.depth == depth or (1 <= info.depth < depth and not info.children)
+    ]
+    report = collapse(convcost.analyze(build("mobilenet_v1_cifar").with_batch(2), "keras"), depth)
+    rows = [row for row in report.rows if row.kind != "flatten"]  # x.view() is no module
+    assert len(rows) == len(shown)
+    for row, info in zip(rows, shown, strict=True):
+        assert row.path.count("/") + 1 == info.depth
+        assert row.trainable == info.num_params, row.path
+        assert [2, *row.output] == info.output_size, row.path
+    assert sum(r.macs for r in report.rows) == report.totals.macs
+    assert sum(r.params for r in report.rows) == report.totals.params
