@@ -236,6 +236,37 @@ def explain(
         click.echo(lesson.to_text(result), nl=False)
 
 
+@cli.command()
+@click.argument("model", default="mobilenet_v1")
+@click.option("--alpha", "alphas", help="Comma-separated width multipliers, e.g. 1,0.75,0.5,0.25.")
+@click.option("--resolution", "resolutions", help="Comma-separated resolutions, e.g. 224,192,160,128.")
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="paper", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), help="Also draw mult-adds against params (.svg or .png).")
+@output_option
+def sweep(
+    model: str,
+    alphas: str | None,
+    resolutions: str | None,
+    convention: str,
+    fmt: str,
+    plot: str | None,
+    output: str | None,
+) -> None:
+    """Mult-adds and params of MODEL over a grid of alphas x resolutions (the paper's Tables 6 and 7)."""
+    from convcost import sweep as grid
+
+    result = grid.sweep(
+        model,
+        grid.parse_list(alphas, float, "--alpha"),
+        grid.parse_list(resolutions, int, "--resolution"),
+        convention,
+    )
+    if plot:
+        grid.plot(result, plot)
+    write_output(grid.render(result, fmt, color=_wants_color() and output is None), output)
+
+
 def _fail(message: str, code: int) -> int:
     click.echo(f"convcost: error: {message}", err=True)
     return code

@@ -1,0 +1,170 @@
+"""`convcost sweep`: a grid of width multipliers x resolutions (the paper's Tables 6 and 7 in one
+view), with the Pareto front of multiply-adds against parameters."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.errors import MissingDependencyError, SpecError
+from convcost.render.grid import grid
+from convcost.render.text import exact
+from convcost.report import analyze
+from convcost.zoo import build, get_entry
+
+
+@dataclass(frozen=True)
+class Point:
+    alpha: float | None
+    resolution: int | None
+    macs: int
+    params: int
+    pareto: bool = False
+
+    def dominates(self, other: Point) -> bool:
+        """At most the other's work with at least its capacity (parameters), and better in one.
+
+        Work and parameters both fall as alpha and the resolution shrink, so "cheaper on both"
+        would only ever pick the smallest network. The useful question when choosing alpha and
+        resolution is which grid points give the most weights for the work they cost.
+        """
+        same = (self.macs, self.params) == (other.macs, other.params)
+        return self.macs <= other.macs and self.params >= other.params and not same
+
+
+@dataclass(frozen=True)
+class Sweep:
+    model: str
+    convention: str
+    points: tuple[Point, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "convention": self.convention,
+            "points": [
+                {"alpha": p.alpha, "resolution": p.resolution, "macs": p.macs, "params": p.params, "pareto": p.pareto}
+                for p in self.points
+            ],
+        }
+
+
+def parse_list(text: str | None, kind: type, option: str) -> list[Any]:
+    """'1,0.75,0.5' -> [1.0, 0.75, 0.5]; an error naming the option and the bad item."""
+    if text is None:
+        return [None]
+    values = []
+    for item in text.split(","):
+        try:
+            values.append(kind(item.strip()))
+        except ValueError:
+            raise SpecError(
+                f"{option}: {item.strip()!r} is not a valid {kind.__name__} (give a comma-separated list)"
+            ) from None
+    return values
+
+
+def sweep(model: str, alphas: list[float | None], resolutions: list[int | None], convention: str = "paper") -> Sweep:
+    """Cost ``model`` at every (alpha, resolution) pair; mark the points no other point beats."""
+    takes = get_entry(model).arguments
+    for name, values in (("alpha", alphas), ("resolution", resolutions)):
+        if values != [None] and name not in takes:
+            raise SpecError(f"sweep: model {model!r} takes no {name!r}")
+    points = []
+    for alpha in alphas:
+        for resolution in resolutions:
+            arguments = {k: v for k, v in (("alpha", alpha), ("resolution", resolution)) if v is not None}
+            totals = analyze(build(model, **arguments), convention).totals
+            points.append(Point(alpha, resolution, totals.macs, totals.params))
+    front = tuple(
+        Point(p.alpha, p.resolution, p.macs, p.params, not any(q.dominates(p) for q in points)) for p in points
+    )
+    return Sweep(model, convention, front)
+
+
+def _label(value: object) -> str:
+    return "default" if value is None else str(value)
+
+
+def to_rows(result: Sweep) -> tuple[list[str], list[list[str]]]:
+    headers = ["alpha", "resolution", "Mult-Adds", "(M)", "Params", "(M)", "Pareto"]
+    rows = [
+        [
+            _label(p.alpha),
+            _label(p.resolution),
+            exact(p.macs),
+            f"{p.macs / 1e6:.1f}",
+            exact(p.params),
+            f"{p.params / 1e6:.2f}",
+            "*" if p.pareto else "",
+        ]
+        for p in result.points
+    ]
+    return headers, rows
+
+
+def render(result: Sweep, fmt: str, color: bool = False) -> str:
+    if fmt == "json":
+        import json
+
+        return json.dumps(result.to_dict(), indent=2) + "\n"
+    headers, rows = to_rows(result)
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["alpha", "resolution", "macs", "params", "pareto"])
+        writer.writerows(
+            [_label(p.alpha), _label(p.resolution), p.macs, p.params, int(p.pareto)] for p in result.points
+        )
+        return out.getvalue()
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join([" ---: "] * len(headers)) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+    title = f"{result.model}: mult-adds and params over the grid (convention '{result.convention}')"
+    caption = (
+        "* Pareto front: no other grid point has at most its mult-adds and at least its params\n"
+        "  (for a compute budget, these are the configurations that buy the most weights)"
+    )
+    return grid(title, headers, rows, right=set(range(len(headers))), caption=caption, color=color)
+
+
+def plot(result: Sweep, path: str) -> None:
+    """Mult-adds against params, one point per grid cell; needs matplotlib (an optional extra)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in (".svg", ".png"):
+        raise SpecError(f"--plot {path}: the file must end in .svg or .png")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependencyError(
+            "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
+        ) from None
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    for p in result.points:
+        axes.scatter(p.params / 1e6, p.macs / 1e6, color="tab:red" if p.pareto else "tab:blue")
+        axes.annotate(f"{_label(p.alpha)}/{_label(p.resolution)}", (p.params / 1e6, p.macs / 1e6), fontsize=7)
+    axes.set_xlabel("parameters (millions)")
+    axes.set_ylabel("multiply-adds (millions)")
+    axes.set_title(f"{result.model}: alpha / resolution (red: Pareto front)")
+    figure.tight_layout()
+    import tempfile
+
+    # written next to the target and renamed, so a failure never leaves half an image
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=suffix)
+    os.close(fd)
+    try:
+        figure.savefig(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    finally:
+        plt.close(figure)
