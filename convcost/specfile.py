@@ -169,7 +169,8 @@ class _Reader:
             self._only(fields, allowed, where, name)
             for key, value in fields.items():
                 self._check_value(value, f"{where}: field {key!r}", name)
-            return cls(**{k: _tuples(v) for k, v in fields.items()})
+            arguments: dict[str, Any] = {k: _tuples(v) for k, v in fields.items()}
+            return cls(**arguments)
         except SpecFileError:
             raise
         except ConvcostError as e:
