@@ -267,6 +267,60 @@ def sweep(
     write_output(grid.render(result, fmt, color=_wants_color() and output is None), output)
 
 
+def _side_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for side in ("b", "a"):
+        for option in reversed(
+            (
+                click.option(f"--{side}-alpha", type=float, help=f"Width multiplier of {side.upper()}."),
+                click.option(f"--{side}-resolution", type=int, help=f"Input resolution of {side.upper()}."),
+                click.option(f"--{side}-classes", type=int, help=f"Classes of {side.upper()}."),
+            )
+        ):
+            command = option(command)
+    return command
+
+
+def _variant(model: str, alpha: float | None, resolution: int | None, classes: int | None) -> str:
+    given = {"alpha": alpha, "resolution": resolution, "classes": classes}
+    arguments = ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
+    return f"{model} ({arguments})" if arguments else model
+
+
+@cli.command()
+@click.argument("model_a")
+@click.argument("model_b")
+@_side_options
+@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="paper", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@output_option
+def compare(
+    model_a: str,
+    model_b: str,
+    a_alpha: float | None,
+    a_resolution: int | None,
+    a_classes: int | None,
+    b_alpha: float | None,
+    b_resolution: int | None,
+    b_classes: int | None,
+    convention: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Two models or variants side by side, by stage and in total, with the ratio B/A.
+
+    For example `convcost compare mobilenet_v1 mobilenet_v1_conv` (the paper's Table 4) or
+    `convcost compare mobilenet_v1 mobilenet_v1_shallow --a-alpha 0.75` (Table 5).
+    """
+    from convcost import compare as side_by_side
+
+    a = analyze(load_model(model_a, a_alpha, a_resolution, a_classes, 1), convention)
+    b = analyze(load_model(model_b, b_alpha, b_resolution, b_classes, 1), convention)
+    comparison = side_by_side.Comparison(
+        a, b, _variant(model_a, a_alpha, a_resolution, a_classes), _variant(model_b, b_alpha, b_resolution, b_classes)
+    )
+    write_output(side_by_side.render(comparison, fmt, color=_wants_color() and output is None), output)
+
+
 def _fail(message: str, code: int) -> int:
     click.echo(f"convcost: error: {message}", err=True)
     return code
