@@ -160,7 +160,9 @@ def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
     from convcost.verify import verify as run_verify
 
     columns = (TextColumn("verify {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    console = Console(stderr=True)
+    # the bar is for a person watching; a pipe or a log file gets only the result
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(spec.name, total=None)
 
         def advance(done: int, total: int, path: str) -> None:
