@@ -391,3 +391,44 @@ def test_collapse_to_depth_matches_torchinfo_depth(depth: int) -> None:
         assert [2, *row.output] == info.output_size, row.path
     assert sum(r.macs for r in report.rows) == report.totals.macs
     assert sum(r.params for r in report.rows) == report.totals.params
+
+
+def test_seed_000_and_002_mult_adds_in_torch() -> None:
+    """fvcore's conv + linear totals on torch twins of the two Keras seeds equal the paper mult-adds.
+
+    A 3x3 conv with padding 1 gives Keras 'same' output sizes at stride 1 and 2, so the work is the
+    same; the Dense on seed 000's 1x1 map is a Linear on its 1024 channels.
+    """
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+    from torch import nn
+
+    from convcost.zoo.seeds import MNIST_PAIRS
+
+    mnist: list[nn.Module] = [nn.Conv2d(1, 32, 3, 2, padding=1), nn.BatchNorm2d(32), nn.ReLU()]
+    channels = 32
+    for stride, filters in MNIST_PAIRS:
+        mnist += [nn.Conv2d(channels, channels, 3, stride, padding=1, groups=channels), nn.BatchNorm2d(channels)]
+        mnist += [nn.ReLU(), nn.Conv2d(channels, filters, 1), nn.BatchNorm2d(filters), nn.ReLU()]
+        channels = filters
+    mnist += [nn.AvgPool2d(7), nn.Flatten(), nn.Linear(1024, 10)]
+
+    def separable(cin: int, cout: int) -> list[nn.Module]:
+        # Keras SeparableConv2D: depthwise without bias, then a 1x1 conv with the one bias
+        return [nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False), nn.Conv2d(cin, cout, 1), nn.SELU()]
+
+    fashion = [nn.Conv2d(1, 32, 3, padding=1), nn.SELU(), *separable(32, 32), nn.MaxPool2d(2)]
+    fashion += [*separable(32, 64), *separable(64, 64), nn.MaxPool2d(2)]
+    fashion += [*separable(64, 128), *separable(128, 128), nn.MaxPool2d(2)]
+    fashion += [nn.Flatten(), nn.Linear(1152, 128), nn.SELU(), nn.Linear(128, 10)]
+
+    for entry, layers in (("mobilenet_v1_mnist", mnist), ("separable_fashion", fashion)):
+        net = nn.Sequential(*layers).eval()
+        model = build(entry)
+        report = convcost.analyze(model, "keras")
+        assert sum(p.numel() for p in net.parameters()) == report.totals.trainable, entry
+        flops = FlopCountAnalysis(net, torch.zeros(1, *model.input))
+        flops.unsupported_ops_warnings(False)
+        flops.uncalled_modules_warnings(False)
+        by_op = flops.by_operator()
+        assert sum(by_op.get(op, 0) for op in ("conv", "linear", "addmm", "matmul")) == report.totals.macs, entry
