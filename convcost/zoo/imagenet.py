@@ -209,7 +209,8 @@ def _inverted_residual(
     if stride == 2:
         pad: ExplicitPadding = (correct_pad(size[0]), correct_pad(size[1]))
         layers.append(ZeroPadding2D(pad, name=f"{prefix}pad"))
-        size = tuple((s + sum(p) - 3) // 2 + 1 for s, p in zip(size, pad, strict=True))  # type: ignore[assignment]
+        # the valid 3x3/s2 depthwise conv after it
+        size = ((size[0] + sum(pad[0]) - 3) // 2 + 1, (size[1] + sum(pad[1]) - 3) // 2 + 1)
     layers += [
         DepthwiseConv2D(
             3, stride=stride, padding="same" if stride == 1 else "valid", bias=False, name=f"{prefix}depthwise"
