@@ -16,6 +16,7 @@ import click
 
 from convcost.conventions import CONVENTIONS
 from convcost.errors import ConvcostError, SpecError
+from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
 from convcost.spec import Model
@@ -117,8 +118,15 @@ def cli(debug: bool) -> None:
     type=click.IntRange(min=1),
     help="Fold layers deeper than N path components into one row per block (sums), like torchinfo's depth.",
 )
+@click.option(
+    "--dtype",
+    type=click.Choice(list(DTYPE_BYTES)),
+    default="float32",
+    show_default=True,
+    help="Value type for the memory columns (bytes per activation and parameter).",
+)
 @output_option
-def table(spec: Model, convention: str, fmt: str, depth: int | None, output: str | None) -> None:
+def table(spec: Model, convention: str, fmt: str, depth: int | None, dtype: str, output: str | None) -> None:
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
     MODEL is a zoo name (`convcost models`) or a spec file (.toml or .json).
@@ -128,7 +136,7 @@ def table(spec: Model, convention: str, fmt: str, depth: int | None, output: str
         from convcost.render.depth import collapse
 
         report = collapse(report, depth)
-    text = render(report, fmt, color=_wants_color() and output is None)
+    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype)
     write_output(text, output)
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from convcost import cost, labels
 from convcost.conventions import get_convention
+from convcost.memory import DTYPE_BYTES, peak_working_set
 from convcost.shapes import infer_shapes
-from convcost.spec import Conv2D, DepthwiseConv2D, Layer, Model, Shape
+from convcost.spec import Conv2D, DepthwiseConv2D, Layer, Model, Shape, elements
 
 #: layers that sit between a depthwise conv and its pointwise partner without changing the map
 _TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout"})
@@ -57,6 +58,8 @@ class Row:
     trainable: int
     non_trainable: int
     macs: int
+    #: values in the layer's output, for the whole batch
+    activations: int = 0
 
     @property
     def params(self) -> int:
@@ -126,6 +129,21 @@ class Report:
     totals: Totals
     by_kind: dict[str, Totals]
     separable: tuple[SeparablePair, ...]
+    #: the most activation values alive at once in a forward pass (whole batch), and where
+    peak_activations: int = 0
+    peak_layer: str = ""
+
+    def memory(self, dtype: str = "float32") -> dict[str, Any]:
+        """Bytes of the parameters and of the peak working set when values are ``dtype``."""
+        size = DTYPE_BYTES[dtype]
+        return {
+            "dtype": dtype,
+            "bytes_per_value": size,
+            "params_bytes": self.totals.params * size,
+            "peak_activations": self.peak_activations,
+            "peak_bytes": self.peak_activations * size,
+            "peak_layer": self.peak_layer,
+        }
 
     def macs_share(self, macs: int) -> float:
         return macs / self.totals.macs if self.totals.macs else 0.0
@@ -140,7 +158,7 @@ class Report:
             return None
         return Fraction(sum(p.separable_macs for p in self.separable), sum(p.standard_macs for p in self.separable))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, dtype: str = "float32") -> dict[str, Any]:
         """The stable JSON form (fields are only ever added)."""
         return {
             "model": self.model,
@@ -161,6 +179,8 @@ class Report:
                     "non_trainable": r.non_trainable,
                     "macs": r.macs,
                     "macs_share": self.macs_share(r.macs),
+                    "activations": r.activations,
+                    "activation_bytes": r.activations * DTYPE_BYTES[dtype],
                 }
                 for r in self.rows
             ],
@@ -179,6 +199,7 @@ class Report:
             },
             "separable": [p.to_dict() for p in self.separable],
             "separable_ratio": str(self.separable_ratio) if self.separable_ratio is not None else None,
+            "memory": self.memory(dtype),
         }
 
 
@@ -205,6 +226,7 @@ def analyze(model: Model, convention: str = "paper") -> Report:
                 trainable=c.trainable,
                 non_trainable=c.non_trainable,
                 macs=c.macs * batch,
+                activations=elements(out_shape) * model.batch,
             )
         )
     by_kind: dict[str, Totals] = {}
@@ -212,6 +234,7 @@ def analyze(model: Model, convention: str = "paper") -> Report:
         by_kind[row.kind] = by_kind.get(row.kind, Totals()) + Totals(row.trainable, row.non_trainable, row.macs, 1)
     by_kind = {k: by_kind[k] for k in labels.KINDS if k in by_kind}
     totals = sum(by_kind.values(), Totals())
+    peak = peak_working_set(model, shaped)
     return Report(
         model=model.name,
         input=model.input,
@@ -221,6 +244,8 @@ def analyze(model: Model, convention: str = "paper") -> Report:
         totals=totals,
         by_kind=by_kind,
         separable=tuple(_separable_pairs(shaped)),
+        peak_activations=peak.values * model.batch,
+        peak_layer=peak.path,
     )
 
 

@@ -9,17 +9,17 @@ from convcost.report import Report
 FORMATS = ("table", "markdown", "csv", "json")
 
 
-def render(report: Report, fmt: str, *, color: bool | None = None, width: int | None = None) -> str:
-    """The report as text in ``fmt`` (one of ``FORMATS``)."""
+def render(report: Report, fmt: str, *, color: bool | None = None, dtype: str = "float32") -> str:
+    """The report as text in ``fmt`` (one of ``FORMATS``); memory in bytes of ``dtype`` values."""
     if fmt == "table":
         from convcost.render.table import to_table
 
-        return to_table(report, color=color, width=width)
+        return to_table(report, color=color, dtype=dtype)
     from convcost.render import text
 
-    renderers: dict[str, Callable[[Report], str]] = {
+    renderers: dict[str, Callable[[Report, str], str]] = {
         "markdown": text.to_markdown,
         "csv": text.to_csv,
         "json": text.to_json,
     }
-    return renderers[fmt](report)
+    return renderers[fmt](report, dtype)

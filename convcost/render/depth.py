@@ -32,6 +32,7 @@ def _fold(path: str, rows: list[Row]) -> Row:
         trainable=sum(r.trainable for r in rows),
         non_trainable=sum(r.non_trainable for r in rows),
         macs=sum(r.macs for r in rows),
+        activations=rows[-1].activations,
     )
 
 

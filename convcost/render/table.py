@@ -5,12 +5,24 @@ layer rows, exact integers in the totals."""
 from __future__ import annotations
 
 from convcost.labels import PAPER_KIND_NAMES
+from convcost.memory import DTYPE_BYTES
 from convcost.render.grid import grid
-from convcost.render.text import exact, headline, human, paper_shape, percent, separable_cells, separable_summary
+from convcost.render.text import (
+    exact,
+    headline,
+    human,
+    human_bytes,
+    memory_line,
+    paper_shape,
+    percent,
+    separable_cells,
+    separable_summary,
+)
 from convcost.report import Report
 
 
-def _layers(report: Report, color: bool) -> str:
+def _layers(report: Report, color: bool, dtype: str) -> str:
+    size = DTYPE_BYTES[dtype]
     rows = [
         [
             str(i),
@@ -23,26 +35,40 @@ def _layers(report: Report, color: bool) -> str:
             human(row.params),
             human(row.macs),
             percent(report.macs_share(row.macs)),
+            human_bytes(row.activations * size),
         ]
         for i, row in enumerate(report.rows, start=1)
     ]
     return grid(
         headline(report),
-        ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", "Mult-Adds", "Share"],
+        [
+            "#",
+            "Name",
+            "Kind",
+            "Type / Stride",
+            "Filter Shape",
+            "Input",
+            "Output",
+            "Params",
+            "Mult-Adds",
+            "Share",
+            f"Output ({dtype})",
+        ],
         rows,
-        right={0, 5, 6, 7, 8, 9},
+        right={0, 5, 6, 7, 8, 9, 10},
         # layers that cost nothing under the convention are dimmed, so the eye finds the work
         dim_rows={i for i, row in enumerate(report.rows) if not (row.params or row.macs)},
         color=color,
     )
 
 
-def _totals(report: Report) -> str:
+def _totals(report: Report, dtype: str) -> str:
     t = report.totals
     return (
         f"Total params: {exact(t.params)} ({human(t.params)})   "
         f"trainable: {exact(t.trainable)}   non-trainable: {exact(t.non_trainable)}\n"
         f"Total mult-adds: {exact(t.macs)} ({human(t.macs)})\n"
+        f"Memory: {memory_line(report, dtype)}\n"
     )
 
 
@@ -79,9 +105,8 @@ def _separable(report: Report, color: bool) -> str:
     )
 
 
-def to_table(report: Report, *, color: bool | None = None, width: int | None = None) -> str:
-    """``width`` is accepted for symmetry with other renderers; the table never wraps."""
-    parts = [_layers(report, bool(color)), _totals(report), _by_kind(report, bool(color))]
+def to_table(report: Report, *, color: bool | None = None, dtype: str = "float32") -> str:
+    parts = [_layers(report, bool(color), dtype), _totals(report, dtype), _by_kind(report, bool(color))]
     if report.separable:
         parts.append(_separable(report, bool(color)))
     return "\n".join(parts)

@@ -16,6 +16,23 @@ def paper_shape(shape: Shape) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def human_bytes(n: int) -> str:
+    """1,605,632 * 4 bytes -> '6.1 MiB'."""
+    for size, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= size:
+            return f"{n / size:.1f} {suffix}"
+    return f"{n} B"
+
+
+def memory_line(report: Report, dtype: str) -> str:
+    m = report.memory(dtype)
+    return (
+        f"parameters {human_bytes(m['params_bytes'])}, peak activations {human_bytes(m['peak_bytes'])} "
+        f"({exact(m['peak_activations'])} {dtype} values, at {m['peak_layer']}: its input and output "
+        "and every tensor still waiting to be read)"
+    )
+
+
 def human(n: int) -> str:
     """569,000,000 -> '569.0M'; exact below a thousand."""
     for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
@@ -40,10 +57,10 @@ def headline(report: Report) -> str:
     )
 
 
-def to_json(report: Report) -> str:
+def to_json(report: Report, dtype: str = "float32") -> str:
     import json
 
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+    return json.dumps(report.to_dict(dtype), indent=2) + "\n"
 
 
 CSV_COLUMNS = (
@@ -59,10 +76,11 @@ CSV_COLUMNS = (
     "non_trainable",
     "macs",
     "macs_share",
+    "activations",
 )
 
 
-def to_csv(report: Report) -> str:
+def to_csv(report: Report, dtype: str = "float32") -> str:
     """One row per layer; shapes as C x H x W; exact integers."""
     import csv
     import io
@@ -85,6 +103,7 @@ def to_csv(report: Report) -> str:
                 row.non_trainable,
                 row.macs,
                 f"{report.macs_share(row.macs):.6f}",
+                row.activations,
             )
         )
     return out.getvalue()
@@ -97,7 +116,7 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list
     return lines
 
 
-def to_markdown(report: Report) -> str:
+def to_markdown(report: Report, dtype: str = "float32") -> str:
     lines = [f"## {report.model}", "", headline(report), ""]
     lines += _md_table(
         ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", "Mult-Adds", "Share"],
@@ -123,7 +142,8 @@ def to_markdown(report: Report) -> str:
         "",
         f"**Total params:** {exact(t.params)} "
         f"({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
-        f"**Total mult-adds:** {exact(t.macs)} ({human(t.macs)})",
+        f"**Total mult-adds:** {exact(t.macs)} ({human(t.macs)})  ",
+        f"**Memory:** {memory_line(report, dtype)}",
         "",
         "### By kind",
         "",
