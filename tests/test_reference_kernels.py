@@ -172,7 +172,8 @@ def test_conv2d_bounds_its_column_buffer(monkeypatch: pytest.MonkeyPatch) -> Non
     rng = np.random.default_rng(3)
     x, w = rand(rng, 3, 4, 13, 12), rand(rng, 6, 4, 3, 3)
     expected = F.conv2d(t(x), t(w), padding=1)
-    for budget in (10**9, 4 * 36 * 12 * 13 + 1, 4 * 36 * 12 * 3, 1):
+    monkeypatch.setattr(k, "IM2COL_MIN_COLUMNS", 1)
+    for budget in (10**9, 2 * 36 * 12 * 13, 36 * 12 * 13 - 1, 36 * 12 * 3, 1):
         monkeypatch.setattr(k, "IM2COL_CHUNK_ELEMENTS", budget)
         assert_close(k.conv2d(x, w, None, 1, 1), expected)
 

@@ -29,9 +29,12 @@ Array = NDArray[Any]
 IntPair = tuple[int, int]
 Pads = tuple[IntPair, IntPair]
 
-#: im2col is built in chunks of at most this many elements (4 MiB of float32), so a conv never holds
-#: its whole column matrix: peak memory stays near input + output however large the map.
-IM2COL_CHUNK_ELEMENTS = 1 << 20
+#: im2col is built in chunks of about this many elements (128 KiB of float32, inside L2 until the
+#: multiply reads it back), so a conv never holds its whole column matrix: peak memory stays near
+#: input + output however large the map.
+IM2COL_CHUNK_ELEMENTS = 1 << 15
+#: ... but a chunk has at least this many columns (output pixels), so the multiply stays efficient
+IM2COL_MIN_COLUMNS = 512
 
 #: output rows of a depthwise conv are done in blocks of about this many elements (256 KiB float32,
 #: inside a core's L2) so the k*k taps accumulate in cache
@@ -151,7 +154,7 @@ def conv2d(
     """``torch.nn.functional.conv2d`` by im2col and one (batched over groups) matrix multiply.
 
     The column matrix is built and multiplied chunk by chunk (whole samples, or output rows of one
-    sample) so it never exceeds ``IM2COL_CHUNK_ELEMENTS``.
+    sample) of about ``IM2COL_CHUNK_ELEMENTS`` (at least ``IM2COL_MIN_COLUMNS`` columns).
     """
     n, c, _, _ = x.shape
     out_channels, cg, kh, kw = w.shape
@@ -166,21 +169,30 @@ def conv2d(
     dtype = np.result_type(x, w)
     weights = w.reshape(groups, og, k).astype(dtype, copy=False)
     out = np.empty((n, groups, og, ho, wo), dtype=dtype)
-    columns = im2col(_pad(x, pads), kernel, s, d, (ho, wo)).reshape(n, groups, cg, kh, kw, ho, wo)
-    per_row = groups * k * wo
-    if per_row * ho <= IM2COL_CHUNK_ELEMENTS:
-        samples, rows = max(1, IM2COL_CHUNK_ELEMENTS // (per_row * ho)), ho
+    # Columns per chunk: small enough to stay in cache between the copy and the multiply, but at
+    # least IM2COL_MIN_COLUMNS so the weight matrix is not re-read for every few pixels.
+    budget = max(IM2COL_CHUNK_ELEMENTS // (groups * k), IM2COL_MIN_COLUMNS)
+    if ho * wo <= budget:
+        samples, rows = min(n, max(1, budget // (ho * wo))), ho
     else:
-        samples, rows = 1, max(1, IM2COL_CHUNK_ELEMENTS // per_row)
-    buffer = np.empty(min(samples, n) * groups * k * rows * wo, dtype=dtype)
+        samples, rows = 1, min(ho, max(1, budget // wo))
+    (top, bottom), (left, right) = pads
+    h, wd = x.shape[2:]
+    # Padding is copied one chunk of samples at a time (the borders are zeroed once), so a conv never
+    # holds a padded copy of its whole input.
+    padded = np.zeros((samples, c, h + top + bottom, wd + left + right), dtype=x.dtype)
+    buffer = np.empty(samples * groups * k * rows * wo, dtype=dtype)
     for n0 in range(0, n, samples):
         n1 = min(n, n0 + samples)
+        q = n1 - n0
+        padded[:q, :, top : top + h, left : left + wd] = x[n0:n1]
+        columns = im2col(padded[:q], kernel, s, d, (ho, wo)).reshape(q, groups, cg, kh, kw, ho, wo)
         for r0 in range(0, ho, rows):
             r1 = min(ho, r0 + rows)
-            chunk = buffer[: (n1 - n0) * groups * k * (r1 - r0) * wo].reshape(n1 - n0, groups, cg, kh, kw, r1 - r0, wo)
-            np.copyto(chunk, columns[n0:n1, ..., r0:r1, :])
-            cols = chunk.reshape(n1 - n0, groups, k, (r1 - r0) * wo)
-            target = out[n0:n1, :, :, r0:r1, :].reshape(n1 - n0, groups, og, (r1 - r0) * wo)
+            chunk = buffer[: q * groups * k * (r1 - r0) * wo].reshape(q, groups, cg, kh, kw, r1 - r0, wo)
+            np.copyto(chunk, columns[..., r0:r1, :])
+            cols = chunk.reshape(q, groups, k, (r1 - r0) * wo)
+            target = out[n0:n1, :, :, r0:r1, :].reshape(q, groups, og, (r1 - r0) * wo)
             if tally is not None:
                 tally.matmul(weights, cols)
             np.matmul(weights, cols, out=target)
