@@ -1,0 +1,176 @@
+"""spec <-> PyTorch: to_torch builds the same network, from_torch reads it (and custom modules) back.
+
+Independent sources: torch's own output shapes and parameter counts, Keras's numerical output for
+'same' padding (the odd pixel goes bottom/right), and hand-written torch modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from convcost import analyze
+from convcost.errors import UnsupportedLayerError
+from convcost.interop.torch import from_torch, to_torch
+from convcost.shapes import infer_shapes
+from convcost.spec import Activation, Conv2D, DepthwiseConv2D, MaxPool2D, Model, Sequential
+from convcost.zoo import ZOO, build
+
+CONVENTIONS = ("paper", "keras", "torchinfo", "fvcore", "thop", "ptflops")
+
+
+def row_counts(model: Model, convention: str) -> list[tuple[str, int, int, int]]:
+    return [(r.kind, r.trainable, r.non_trainable, r.macs) for r in analyze(model, convention).rows]
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_model_to_torch_and_back(name: str) -> None:
+    model = build(name)
+    module = to_torch(model).eval()
+    rows = infer_shapes(model)
+    with torch.no_grad():
+        out = module(torch.zeros(1, *model.input))
+    assert tuple(out.shape[1:]) == rows[-1][3]
+    # torch's parameter count, all trainable; BN statistics are buffers
+    assert sum(p.numel() for p in module.parameters()) == analyze(model, "torchinfo").totals.params
+    back = from_torch(module, model.input)
+    for convention in CONVENTIONS:
+        assert row_counts(back, convention) == row_counts(model, convention), convention
+    assert [p for p, _ in back.layers()] == [p for p, _ in model.layers()]
+
+
+@st.composite
+def same_convs(draw: st.DrawFn) -> tuple[Any, int, int, int]:
+    k = draw(st.integers(1, 5))
+    stride = draw(st.integers(1, 3))
+    dilation = 1 if stride > 1 else draw(st.integers(1, 2))
+    depthwise = draw(st.booleans())
+    if depthwise:
+        layer: Any = DepthwiseConv2D(k, stride=stride, padding="same", dilation=dilation, bias=True, name="c")
+    else:
+        layer = Conv2D(3, k, stride=stride, padding="same", dilation=dilation, bias=True, name="c")
+    return layer, draw(st.integers(2, 11)), draw(st.integers(2, 11)), draw(st.integers(1, 3))
+
+
+@settings(max_examples=30)
+@given(same_convs())
+def test_keras_same_padding_is_reproduced_exactly(case: tuple[Any, int, int, int]) -> None:
+    """Same weights, same input: the torch module gives Keras's numbers (odd pad pixel bottom/right)."""
+    layer, h, w, channels = case
+    model = Model("same", (channels, h, w), Sequential((layer,)))
+    module = to_torch(model).eval()
+    conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
+    rng = np.random.default_rng(h * 100 + w)
+    x = rng.standard_normal((1, channels, h, w)).astype("float32")
+    if isinstance(layer, DepthwiseConv2D):
+        theirs = keras.layers.DepthwiseConv2D(
+            layer.kernel, strides=layer.stride, padding="same", dilation_rate=layer.dilation
+        )
+        theirs.build((1, h, w, channels))
+        kernel = conv.weight.detach().numpy()  # (C, 1, kh, kw) -> (kh, kw, C, 1)
+        theirs.set_weights([kernel.transpose(2, 3, 0, 1), conv.bias.detach().numpy()])
+    else:
+        theirs = keras.layers.Conv2D(
+            3, layer.kernel, strides=layer.stride, padding="same", dilation_rate=layer.dilation
+        )
+        theirs.build((1, h, w, channels))
+        theirs.set_weights([conv.weight.detach().numpy().transpose(2, 3, 1, 0), conv.bias.detach().numpy()])
+    expected = keras.ops.convert_to_numpy(theirs(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2)
+    with torch.no_grad():
+        got = module(torch.from_numpy(x)).numpy()
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+@given(h=st.integers(2, 9), w=st.integers(2, 9), pool=st.integers(2, 3), stride=st.integers(1, 3))
+def test_keras_same_max_pool_is_reproduced_exactly(h: int, w: int, pool: int, stride: int) -> None:
+    assume(pool <= h and pool <= w)
+    model = Model("pool", (2, h, w), Sequential((MaxPool2D(pool, stride=stride, padding="same"),)))
+    x = np.random.default_rng(h * 10 + w).standard_normal((1, h, w, 2)).astype("float32") - 5.0
+    theirs = keras.layers.MaxPooling2D(pool, strides=stride, padding="same")
+    expected = keras.ops.convert_to_numpy(theirs(x)).transpose(0, 3, 1, 2)
+    with torch.no_grad():
+        got = to_torch(model)(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.left = nn.Conv2d(4, 6, 1)
+        self.right = nn.Conv2d(4, 2, 3, padding=1)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x: Any) -> Any:
+        y = torch.relu(self.bn(self.conv(x))) + x
+        y = torch.cat([self.left(y), self.right(y)], dim=1)
+        y = nn.functional.adaptive_avg_pool2d(y, 1)
+        return self.fc(torch.flatten(y, 1))
+
+
+def test_custom_module_with_add_and_concat_is_traced() -> None:
+    module = Residual()
+    model = from_torch(module, (4, 6, 6))
+    kinds = [(path, type(layer).__name__) for path, layer in model.layers()]
+    assert kinds == [
+        ("add/branch_0/conv", "Conv2D"),
+        ("add/branch_0/bn", "BatchNorm"),
+        ("add/branch_0/relu", "Activation"),
+        ("add", "Add"),
+        ("cat/branch_0/left", "Conv2D"),
+        ("cat/branch_1/right", "Conv2D"),
+        ("cat", "Concat"),
+        ("adaptive_avg_pool2d", "GlobalAvgPool2D"),
+        ("flatten", "Flatten"),
+        ("fc", "Dense"),
+    ]
+    assert analyze(model, "torchinfo").totals.params == sum(p.numel() for p in module.parameters())
+    # and the spec builds back into a module with the same output
+    assert tuple(to_torch(model)(torch.zeros(1, 4, 6, 6)).shape) == (1, 3)
+
+
+class Unsupported(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3)
+
+    def forward(self, x: Any) -> Any:
+        return torch.sin(self.conv(x))
+
+
+@pytest.mark.parametrize(
+    "module, needle",
+    [
+        (Unsupported(), "unsupported op sin"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.LSTM(4, 4)), "module '1'"),
+        (nn.Sequential(nn.ConvTranspose2d(3, 4, 3)), "module '0'"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3, padding="same")), "padding='same'"),
+        (nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), "ceil_mode"),
+    ],
+)
+def test_unsupported_modules_are_named(module: nn.Module, needle: str) -> None:
+    with pytest.raises(UnsupportedLayerError, match=needle.replace("(", r"\(")):
+        from_torch(module, (3, 8, 8))
+
+
+def test_activation_and_container_names_are_kept() -> None:
+    model = Model(
+        "m",
+        (3, 8, 8),
+        Sequential((Sequential((Conv2D(4, 3, name="c"), Activation("relu6", name="a")), name="block"),)),
+    )
+    back = from_torch(to_torch(model), model.input, name="m")
+    assert [(p, type(layer).__name__) for p, layer in back.layers()] == [
+        ("block/c", "Conv2D"),
+        ("block/a", "Activation"),
+    ]
+    assert back.body.layers[0].layers[1] == Activation("relu6", name="a")
