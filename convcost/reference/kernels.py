@@ -16,6 +16,8 @@ into a ``GeometryError`` naming the layer.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,10 @@ IM2COL_MIN_COLUMNS = 512
 #: output rows of a depthwise conv are done in blocks of about this many elements (256 KiB float32,
 #: inside a core's L2) so the k*k taps accumulate in cache
 DEPTHWISE_BLOCK_ELEMENTS = 1 << 16
+
+#: worker threads of the depthwise kernel: NumPy's element-wise ufuncs release the GIL but use one
+#: core each, so samples (or row blocks) are spread over threads; set it like BLAS' thread count
+THREADS = os.cpu_count() or 1
 
 #: Keras' BatchNormalization epsilon (torch's default is 1e-5; pass ``eps=`` to match either)
 BN_EPSILON = 1e-3
@@ -220,6 +226,41 @@ def _tap_range(size: int, out: int, tap_offset: int, stride: int) -> tuple[int, 
     return o0, max(o0, o1), o0 * stride + tap_offset
 
 
+@dataclass(frozen=True)
+class _TapGeometry:
+    """The k*k tap loop of the depthwise kernel over blocks of output rows of one channels-last sample."""
+
+    taps: Array  # (kh, kw, Wo, C, m)
+    stride: IntPair
+    dilation: IntPair
+    rows: int  # output rows per block
+
+    def accumulate(self, padded: Array, result: Array, scratch: Array, start: int, stop: int) -> None:
+        kh, kw, wo = self.taps.shape[:3]
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        for r0 in range(start, stop, self.rows):
+            r1 = min(stop, r0 + self.rows)
+            target, product = result[r0:r1], scratch[: r1 - r0]
+            for tap in range(kh * kw):
+                i, j = divmod(tap, kw)
+                ih, iw = r0 * sh + i * dh, j * dw
+                window = padded[ih : ih + (r1 - r0 - 1) * sh + 1 : sh, iw : iw + (wo - 1) * sw + 1 : sw]
+                if tap == 0:
+                    np.multiply(window, self.taps[i, j], out=target)
+                else:
+                    np.multiply(window, self.taps[i, j], out=product)
+                    np.add(target, product, out=target)
+
+
+_EXECUTORS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    if workers not in _EXECUTORS:
+        _EXECUTORS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="convcost-depthwise")
+    return _EXECUTORS[workers]
+
+
 def depthwise_conv2d(
     x: Array,
     w: Array,
@@ -240,7 +281,8 @@ def depthwise_conv2d(
     zero-padded channels-last buffer, so along a row (width x channels) a tap is one long contiguous
     multiply by its weights repeated across the row; output rows are done in blocks of
     ``DEPTHWISE_BLOCK_ELEMENTS`` that stay in cache while all k*k taps accumulate into them in place.
-    The per-sample buffers keep peak memory at input + output plus one padded sample.
+    The per-sample buffers keep peak memory at input + output plus one padded sample per worker;
+    ``THREADS`` workers share the samples (or, for fewer samples, each sample's row blocks).
     """
     n, c, h, wd = x.shape
     m = depth_multiplier
@@ -253,25 +295,42 @@ def depthwise_conv2d(
     per_tap = w.reshape(c, m, kh, kw).transpose(2, 3, 0, 1)[:, :, None]
     taps = np.ascontiguousarray(np.broadcast_to(per_tap, (kh, kw, wo, c, m)), dtype=dtype)
     out = np.empty((n, c * m, ho, wo), dtype=dtype)
-    padded = np.zeros((h + top + bottom, wd + left + right, c, 1), dtype=dtype)
-    result = np.empty((ho, wo, c, m), dtype=dtype)
+    padded_shape = (h + top + bottom, wd + left + right, c, 1)
     rows = min(ho, max(1, DEPTHWISE_BLOCK_ELEMENTS // (wo * c * m)))
-    scratch = np.empty((rows, wo, c, m), dtype=dtype)
-    for sample in range(n):
-        padded[top : top + h, left : left + wd, :, 0] = x[sample].transpose(1, 2, 0)
-        for r0 in range(0, ho, rows):
-            r1 = min(ho, r0 + rows)
-            target, product = result[r0:r1], scratch[: r1 - r0]
-            for tap in range(kh * kw):
-                i, j = divmod(tap, kw)
-                ih, iw = r0 * s[0] + i * d[0], j * d[1]
-                window = padded[ih : ih + (r1 - r0 - 1) * s[0] + 1 : s[0], iw : iw + (wo - 1) * s[1] + 1 : s[1]]
-                if tap == 0:
-                    np.multiply(window, taps[i, j], out=target)
-                else:
-                    np.multiply(window, taps[i, j], out=product)
-                    np.add(target, product, out=target)
-        out[sample] = result.reshape(ho, wo, c * m).transpose(2, 0, 1)
+    geometry = _TapGeometry(taps, s, d, rows)
+    interior = (slice(top, top + h), slice(left, left + wd), slice(None), 0)
+    workers = max(1, min(THREADS, n * -(-ho // rows)))
+
+    def samples(first: int, step: int) -> None:
+        """Samples first, first + step, ...: each worker pads and transposes its own."""
+        padded = np.zeros(padded_shape, dtype=dtype)
+        result = np.empty((ho, wo, c, m), dtype=dtype)
+        scratch = np.empty((rows, wo, c, m), dtype=dtype)
+        for sample in range(first, n, step):
+            padded[interior] = x[sample].transpose(1, 2, 0)
+            geometry.accumulate(padded, result, scratch, 0, ho)
+            out[sample] = result.reshape(ho, wo, c * m).transpose(2, 0, 1)
+
+    if workers == 1:
+        samples(0, 1)
+    elif n >= workers:
+        list(_executor(workers).map(lambda first: samples(first, workers), range(workers)))
+    else:
+        # fewer samples than workers: split each sample's output rows (whole blocks) between them
+        padded = np.zeros(padded_shape, dtype=dtype)
+        result = np.empty((ho, wo, c, m), dtype=dtype)
+        scratches = [np.empty((rows, wo, c, m), dtype=dtype) for _ in range(workers)]
+        blocks = -(-ho // rows)
+        bounds = [min(ho, rows * (blocks * part // workers)) for part in range(workers + 1)]
+        for sample in range(n):
+            padded[interior] = x[sample].transpose(1, 2, 0)
+            list(
+                _executor(workers).map(
+                    lambda part: geometry.accumulate(padded, result, scratches[part], bounds[part], bounds[part + 1]),
+                    range(workers),
+                )
+            )
+            out[sample] = result.reshape(ho, wo, c * m).transpose(2, 0, 1)
     if tally is not None:
         # every tap multiplied the whole (padded) output map of every sample and channel
         tally.products(kh * kw * n * c * m * ho * wo)
