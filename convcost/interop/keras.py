@@ -445,16 +445,16 @@ class _Functional:
 
     def fork(self, start: str, users: list[str]) -> tuple[Parallel, str]:
         branches: list[tuple[str, list[Layer]]] = []
-        merges = set()
+        merges: set[str] = set()
         for user in users:
             if self.entries[user][0] in _MERGES:
                 branches.append((start, []))
                 merges.add(user)
                 continue
             first = self.convert(user)
-            rest, merge = self.follow_to_merge(user)
-            branches.append((merge[1], [*first, *rest]))
-            merges.add(merge[0])
+            rest, (reached, last) = self.follow_to_merge(user)
+            branches.append((last, [*first, *rest]))
+            merges.add(reached)
         if len(merges) != 1:
             raise UnsupportedLayerError(
                 f"{self.source}: branches from '{start}' rejoin at {', '.join(sorted(merges))} (one merge expected)"
