@@ -384,6 +384,7 @@ def machine(threads: int) -> dict[str, Any]:
         "torch": torch.__version__,
         "threads": threads,
         "torch_threads": torch.get_num_threads(),
+        "depthwise_workers": kernels.THREADS,
         "threadpools": blas,
         "load_average_at_start": os.getloadavg(),
         "environment_before_fix": os.environ.get("CONVCOST_BENCH_ORIGINAL_ENV", "kept as is (--keep-env)"),
@@ -407,11 +408,15 @@ def main() -> None:
     while os.getloadavg()[0] >= 0.5 and time.monotonic() < deadline:
         time.sleep(5)
     torch.set_num_threads(args.threads)
+    kernels.THREADS = args.threads  # the depthwise kernel's own worker threads
     with threadpool_limits(limits=args.threads):
         info = machine(args.threads)
         print(f"{info['cpu']} ({info['cpus']} CPUs, AVX-512: {info['avx512']})")
         print(f"numpy {info['numpy']}, torch {info['torch']}, python {info['python']}")
-        print(f"threads: numpy BLAS {args.threads} (threadpoolctl), torch {torch.get_num_threads()}")
+        print(
+            f"threads: numpy BLAS {args.threads} (threadpoolctl), depthwise workers {kernels.THREADS}, "
+            f"torch {torch.get_num_threads()}"
+        )
         for pool in info["threadpools"]:
             print(f"  threadpool: {pool}")
         print(f"environment: {info['environment_set']} (before: {info['environment_before_fix']})")

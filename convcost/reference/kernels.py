@@ -235,12 +235,13 @@ class _TapGeometry:
     dilation: IntPair
     rows: int  # output rows per block
 
-    def accumulate(self, padded: Array, result: Array, scratch: Array, start: int, stop: int) -> None:
+    def accumulate(self, padded: Array, out: Array, block: Array, scratch: Array, start: int, stop: int) -> None:
+        """Output rows ``[start, stop)`` of one sample into ``out`` (C*m, Ho, Wo), a cached block at a time."""
         kh, kw, wo = self.taps.shape[:3]
         (sh, sw), (dh, dw) = self.stride, self.dilation
         for r0 in range(start, stop, self.rows):
             r1 = min(stop, r0 + self.rows)
-            target, product = result[r0:r1], scratch[: r1 - r0]
+            target, product = block[: r1 - r0], scratch[: r1 - r0]
             for tap in range(kh * kw):
                 i, j = divmod(tap, kw)
                 ih, iw = r0 * sh + i * dh, j * dw
@@ -250,6 +251,8 @@ class _TapGeometry:
                 else:
                     np.multiply(window, self.taps[i, j], out=product)
                     np.add(target, product, out=target)
+            # back to channels-first while the block is still in cache
+            out[:, r0:r1] = target.reshape(r1 - r0, wo, -1).transpose(2, 0, 1)
 
 
 _EXECUTORS: dict[int, ThreadPoolExecutor] = {}
@@ -281,7 +284,8 @@ def depthwise_conv2d(
     zero-padded channels-last buffer, so along a row (width x channels) a tap is one long contiguous
     multiply by its weights repeated across the row; output rows are done in blocks of
     ``DEPTHWISE_BLOCK_ELEMENTS`` that stay in cache while all k*k taps accumulate into them in place.
-    The per-sample buffers keep peak memory at input + output plus one padded sample per worker;
+    Each finished block is transposed back to channels-first while still in cache, so peak memory is
+    input + output plus one padded sample and two blocks per worker;
     ``THREADS`` workers share the samples (or, for fewer samples, each sample's row blocks).
     """
     n, c, h, wd = x.shape
@@ -301,15 +305,16 @@ def depthwise_conv2d(
     interior = (slice(top, top + h), slice(left, left + wd), slice(None), 0)
     workers = max(1, min(THREADS, n * -(-ho // rows)))
 
+    def buffers() -> tuple[Array, Array]:
+        return np.empty((rows, wo, c, m), dtype=dtype), np.empty((rows, wo, c, m), dtype=dtype)
+
     def samples(first: int, step: int) -> None:
-        """Samples first, first + step, ...: each worker pads and transposes its own."""
+        """Samples first, first + step, ...: each worker pads its own."""
         padded = np.zeros(padded_shape, dtype=dtype)
-        result = np.empty((ho, wo, c, m), dtype=dtype)
-        scratch = np.empty((rows, wo, c, m), dtype=dtype)
+        block, scratch = buffers()
         for sample in range(first, n, step):
             padded[interior] = x[sample].transpose(1, 2, 0)
-            geometry.accumulate(padded, result, scratch, 0, ho)
-            out[sample] = result.reshape(ho, wo, c * m).transpose(2, 0, 1)
+            geometry.accumulate(padded, out[sample], block, scratch, 0, ho)
 
     if workers == 1:
         samples(0, 1)
@@ -318,19 +323,19 @@ def depthwise_conv2d(
     else:
         # fewer samples than workers: split each sample's output rows (whole blocks) between them
         padded = np.zeros(padded_shape, dtype=dtype)
-        result = np.empty((ho, wo, c, m), dtype=dtype)
-        scratches = [np.empty((rows, wo, c, m), dtype=dtype) for _ in range(workers)]
+        scratches = [buffers() for _ in range(workers)]
         blocks = -(-ho // rows)
         bounds = [min(ho, rows * (blocks * part // workers)) for part in range(workers + 1)]
         for sample in range(n):
             padded[interior] = x[sample].transpose(1, 2, 0)
             list(
                 _executor(workers).map(
-                    lambda part: geometry.accumulate(padded, result, scratches[part], bounds[part], bounds[part + 1]),
+                    lambda part, target=out[sample]: geometry.accumulate(  # type: ignore[misc]
+                        padded, target, *scratches[part], bounds[part], bounds[part + 1]
+                    ),
                     range(workers),
                 )
             )
-            out[sample] = result.reshape(ho, wo, c * m).transpose(2, 0, 1)
     if tally is not None:
         # every tap multiplied the whole (padded) output map of every sample and channel
         tally.products(kh * kw * n * c * m * ho * wo)
