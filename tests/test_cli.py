@@ -158,3 +158,23 @@ def test_console_script_entry_point_runs() -> None:
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["table", "--help"], capsys)
     assert code == 0 and "--alpha" in out
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    import convcost.cli as cli_module
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli_module._wants_color()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not cli_module._wants_color()
+
+
+def test_colour_table_dims_free_layers() -> None:
+    from convcost import analyze, mobilenet_v1
+    from convcost.render import render
+
+    text = render(analyze(mobilenet_v1(alpha=0.25, resolution=32)), "table", color=True)
+    dim_rows = [line for line in text.splitlines() if line.startswith("\x1b[2m")]
+    assert dim_rows and all("batchnorm" in r or "activation" in r or "global_pool" in r for r in dim_rows)
+    assert "\x1b[" not in render(analyze(mobilenet_v1(alpha=0.25, resolution=32)), "table", color=False)

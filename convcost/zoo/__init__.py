@@ -6,19 +6,38 @@ Each entry is a plain function; its keyword arguments (alpha, resolution, classe
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from convcost.errors import SpecError, UnknownModelError
 from convcost.spec import Model
-from convcost.zoo.fashion import alexnet8, inception10, lenet5, resnet18_fashion, vgg16_fashion
-from convcost.zoo.imagenet import mobilenet_v2, resnet50, resnet50_torchvision, vgg16
 from convcost.zoo.mobilenet import mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
-from convcost.zoo.seeds import mobilenet_v1_cifar, mobilenet_v1_mnist, separable_fashion
 
 Builder = Callable[..., Model]
+
+#: every zoo entry and the module of convcost.zoo that defines it, in `convcost models` order.
+#: Modules are imported when an entry is first used: the CLI answers for one model without
+#: paying for the definitions of all the others.
+MODULES = {
+    "mobilenet_v1": "mobilenet",
+    "mobilenet_v1_conv": "mobilenet",
+    "mobilenet_v1_shallow": "mobilenet",
+    "mobilenet_v1_mnist": "seeds",
+    "mobilenet_v1_cifar": "seeds",
+    "separable_fashion": "seeds",
+    "lenet5": "fashion",
+    "alexnet8": "fashion",
+    "vgg16_fashion": "fashion",
+    "inception10": "fashion",
+    "resnet18_fashion": "fashion",
+    "vgg16": "imagenet",
+    "resnet50": "imagenet",
+    "resnet50_torchvision": "imagenet",
+    "mobilenet_v2": "imagenet",
+}
 
 
 @dataclass(frozen=True)
@@ -34,31 +53,31 @@ class ZooEntry:
     @property
     def arguments(self) -> dict[str, Any]:
         """Argument names and their defaults."""
-        return {
-            name: p.default for name, p in inspect.signature(self.build).parameters.items()
-        }
+        return {name: p.default for name, p in inspect.signature(self.build).parameters.items()}
 
 
-ZOO: dict[str, ZooEntry] = {
-    b.__name__: ZooEntry(b.__name__, b)
-    for b in (
-        mobilenet_v1,
-        mobilenet_v1_conv,
-        mobilenet_v1_shallow,
-        mobilenet_v1_mnist,
-        mobilenet_v1_cifar,
-        separable_fashion,
-        lenet5,
-        alexnet8,
-        vgg16_fashion,
-        inception10,
-        resnet18_fashion,
-        vgg16,
-        resnet50,
-        resnet50_torchvision,
-        mobilenet_v2,
-    )
-}
+class _Zoo(Mapping[str, ZooEntry]):
+    """Name -> ZooEntry, importing a builder's module on first access."""
+
+    def __getitem__(self, name: str) -> ZooEntry:
+        module = importlib.import_module(f"convcost.zoo.{MODULES[name]}")
+        return ZooEntry(name, getattr(module, name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODULES)
+
+    def __len__(self) -> int:
+        return len(MODULES)
+
+
+ZOO: Mapping[str, ZooEntry] = _Zoo()
+
+
+def __getattr__(name: str) -> Builder:
+    """``from convcost.zoo import lenet5`` without importing every zoo module up front."""
+    if name in MODULES:
+        return ZOO[name].build
+    raise AttributeError(f"module 'convcost.zoo' has no attribute {name!r}")
 
 
 def get_entry(name: str) -> ZooEntry:
