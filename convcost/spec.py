@@ -100,6 +100,20 @@ def _set(layer: object, name: str, value: object) -> None:
     object.__setattr__(layer, name, value)
 
 
+#: the fields of a sliding window, each an int or an (h, w) pair
+WINDOW = ("kernel", "stride", "dilation")
+
+
+def _normalise(layer: object, ints: tuple[str, ...] = (), pairs: tuple[str, ...] = (), padding: bool = False) -> None:
+    """Validate fields in place: ``ints`` positive, ``pairs`` stored as (h, w), padding normalised."""
+    for name in ints:
+        _set(layer, name, _positive_int(layer, name, getattr(layer, name)))
+    for name in pairs:
+        _set(layer, name, _positive_pair(layer, name, getattr(layer, name)))
+    if padding:
+        _set(layer, "padding", _padding(layer, getattr(layer, "padding")))
+
+
 @dataclass(frozen=True)
 class Layer:
     """Base of every layer. ``name`` may be left empty: ``Sequential`` names it."""
@@ -128,12 +142,7 @@ class Conv2D(Layer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _set(self, "filters", _positive_int(self, "filters", self.filters))
-        _set(self, "kernel", _positive_pair(self, "kernel", self.kernel))
-        _set(self, "stride", _positive_pair(self, "stride", self.stride))
-        _set(self, "dilation", _positive_pair(self, "dilation", self.dilation))
-        _set(self, "padding", _padding(self, self.padding))
-        _set(self, "groups", _positive_int(self, "groups", self.groups))
+        _normalise(self, ints=("filters", "groups"), pairs=WINDOW, padding=True)
         if self.filters % self.groups:
             raise SpecError(f"{_describe(self)}: filters ({self.filters}) must be divisible by groups ({self.groups})")
 
@@ -152,11 +161,7 @@ class DepthwiseConv2D(Layer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _set(self, "kernel", _positive_pair(self, "kernel", self.kernel))
-        _set(self, "stride", _positive_pair(self, "stride", self.stride))
-        _set(self, "dilation", _positive_pair(self, "dilation", self.dilation))
-        _set(self, "padding", _padding(self, self.padding))
-        _set(self, "depth_multiplier", _positive_int(self, "depth_multiplier", self.depth_multiplier))
+        _normalise(self, ints=("depth_multiplier",), pairs=WINDOW, padding=True)
 
 
 @dataclass(frozen=True)
@@ -174,12 +179,7 @@ class SeparableConv2D(Layer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _set(self, "filters", _positive_int(self, "filters", self.filters))
-        _set(self, "kernel", _positive_pair(self, "kernel", self.kernel))
-        _set(self, "stride", _positive_pair(self, "stride", self.stride))
-        _set(self, "dilation", _positive_pair(self, "dilation", self.dilation))
-        _set(self, "padding", _padding(self, self.padding))
-        _set(self, "depth_multiplier", _positive_int(self, "depth_multiplier", self.depth_multiplier))
+        _normalise(self, ints=("filters", "depth_multiplier"), pairs=WINDOW, padding=True)
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class Dense(Layer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _set(self, "units", _positive_int(self, "units", self.units))
+        _normalise(self, ints=("units",))
 
 
 @dataclass(frozen=True)
