@@ -59,9 +59,10 @@ def load_model(model: str, alpha: float | None, resolution: int | None, classes:
         if arguments:
             flags = ", ".join(f"--{name}" for name in arguments)
             raise SpecError(f"{flags} apply to zoo models; {model} is a spec file (edit the file instead)")
+        from convcost.interop.keras import keras_json_file  # plain JSON: imports no framework
         from convcost.specfile import load
 
-        spec = load(model)
+        spec = keras_json_file(model) or load(model)
     else:
         spec = build(model, **arguments)
     return spec.with_batch(batch)
@@ -329,6 +330,42 @@ def compare(
         a, b, _variant(model_a, a_alpha, a_resolution, a_classes), _variant(model_b, b_alpha, b_resolution, b_classes)
     )
     write_output(side_by_side.render(comparison, fmt, color=_wants_color() and output is None), output)
+
+
+@cli.command()
+@model_options
+@click.option(
+    "--against",
+    type=click.Choice(["keras", "torchinfo", "fvcore", "thop", "ptflops", "all"]),
+    default="all",
+    show_default=True,
+    help="The tool to run on the network built in its framework (all: every one installed).",
+)
+def crosscheck(spec: Model, against: str) -> int:
+    """Build MODEL in the framework, run the real tool, and print ours beside theirs (exit 1 on a mismatch)."""
+    from convcost import crosscheck as checks
+    from convcost.errors import MissingDependencyError
+
+    tools = checks.TOOLS if against == "all" else (against,)
+    results: list[checks.Check] = []
+    missing: list[str] = []
+    for tool in tools:
+        try:
+            results += checks.crosscheck(spec, tool)
+        except MissingDependencyError as e:
+            if against != "all":
+                raise
+            missing.append(str(e))
+    if results:
+        click.echo(f"{spec.name}, input {list(spec.input)}, batch {spec.batch}")
+        click.echo(checks.format_checks(results), nl=False)
+    if any(not c.ok for c in results):
+        bad = sorted({f"{c.tool} {c.total}" for c in results if not c.ok})
+        click.echo(f"convcost: mismatch: {', '.join(bad)}", err=True)
+        return 1
+    if missing:
+        return _fail("; ".join(missing), EXIT_USAGE)
+    return 0
 
 
 def _fail(message: str, code: int) -> int:

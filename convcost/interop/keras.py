@@ -193,6 +193,26 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
     return Model(name, input_shape, body, batch=batch)
 
 
+def keras_json_file(path: str, max_bytes: int = 64 * 1024 * 1024) -> Model | None:
+    """The model in ``path`` when it is a Keras ``to_json()`` config, else None (not JSON, another
+    kind of file, or unreadable: the caller's own reader reports those)."""
+    from pathlib import Path
+
+    file = Path(path)
+    if file.suffix.lower() != ".json":
+        return None
+    try:
+        if file.stat().st_size > max_bytes:
+            return None
+        text = file.read_text(encoding="utf-8")
+        document = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not (isinstance(document, dict) and "class_name" in document and isinstance(document.get("config"), dict)):
+        return None
+    return from_keras_json(text, source=str(file))
+
+
 def _batch_shape(config: dict[str, Any], source: str, name: str) -> Shape:
     shape = config.get("batch_shape") or config.get("batch_input_shape")
     if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) for d in shape[1:]):
@@ -500,6 +520,6 @@ def _tensors(args: Any) -> list[dict[str, Any]]:
     return found
 
 
-__all__ = ["from_keras", "from_keras_json", "to_keras"]
+__all__ = ["from_keras", "from_keras_json", "keras_json_file", "to_keras"]
 
 _ = merge_shape  # shapes of merges are checked when the spec is analysed

@@ -1,0 +1,158 @@
+"""Ours beside theirs: build a spec in the framework, run the real tool, compare every total.
+
+Each tool is imported only when asked for; a tool that is not installed is a
+``MissingDependencyError`` (one line, exit 2 from the CLI) naming the pip package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.errors import MissingDependencyError, UnknownConventionError
+from convcost.report import analyze
+from convcost.spec import Model
+
+#: the tools ``crosscheck --against`` knows, in the order ``all`` runs them
+TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops")
+
+#: pip package of each tool (for the message when it is missing)
+_PACKAGES = {"keras": "keras", "torchinfo": "torchinfo", "fvcore": "fvcore", "thop": "thop", "ptflops": "ptflops"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One total of one tool: ours under the tool's convention, and the tool's own figure."""
+
+    tool: str
+    total: str
+    ours: int
+    theirs: int
+
+    @property
+    def ok(self) -> bool:
+        return self.ours == self.theirs
+
+
+def _import(tool: str, module: str) -> Any:
+    import importlib
+    import importlib.util
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            raise MissingDependencyError(
+                f"{tool} is not installed: pip install {_PACKAGES[tool]} (crosscheck runs the real tool)"
+            ) from None
+        # installed but not importable: Keras without a backend is the usual case
+        hint = " (Keras 3 needs a backend: KERAS_BACKEND=torch uses PyTorch)" if tool == "keras" else ""
+        raise MissingDependencyError(f"{tool} is installed but cannot be imported: {e}{hint}") from None
+
+
+def _torch_model(model: Model) -> tuple[Any, Any]:
+    from convcost.interop.torch import to_torch
+
+    torch = _import_torch()
+    module = to_torch(model).eval()
+    return module, torch.zeros(model.batch, *model.input)
+
+
+def _import_torch() -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
+        raise MissingDependencyError("torch is not installed: pip install 'convcost[torch]'") from None
+
+
+def _quiet(call: Callable[[], Any]) -> Any:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return call()
+
+
+def measure(model: Model, tool: str) -> dict[str, int]:
+    """The tool's own totals for ``model`` built by convcost.interop: ``params`` and ``macs``
+    (for keras: ``params``, ``trainable``, ``non_trainable``)."""
+    if tool == "keras":
+        _import("keras", "keras")
+        from convcost.interop.keras import to_keras
+
+        built = to_keras(model)
+        trainable = sum(_numel(w) for w in built.trainable_weights)
+        non_trainable = sum(_numel(w) for w in built.non_trainable_weights)
+        return {"params": int(built.count_params()), "trainable": trainable, "non_trainable": non_trainable}
+    if tool == "torchinfo":
+        torchinfo = _import(tool, "torchinfo")
+        module, x = _torch_model(model)
+        stats = torchinfo.summary(module, input_data=x, verbose=0)
+        return {"params": int(stats.total_params), "macs": int(stats.total_mult_adds)}
+    if tool == "fvcore":
+        fvcore_nn = _import(tool, "fvcore.nn")
+        module, x = _torch_model(model)
+        analysis = fvcore_nn.FlopCountAnalysis(module, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        total = _quiet(analysis.total)
+        return {"params": int(fvcore_nn.parameter_count(module)[""]), "macs": int(total)}
+    if tool == "thop":
+        thop = _import(tool, "thop")
+        module, x = _torch_model(model)
+        ops, params = _quiet(lambda: thop.profile(module, (x,), verbose=False))
+        return {"params": int(params), "macs": int(ops)}
+    if tool == "ptflops":
+        ptflops = _import(tool, "ptflops")
+        module, _ = _torch_model(model)
+        macs, params = _quiet(
+            lambda: ptflops.get_model_complexity_info(
+                module, tuple(model.input), as_strings=False, print_per_layer_stat=False, backend="pytorch"
+            )
+        )
+        if macs is None:
+            raise MissingDependencyError("ptflops failed on this model (it printed the reason)")
+        return {"params": int(params), "macs": int(macs)}
+    raise UnknownConventionError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)}, all)")
+
+
+def _numel(weight: Any) -> int:
+    import math
+
+    return math.prod(int(d) for d in weight.shape)
+
+
+def crosscheck(model: Model, tool: str) -> list[Check]:
+    """Every total of ``tool`` against ours under the convention of the same name."""
+    theirs = measure(model, tool)
+    totals = analyze(model, tool).totals.to_dict()
+    return [Check(tool, total, totals[total], value) for total, value in theirs.items()]
+
+
+#: what each tool calls the multiply-add total it prints (all count one per multiply-add)
+TOOL_WORDS = {
+    "torchinfo": "Total mult-adds (whole batch)",
+    "fvcore": "FlopCountAnalysis.total(), 'flops' = multiply-adds (whole batch)",
+    "thop": "profile() MACs (whole batch)",
+    "ptflops": "MACs, one sample whatever the batch",
+    "keras": "count_params()",
+}
+
+
+def format_checks(checks: list[Check]) -> str:
+    """Ours beside theirs, one line per total, with a pass/fail mark."""
+    header = ("tool", "total", "convcost", "tool says", "")
+    lines = [header] + [(c.tool, c.total, f"{c.ours:,}", f"{c.theirs:,}", "ok" if c.ok else "MISMATCH") for c in checks]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    right = {2, 3}
+    out = []
+    for line in lines:
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        out.append("  ".join(cells).rstrip())
+    tools = dict.fromkeys(c.tool for c in checks)
+    out.append("")
+    out += [f"{tool}: {TOOL_WORDS[tool]}" for tool in tools]
+    return "\n".join(out) + "\n"

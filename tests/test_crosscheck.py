@@ -1,0 +1,83 @@
+"""``convcost crosscheck`` and ``convcost table model.json`` (a Keras config) from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from convcost import crosscheck as checks
+from convcost.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_seed_004_against_torchinfo_passes_with_the_documents_total(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "crosscheck", "mobilenet_v1_cifar", "--batch", "2", "--against", "torchinfo")
+    assert code == 0, err
+    macs = next(line for line in out.splitlines() if line.startswith("torchinfo") and " macs " in line)
+    # seed 004's torchinfo printout: Total mult-adds (M): 90.33, Total params: 3,217,226
+    assert macs.split() == ["torchinfo", "macs", "90,328,212", "90,328,212", "ok"]
+    assert "3,217,226" in out
+
+
+def test_all_tools_pass_on_a_zoo_model(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "crosscheck", "separable_fashion", "--batch", "3", "--against", "all")
+    assert code == 0, err
+    for tool in checks.TOOLS:
+        assert any(line.startswith(tool) for line in out.splitlines()), tool
+    assert "MISMATCH" not in out
+    assert "one sample whatever the batch" in out  # ptflops' column says what it is
+
+
+def test_a_mismatch_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = checks.measure
+
+    def off_by_one(model: object, tool: str) -> dict[str, int]:
+        totals = real(model, tool)  # type: ignore[arg-type]
+        return {**totals, "macs": totals["macs"] + 1}
+
+    monkeypatch.setattr(checks, "measure", off_by_one)
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "thop")
+    assert code == 1
+    assert "MISMATCH" in out and "thop macs" in err
+
+
+def test_a_missing_tool_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "thop", None)  # import thop now raises ImportError
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "thop")
+    assert code == 2
+    assert err.strip() == "convcost: error: thop is not installed: pip install thop (crosscheck runs the real tool)"
+    # with --against all, the installed tools still run and the missing one is named
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "all")
+    assert code == 2
+    assert "torchinfo" in out and "thop is not installed" in err
+
+
+def test_table_reads_a_keras_json_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    theirs = keras.applications.MobileNetV2(weights=None)
+    path = tmp_path / "mobilenet_v2.json"
+    path.write_text(theirs.to_json())
+    code, out, err = run(capsys, "table", str(path), "--convention", "keras", "--format", "json")
+    assert code == 0, err
+    import json
+
+    assert json.loads(out)["totals"]["params"] == theirs.count_params() == 3_538_984
+
+
+def test_table_refuses_a_keras_lambda_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.Lambda(lambda t: t * 2, name="double_it")(keras.layers.Conv2D(2, 3)(inputs))
+    path = tmp_path / "lambda.json"
+    path.write_text(keras.Model(inputs, outputs).to_json())
+    code, out, err = run(capsys, "table", str(path))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Lambda layer 'double_it'" in err
