@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from convcost.errors import SpecError
 
@@ -104,14 +104,14 @@ def _set(layer: object, name: str, value: object) -> None:
 WINDOW = ("kernel", "stride", "dilation")
 
 
-def _normalise(layer: object, ints: tuple[str, ...] = (), pairs: tuple[str, ...] = (), padding: bool = False) -> None:
+def _normalise(layer: Any, ints: tuple[str, ...] = (), pairs: tuple[str, ...] = (), padding: bool = False) -> None:
     """Validate fields in place: ``ints`` positive, ``pairs`` stored as (h, w), padding normalised."""
     for name in ints:
         _set(layer, name, _positive_int(layer, name, getattr(layer, name)))
     for name in pairs:
         _set(layer, name, _positive_pair(layer, name, getattr(layer, name)))
     if padding:
-        _set(layer, "padding", _padding(layer, getattr(layer, "padding")))
+        _set(layer, "padding", _padding(layer, layer.padding))
 
 
 @dataclass(frozen=True)
