@@ -178,17 +178,22 @@ def test_conv2d_bounds_its_column_buffer(monkeypatch: pytest.MonkeyPatch) -> Non
         assert_close(k.conv2d(x, w, None, 1, 1), expected)
 
 
-def test_depthwise_row_blocks_and_threads_give_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("fused_from", [1, 10**9])  # the einsum path, or the per-tap ufunc path
+def test_depthwise_blocks_threads_and_paths_give_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch, stride: int, fused_from: int
+) -> None:
     rng = np.random.default_rng(14)
     x, w = rand(rng, 2, 3, 11, 10), rand(rng, 6, 1, 3, 2)
-    pads = k.resolve_padding("same", (11, 10), (3, 2), (2, 2), (2, 2))
-    expected = F.conv2d(torch_pad(t(x), pads), t(w), None, stride=2, dilation=2, groups=3)
+    pads = k.resolve_padding("same", (11, 10), (3, 2), (stride, stride), (2, 2))
+    expected = F.conv2d(torch_pad(t(x), pads), t(w), None, stride=stride, dilation=2, groups=3)
+    monkeypatch.setattr(k, "DEPTHWISE_FUSED_MIN_CHANNELS", fused_from)
     for block in (10**9, 40, 1):
         for threads in (1, 2, 3):  # samples shared between workers, or one sample's row blocks
             monkeypatch.setattr(k, "DEPTHWISE_BLOCK_ELEMENTS", block)
             monkeypatch.setattr(k, "THREADS", threads)
-            assert_close(k.depthwise_conv2d(x, w, None, 2, "same", 2, 2), expected)
-            assert_close(k.depthwise_conv2d(x[:1], w, None, 2, "same", 2, 2), expected[:1])
+            assert_close(k.depthwise_conv2d(x, w, None, stride, "same", 2, 2), expected)
+            assert_close(k.depthwise_conv2d(x[:1], w, None, stride, "same", 2, 2), expected[:1])
 
 
 @given(conv_case(depthwise=True))

@@ -41,6 +41,8 @@ IM2COL_MIN_COLUMNS = 512
 #: output rows of a depthwise conv are done in blocks of about this many elements (256 KiB float32,
 #: inside a core's L2) so the k*k taps accumulate in cache
 DEPTHWISE_BLOCK_ELEMENTS = 1 << 16
+#: from this many output channels on, stride-1 depthwise taps are summed by one einsum per block
+DEPTHWISE_FUSED_MIN_CHANNELS = 256
 
 #: worker threads of the depthwise kernel: NumPy's element-wise ufuncs release the GIL but use one
 #: core each, so samples (or row blocks) are spread over threads; set it like BLAS' thread count
@@ -234,14 +236,28 @@ class _TapGeometry:
     stride: IntPair
     dilation: IntPair
     rows: int  # output rows per block
+    fused: bool  # one einsum over all taps instead of a multiply and an add per tap
 
     def accumulate(self, padded: Array, out: Array, block: Array, scratch: Array, start: int, stop: int) -> None:
         """Output rows ``[start, stop)`` of one sample into ``out`` (C*m, Ho, Wo), a cached block at a time."""
         kh, kw, wo = self.taps.shape[:3]
         (sh, sw), (dh, dw) = self.stride, self.dilation
+        sH, sW, sC, _ = padded.strides
         for r0 in range(start, stop, self.rows):
             r1 = min(stop, r0 + self.rows)
             target, product = block[: r1 - r0], scratch[: r1 - r0]
+            if self.fused:
+                # every tap's window of this block as one strided view (kh, kw, rows, Wo, C): einsum
+                # multiplies and sums the taps in a single buffered pass, no temporary per tap
+                windows = as_strided(
+                    padded[r0 * sh :],
+                    shape=(kh, kw, r1 - r0, wo, padded.shape[2]),
+                    strides=(sH * dh, sW * dw, sH * sh, sW * sw, sC),
+                    writeable=False,
+                )
+                np.einsum("ijrwc,ijcm->rwcm", windows, self.taps[:, :, 0], out=target)
+                out[:, r0:r1] = target.reshape(r1 - r0, wo, -1).transpose(2, 0, 1)
+                continue
             for tap in range(kh * kw):
                 i, j = divmod(tap, kw)
                 ih, iw = r0 * sh + i * dh, j * dw
@@ -301,7 +317,10 @@ def depthwise_conv2d(
     out = np.empty((n, c * m, ho, wo), dtype=dtype)
     padded_shape = (h + top + bottom, wd + left + right, c, 1)
     rows = min(ho, max(1, DEPTHWISE_BLOCK_ELEMENTS // (wo * c * m)))
-    geometry = _TapGeometry(taps, s, d, rows)
+    # Measured on MobileNet v1's layers: the fused einsum wins on strided and on wide (>= 256
+    # channel) maps, the per-tap ufuncs on narrow stride-1 maps (benchmarks/bench_reference.py).
+    fused = s != (1, 1) or c * m >= DEPTHWISE_FUSED_MIN_CHANNELS
+    geometry = _TapGeometry(taps, s, d, rows, fused)
     interior = (slice(top, top + h), slice(left, left + wd), slice(None), 0)
     workers = max(1, min(THREADS, n * -(-ho // rows)))
 
