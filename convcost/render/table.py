@@ -4,7 +4,6 @@ layer rows, exact integers in the totals."""
 
 from __future__ import annotations
 
-from convcost.labels import PAPER_KIND_NAMES
 from convcost.memory import DTYPE_BYTES
 from convcost.render.grid import grid
 from convcost.render.text import (
@@ -12,6 +11,7 @@ from convcost.render.text import (
     headline,
     human,
     human_bytes,
+    kind_cells,
     memory_line,
     paper_shape,
     percent,
@@ -73,23 +73,12 @@ def _totals(report: Report, dtype: str) -> str:
 
 
 def _by_kind(report: Report, color: bool) -> str:
-    kinds = list(report.by_kind.items())
     return grid(
         "By kind (the paper's Table 2)",
         ["Kind", "Layers", "Params", "Share", "Mult-Adds", "Share"],
-        [
-            [
-                PAPER_KIND_NAMES.get(kind, kind),
-                str(k.layers),
-                exact(k.params),
-                percent(report.params_share(k.params)),
-                exact(k.macs),
-                percent(report.macs_share(k.macs)),
-            ]
-            for kind, k in kinds
-        ],
+        kind_cells(report),
         right={1, 2, 3, 4, 5},
-        dim_rows={i for i, (_, k) in enumerate(kinds) if not (k.params or k.macs)},
+        dim_rows={i for i, k in enumerate(report.by_kind.values()) if not (k.params or k.macs)},
         color=color,
     )
 

@@ -150,17 +150,7 @@ def to_markdown(report: Report, dtype: str = "float32") -> str:
     ]
     lines += _md_table(
         ["Kind", "Layers", "Params", "Params share", "Mult-Adds", "Mult-Adds share"],
-        [
-            [
-                PAPER_KIND_NAMES.get(kind, kind),
-                str(k.layers),
-                exact(k.params),
-                percent(report.params_share(k.params)),
-                exact(k.macs),
-                percent(report.macs_share(k.macs)),
-            ]
-            for kind, k in report.by_kind.items()
-        ],
+        kind_cells(report),
         right={1, 2, 3, 4, 5},
     )
     if report.separable:
@@ -172,6 +162,21 @@ def to_markdown(report: Report, dtype: str = "float32") -> str:
         )
         lines += ["", separable_summary(report)]
     return "\n".join(lines) + "\n"
+
+
+def kind_cells(report: Report) -> list[list[str]]:
+    """The breakdown by kind (the paper's Table 2), one row of cells per kind."""
+    return [
+        [
+            PAPER_KIND_NAMES.get(kind, kind),
+            str(k.layers),
+            exact(k.params),
+            percent(report.params_share(k.params)),
+            exact(k.macs),
+            percent(report.macs_share(k.macs)),
+        ]
+        for kind, k in report.by_kind.items()
+    ]
 
 
 def separable_cells(report: Report, index: int) -> list[str]:
