@@ -176,6 +176,8 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
         document = json.loads(text)
     except json.JSONDecodeError as e:
         raise SpecError(f"{source}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except RecursionError:
+        raise SpecError(f"{source}: nested too deeply") from None
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise SpecError(f"{source}: expected a Keras model config with 'class_name' and 'config'")
     kind = document.get("class_name")
@@ -206,7 +208,7 @@ def keras_json_file(path: str, max_bytes: int = 64 * 1024 * 1024) -> Model | Non
             return None
         text = file.read_text(encoding="utf-8")
         document = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not (isinstance(document, dict) and "class_name" in document and isinstance(document.get("config"), dict)):
         return None
