@@ -152,7 +152,9 @@ def models() -> None:
 
 @cli.command()
 @model_options
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random weights and input.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random weights and input."
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @output_option
 def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
