@@ -334,3 +334,22 @@ def test_seed_004_module_as_written_matches_every_tool(tool: str) -> None:
     theirs = run_tool(tool, MobileNetV1(), model)
     totals = analyze(model, tool).totals
     assert (totals.params, totals.macs) == theirs
+
+
+def test_docs_worked_example_is_current() -> None:
+    """docs/conventions.md's MobileNet v1 table: the figures analyze() gives, which the tests above
+    hold against the real tools."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "conventions.md").read_text()
+    table = text.split("<!-- mobilenet-v1-totals: begin -->")[1].split("<!-- mobilenet-v1-totals: end -->")[0]
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        name, params, macs = (cell.strip().strip("`") for cell in line.strip("|").split("|"))
+        rows[name] = (int(params.replace(",", "")), int(macs.replace(",", "")))
+    model = build("mobilenet_v1")
+    assert rows == {c: (analyze(model, c).totals.params, analyze(model, c).totals.macs) for c in rows}
+    assert set(rows) == {"paper", "keras", *TOOLS}
+    # and the tools themselves, on this exact network
+    for tool in TOOLS:
+        assert run_tool(tool, to_torch(model), model) == rows[tool]
