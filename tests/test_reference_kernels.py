@@ -319,12 +319,17 @@ def test_pools_same_stride_two_equal_keras(keras: Any, size: tuple[int, int], po
 # ------------------------------------------------------------------------- the rest vs torch
 
 
-def test_batch_norm_equals_torch_inference() -> None:
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_batch_norm_equals_torch_inference(monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
+    monkeypatch.setattr(k, "THREADS", threads)  # the batch is split between workers
     rng = np.random.default_rng(10)
-    x = rand(rng, 3, 6, 4, 5)
+    x = rand(rng, 5, 6, 4, 5)
     mean, var, gamma, beta = rand(rng, 6), rng.uniform(0.5, 2, 6).astype(np.float32), rand(rng, 6), rand(rng, 6)
     theirs = F.batch_norm(t(x), t(mean), t(var), t(gamma), t(beta), training=False, eps=1e-3)
     assert_close(k.batch_norm(x, mean, var, gamma, beta, eps=1e-3), theirs)
+    inplace = x.copy()
+    assert k.batch_norm(inplace, mean, var, gamma, beta, eps=1e-3, inplace=True) is inplace
+    assert_close(inplace, theirs)
     flat = rand(rng, 3, 6)
     theirs = F.batch_norm(t(flat), t(mean), t(var), None, None, training=False, eps=1e-5)
     assert_close(k.batch_norm(flat, mean, var, eps=1e-5), theirs)
@@ -361,8 +366,10 @@ def test_every_spec_activation_has_a_torch_twin() -> None:
 @pytest.mark.parametrize("function", sorted(TORCH_ACTIVATIONS))
 def test_activation_equals_torch(function: str) -> None:
     rng = np.random.default_rng(11)
-    x = rand(rng, 2, 5, 4, 3) * 4
-    assert_close(k.activation(x, function), TORCH_ACTIVATIONS[function](t(x)))
+    x = rand(rng, 3, 5, 4, 3) * 4
+    expected = TORCH_ACTIVATIONS[function](t(x)).numpy().copy()
+    assert_close(k.activation(x, function), expected)
+    assert_close(k.activation(x, function, inplace=True), expected)
 
 
 @st.composite

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -419,10 +420,25 @@ def batch_norm(
     if bias is not None:
         shift = shift + bias
     shape = (1, -1) + (1,) * (x.ndim - 2)
-    out = x if inplace else x.copy()
-    out *= scale.astype(x.dtype).reshape(shape)
-    out += shift.astype(x.dtype).reshape(shape)
+    scale, shift = scale.astype(x.dtype).reshape(shape), shift.astype(x.dtype).reshape(shape)
+    out = x if inplace else np.empty_like(x)
+
+    def normalise(part: slice) -> None:
+        np.multiply(x[part], scale, out=out[part])
+        out[part] += shift
+
+    _by_samples(x.shape[0], normalise)
     return out
+
+
+def _by_samples(n: int, fn: Callable[[slice], None]) -> None:
+    """``fn`` over ``THREADS`` slices of the batch axis at once: element-wise ufuncs use one core each."""
+    workers = max(1, min(THREADS, n))
+    if workers == 1:
+        fn(slice(None))
+        return
+    bounds = [n * part // workers for part in range(workers + 1)]
+    list(_executor(workers).map(lambda part: fn(slice(bounds[part], bounds[part + 1])), range(workers)))
 
 
 # ---------------------------------------------------------------------------------- activations
@@ -441,13 +457,20 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 def activation(x: Array, function: str, *, inplace: bool = False) -> Array:
     """The element-wise activations of the spec (softmax is over axis 1, the channels)."""
-    out = x if inplace else x.copy()
-    if function == "linear":
+    if function in ("linear", "relu", "relu6"):
+        out = x if inplace else np.empty_like(x)
+
+        def clip(part: slice) -> None:
+            if function == "linear":
+                out[part] = x[part]
+            elif function == "relu":
+                np.maximum(x[part], 0, out=out[part])
+            else:
+                np.clip(x[part], 0, 6, out=out[part])
+
+        if not (inplace and function == "linear"):
+            _by_samples(x.shape[0], clip)
         return out
-    if function == "relu":
-        return np.maximum(out, 0, out=out)
-    if function == "relu6":
-        return np.clip(out, 0, 6, out=out)
     if function == "leaky_relu":
         return np.where(x > 0, x, x * LEAKY_RELU_SLOPE).astype(x.dtype)
     if function == "elu":
