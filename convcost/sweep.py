@@ -158,7 +158,11 @@ def plot(result: Sweep, path: str) -> None:
     import tempfile
 
     # written next to the target and renamed, so a failure never leaves half an image
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=suffix)
+    except OSError as e:
+        plt.close(figure)
+        raise SpecError(f"cannot write --plot {path}: {e.strerror}") from None
     os.close(fd)
     try:
         figure.savefig(tmp)
