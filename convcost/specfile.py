@@ -233,6 +233,8 @@ def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
             data: object = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SpecFileError(f"{source}: not valid TOML: {e}") from None
+        except RecursionError:
+            raise SpecFileError(f"{source}: nested too deeply") from None
     elif fmt == "json":
         try:
             data = json.loads(text, parse_constant=_reject_constant)
@@ -244,7 +246,10 @@ def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
             raise SpecFileError(f"{source}: nested too deeply") from None
     else:
         raise SpecFileError(f"{source}: unknown spec format {fmt!r} (use .toml or .json)")
-    return reader.model(data, default_name=Path(source).stem or "model")
+    try:
+        return reader.model(data, default_name=Path(source).stem or "model")
+    except RecursionError:  # a field holding lists nested hundreds deep: parsed, but too deep to walk
+        raise SpecFileError(f"{source}: nested too deeply") from None
 
 
 def _reject_constant(name: str) -> float:
