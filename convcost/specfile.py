@@ -303,7 +303,9 @@ def _toml_value(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)  # a TOML basic string uses the same escapes
+        # a TOML basic string shares JSON's escapes, except that \u must be a scalar value (no surrogate
+        # pairs: characters beyond U+FFFF are written as themselves) and DEL must be escaped
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")
