@@ -20,7 +20,7 @@ import json
 from collections import OrderedDict
 from typing import Any, cast
 
-from convcost.errors import SpecError, UnsupportedLayerError
+from convcost.errors import ConvcostError, SpecError, UnsupportedLayerError
 from convcost.interop import require
 from convcost.shapes import infer_shapes, merge_shape
 from convcost.spec import (
@@ -186,13 +186,20 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
     if not isinstance(layers, list) or not layers:
         raise SpecError(f"{source}: the model config has no 'layers' list")
     name = str(config.get("name") or "keras_model")
-    if kind == "Sequential":
-        input_shape, body = _read_sequential(layers, source)
-    elif kind in ("Functional", "Model"):
-        input_shape, body = _Functional(layers, source).read()
-    else:
-        raise UnsupportedLayerError(f"{source}: unsupported model class {kind!r} (Sequential or Functional)")
-    return Model(name, input_shape, body, batch=batch)
+    try:
+        if kind == "Sequential":
+            input_shape, body = _read_sequential(layers, source)
+        elif kind in ("Functional", "Model"):
+            input_shape, body = _Functional(layers, source).read()
+        else:
+            raise UnsupportedLayerError(f"{source}: unsupported model class {kind!r} (Sequential or Functional)")
+        return Model(name, input_shape, body, batch=batch)
+    except ConvcostError:
+        raise
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError) as e:
+        # the file is JSON but not the shape Keras writes (a list where a table belongs, ...)
+        detail = " ".join(str(e).split())
+        raise SpecError(f"{source}: malformed Keras config ({type(e).__name__}: {detail})") from None
 
 
 def keras_json_file(path: str, max_bytes: int = 64 * 1024 * 1024) -> Model | None:
