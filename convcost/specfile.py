@@ -148,7 +148,7 @@ class _Reader:
         if name:
             where = f"{where} ({name!r})"
         kind = data.get("type")
-        if kind not in LAYER_TYPES:
+        if not isinstance(kind, str) or kind not in LAYER_TYPES:
             import difflib
 
             close = difflib.get_close_matches(str(kind), LAYER_TYPES, n=1)
