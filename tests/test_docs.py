@@ -35,3 +35,13 @@ def test_api_doc_examples_run() -> None:
     assert len(blocks) >= 2
     for block in blocks:
         exec(compile(block, "docs/api.md", "exec"), {})
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    import re
+
+    root = SCRIPT.parent.parent
+    commands = re.findall(r"```sh\n(.*?)\n```", (root / "README.md").read_text(), re.S)
+    setup = [c for c in commands if c.startswith("pip install")]
+    assert setup == ["pip install . && convcost table --alpha 0.75", "pip install -e '.[test]' && python3 -m pytest"]
+    assert setup[1] in (root / ".ci" / "run").read_text().splitlines()
