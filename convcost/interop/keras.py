@@ -194,8 +194,11 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
         else:
             raise UnsupportedLayerError(f"{source}: unsupported model class {kind!r} (Sequential or Functional)")
         return Model(name, input_shape, body, batch=batch)
-    except ConvcostError:
-        raise
+    except ConvcostError as e:
+        if str(e).startswith(source):
+            raise
+        # a layer's own check (Conv2D 'stem': dilation must be ...) does not know the file
+        raise type(e)(f"{source}: {e}") from None
     except (TypeError, KeyError, IndexError, AttributeError, ValueError) as e:
         # the file is JSON but not the shape Keras writes (a list where a table belongs, ...)
         detail = " ".join(str(e).split())
