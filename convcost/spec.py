@@ -125,6 +125,10 @@ class Layer:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise SpecError(f"{type(self).__name__}: name must be a string, got {self.name!r}")
+        for f in fields(self):
+            # a flag read from a file may hold anything (3, "no", NaN): only true or false mean something
+            if f.type == "bool" and not isinstance(getattr(self, f.name), bool):
+                raise SpecError(f"{_describe(self)}: {f.name} must be true or false, got {getattr(self, f.name)!r}")
 
 
 @dataclass(frozen=True)
