@@ -199,7 +199,7 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
             raise
         # a layer's own check (Conv2D 'stem': dilation must be ...) does not know the file
         raise type(e)(f"{source}: {e}") from None
-    except (TypeError, KeyError, IndexError, AttributeError, ValueError) as e:
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError) as e:
         # the file is JSON but not the shape Keras writes (a list where a table belongs, ...)
         detail = " ".join(str(e).split())
         raise SpecError(f"{source}: malformed Keras config ({type(e).__name__}: {detail})") from None
