@@ -314,6 +314,8 @@ def _toml_value(value: object) -> str:
 def _toml(data: dict[str, Any]) -> str:
     """TOML with nested blocks as arrays of tables ([[layers]], [[layers.branches]], ...)."""
     lines = [f"{key} = {_toml_value(data[key])}" for key in ("name", "input", "batch")]
+    if not data["layers"]:  # no [[layers]] table at all would read back as a missing key
+        lines.append("layers = []")
     _toml_tables(lines, "layers", data["layers"])
     return "\n".join(lines) + "\n"
 
