@@ -1,0 +1,268 @@
+"""Fuzz the command line: whatever arguments arrive, the only outcomes are a result or one clean error line.
+
+Random argument lists go through ``convcost.cli.main`` (the real entry point, with its error mapping)
+with stdout and stderr captured. The property, for every list:
+
+* exit 0 and something printed (or written to ``--output``), or
+* exit 1 only from a check command (``verify``) reporting a disagreement, or
+* exit 2 with exactly one line ``convcost: error: ...`` on stderr,
+
+and never exit 3 (an internal error), never a traceback. ``verify`` runs the NumPy reference, so it
+is fuzzed separately and only on tiny spec files; ``crosscheck`` builds real frameworks and is left
+to its own tests. Output files only ever go to a scratch directory.
+
+The number of examples comes from the hypothesis profile (tests/conftest.py): ``ci`` by default,
+``--hypothesis-profile=thorough`` for the long run recorded in docs/robustness.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from convcost.cli import main
+from convcost.zoo import ZOO
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+SCRATCH = Path(tempfile.mkdtemp(prefix="convcost-fuzz-cli-"))
+
+#: spec files small enough for the NumPy reference to run in milliseconds
+TINY_TOML = """name = "tiny"
+input = [2, 5, 5]
+
+[[layers]]
+type = "Conv2D"
+filters = 3
+kernel = 3
+padding = "same"
+
+[[layers]]
+type = "DepthwiseConv2D"
+kernel = 3
+stride = 2
+
+[[layers]]
+type = "GlobalAvgPool2D"
+
+[[layers]]
+type = "Dense"
+units = 2
+"""
+TINY_JSON = """{"name": "tiny_dense", "input": [4], "layers": [{"type": "Dense", "units": 3}]}"""
+(SCRATCH / "tiny.toml").write_text(TINY_TOML)
+(SCRATCH / "tiny.json").write_text(TINY_JSON)
+(SCRATCH / "bad.toml").write_text("name = \n[[layers]\n")
+(SCRATCH / "bad.json").write_text('{"input": [3, 8, 8], "layers": [{"type": "Conv2D", "filters": -1}]}')
+(SCRATCH / "binary.json").write_bytes(bytes(range(256)))
+(SCRATCH / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+(SCRATCH / "keras_bad.json").write_text('{"class_name": "Sequential", "config": {"layers": [{"class_name": "Foo"}]}}')
+(SCRATCH / "a_directory.toml").mkdir(exist_ok=True)
+
+SPEC_FILES = [
+    str(ROOT / "examples" / "separable_cifar.toml"),
+    str(ROOT / "examples" / "inception_block.json"),
+    str(DATA / "broken_spec.toml"),
+    *(str(SCRATCH / name) for name in ("tiny.toml", "tiny.json", "bad.toml", "bad.json", "binary.json")),
+    *(str(SCRATCH / name) for name in ("deep.json", "keras_bad.json", "a_directory.toml")),
+    str(SCRATCH / "missing.toml"),
+    str(SCRATCH / "no_suffix"),
+    "relative/missing.json",
+]
+
+#: where --output / --plot may point: a fresh file, an existing one, a directory, a missing directory
+OUTPUTS = [
+    str(SCRATCH / "out.txt"),
+    str(SCRATCH / "existing.txt"),
+    str(SCRATCH),
+    str(SCRATCH / "no" / "such" / "dir" / "out.txt"),
+]
+PLOTS = [str(SCRATCH / "plot.txt"), str(SCRATCH / "no" / "dir" / "plot.svg"), str(SCRATCH / "plot")]
+
+COMMANDS = ["table", "models", "export", "explain", "sweep", "compare"]
+CHECK_COMMANDS = {"verify", "crosscheck"}
+
+
+def _is_writing_flag(token: str) -> bool:
+    """Tokens that would make click write a file: only ever emitted together with a scratch path."""
+    return token.startswith(("-o", "--output", "--plot"))
+
+
+numbers = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from([0, 1, -1, 2, 3, 7, 224, 10**6, 10**18, 2**63, -(2**63)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["nan", "inf", "-inf", "NaN", "1e309", "-0", "0.0", "1e-320", "0x10", "1_000", " 3 ", "½"]),
+)
+garbage = st.text(max_size=12).filter(lambda s: not _is_writing_flag(s))
+values = st.one_of(numbers.map(str), garbage, st.sampled_from(list(ZOO)), st.sampled_from(SPEC_FILES))
+list_values = st.lists(st.one_of(numbers.map(str), st.just("")), min_size=0, max_size=4).map(",".join)
+
+VALUE_FLAGS = [
+    "--alpha",
+    "--resolution",
+    "--classes",
+    "--batch",
+    "--kernel",
+    "--in",
+    "--out",
+    "--size",
+    "--stride",
+    "--seed",
+    "--depth",
+    "--a-alpha",
+    "--a-resolution",
+    "--a-classes",
+    "--b-alpha",
+    "--b-resolution",
+    "--b-classes",
+]
+CHOICE_FLAGS = {
+    "--convention": ["paper", "keras", "torchinfo", "fvcore", "thop", "ptflops", "nope", ""],
+    "--format": ["table", "json", "markdown", "csv", "text", "html", "nope"],
+    "--dtype": ["float32", "float16", "int8", "bfloat16", "float64", "nope"],
+    "--to": ["toml", "json", "yaml"],
+}
+LONE_FLAGS = ["--help", "-h", "--debug", "--version", "--no-such-flag", "--", "-", "--alpha", "--format"]
+
+
+@st.composite
+def argument_lists(draw: Any) -> list[str]:
+    args: list[str] = []
+    if draw(st.booleans()):
+        args.append("--debug")
+    command = draw(st.sampled_from([*COMMANDS, "nope", ""]))
+    if command:
+        args.append(command)
+    for _ in range(draw(st.integers(min_value=0, max_value=6))):
+        kind = draw(st.integers(min_value=0, max_value=9))
+        if kind <= 2:
+            flag = draw(st.sampled_from(VALUE_FLAGS))
+            if flag in ("--alpha", "--resolution") and command == "sweep" and draw(st.booleans()):
+                args += [flag, draw(list_values)]
+            else:
+                args += [flag, draw(numbers.map(str))]
+        elif kind == 3:
+            flag = draw(st.sampled_from(sorted(CHOICE_FLAGS)))
+            args += [flag, draw(st.one_of(st.sampled_from(CHOICE_FLAGS[flag]), garbage))]
+        elif kind == 4:
+            args += [draw(st.sampled_from(["-o", "--output"])), draw(st.sampled_from(OUTPUTS))]
+        elif kind == 5:
+            args += ["--plot", draw(st.sampled_from(PLOTS))]
+        elif kind == 6:
+            args.append(draw(st.sampled_from(LONE_FLAGS)))
+        else:
+            args.append(draw(values))
+    return args
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def check_outcome(args: list[str], code: int, out: str, err: str) -> None:
+    """The CLI contract every run must keep."""
+    assert "Traceback" not in out + err, (args, err)
+    assert code != 3 and "internal error" not in err, (args, err)
+    if code == 0:
+        wrote_file = any(a in ("-o", "--output") for a in args)
+        assert out or wrote_file, (args, "exit 0 with nothing printed")
+        return
+    if code == 1:
+        assert set(args) & CHECK_COMMANDS, (args, "exit 1 from a command that checks nothing")
+        return
+    assert code == 2, (args, code, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("convcost: error: "), (args, err)
+    assert len(lines[0]) > len("convcost: error: "), (args, err)
+
+
+@given(argument_lists())
+def test_random_argument_lists_end_in_a_result_or_one_error_line(args: list[str]) -> None:
+    (SCRATCH / "existing.txt").write_text("previous\n")
+    code, out, err = run(args)
+    check_outcome(args, code, out, err)
+
+
+@given(
+    st.sampled_from([str(SCRATCH / "tiny.toml"), str(SCRATCH / "tiny.json"), str(SCRATCH / "bad.json")]),
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["--seed", "--batch", "--alpha"]), numbers.map(str)),
+            st.tuples(st.just("--format"), st.sampled_from(["table", "json", "markdown"])),
+            st.tuples(st.just("--output"), st.sampled_from(OUTPUTS)),
+        ),
+        max_size=3,
+    ),
+)
+def test_verify_on_tiny_models_ends_in_a_result_or_one_error_line(spec: str, options: list[tuple[str, str]]) -> None:
+    # a batch of 10**30 would ask the reference for that many samples: keep the work tiny
+    args = ["verify", spec]
+    for flag, value in options:
+        if flag == "--batch" and value.lstrip("-").isdigit() and int(value) > 3:
+            value = "2"
+        args += [flag, value]
+    code, out, err = run(args)
+    check_outcome(args, code, out, err)
+    if code == 1:
+        pytest.fail(f"the reference disagrees with the closed form on {args}: {out}")
+
+
+# ---------------------------------------------------------------- hand-picked front doors
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["table", "--alpha", "nan"],
+        ["table", "--alpha", "inf"],
+        ["table", "--alpha", "-0.5"],
+        ["table", "--resolution", "0"],
+        ["table", "--resolution", "-224"],
+        ["table", "--classes", "0"],
+        ["table", "--batch", "0"],
+        ["table", "--depth", "0"],
+        ["table", str(SCRATCH / "deep.json")],
+        ["table", str(SCRATCH / "binary.json")],
+        ["table", str(SCRATCH / "a_directory.toml")],
+        ["table", str(SCRATCH / "keras_bad.json")],
+        ["explain", "--kernel", "0", "--in", "1", "--out", "1", "--size", "1"],
+        ["explain", "--kernel", "3", "--in", "1", "--out", "1", "--size", "nan"],
+        ["sweep", "--alpha", "nan,1"],
+        ["sweep", "--resolution", ","],
+        ["compare", "mobilenet_v1", "nope"],
+        ["export", "--to", "yaml"],
+        ["table", "-o", str(SCRATCH)],
+        ["table", "-o", str(SCRATCH / "no" / "such" / "dir" / "out.txt")],
+    ],
+)
+def test_known_bad_inputs_end_in_one_error_line(args: list[str]) -> None:
+    code, out, err = run(args)
+    check_outcome(args, code, out, err)
+    assert code == 2
+
+
+def test_help_and_version_exit_cleanly() -> None:
+    for args in (["--help"], ["--version"], [], ["table", "--help"]):
+        code, out, err = run(args)
+        assert code == 0 and out and not err, args
+
+
+def teardown_module() -> None:
+    for path in sorted(SCRATCH.rglob("*"), reverse=True):
+        if path.is_dir():
+            os.rmdir(path)
+        else:
+            path.unlink()
+    SCRATCH.rmdir()
