@@ -174,3 +174,58 @@ def test_activation_and_container_names_are_kept() -> None:
         ("block/a", "Activation"),
     ]
     assert back.body.layers[0].layers[1] == Activation("relu6", name="a")
+
+
+class BasicBlock(nn.Module):
+    """torchvision's ResNet block as torchvision writes it: one nn.ReLU called twice, ``out += identity``."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: Any) -> Any:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class TinyResNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3)
+        self.block1 = BasicBlock(8, 8, 1)
+        self.block2 = BasicBlock(8, 16, 2)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x: Any) -> Any:
+        x = nn.functional.max_pool2d(nn.functional.relu(self.stem(x)), 2)
+        x = self.block2(self.block1(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def test_torchvision_style_resnet_is_read() -> None:
+    from fvcore.nn import FlopCountAnalysis
+
+    module = TinyResNet().eval()
+    model = from_torch(module, (3, 20, 20))
+    paths = [path for path, _ in model.layers()]
+    assert paths[:3] == ["stem", "relu", "max_pool2d"]
+    assert "block2/add/branch_1/downsample/0" in paths and "block1/relu_1" in paths
+    assert paths[-2:] == ["mean", "fc"]
+    assert analyze(model, "torchinfo").totals.params == sum(p.numel() for p in module.parameters())
+    # fvcore's conv and linear counts are exactly the paper's multiply-adds of what was read
+    analysis = FlopCountAnalysis(module, torch.zeros(1, 3, 20, 20))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    by_operator = analysis.by_operator()
+    assert analyze(model, "paper").totals.macs == by_operator["conv"] + by_operator["linear"]

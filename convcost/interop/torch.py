@@ -505,6 +505,7 @@ class _Graph:
         self.graph = graph
         self.children = dict(module.named_children())
         self.used: set[str] = set()
+        self.calls: list[str] = []
 
     def read(self, name: str) -> Sequential:
         inputs = [n for n in self.graph.nodes if n.op == "placeholder"]
@@ -596,13 +597,20 @@ class _Graph:
         F = torch.nn.functional
         if node.op == "call_module":
             target = str(node.target)
+            child = self.module.get_submodule(target)
+            name = target
             if target in self.used:
-                raise UnsupportedLayerError(f"module '{self.label}': child '{target}' is called twice (shared weights)")
+                # torchvision calls one nn.ReLU several times: harmless without weights, each call a row
+                if any(True for _ in child.parameters()):
+                    raise UnsupportedLayerError(
+                        f"module '{self.label}': child '{target}' is called twice (shared weights)"
+                    )
+                name = f"{target}_{sum(1 for used in self.calls if used == target)}"
             self.used.add(target)
+            self.calls.append(target)
             if len(self.tensor_args(node)) != 1 or node.kwargs:
                 raise UnsupportedLayerError(f"module '{self.label}': child '{target}' takes extra arguments")
-            child = self.module.get_submodule(target)
-            return _read(child, target.replace(".", "/") if "." in target else target)
+            return _read(child, name)
         if node.op in ("call_function", "call_method"):
             target = node.target
             key = target if isinstance(target, str) else getattr(target, "__name__", "")
@@ -619,12 +627,30 @@ class _Graph:
             flatten = key == "flatten" and (node.op == "call_method" or target is torch.flatten)
             if flatten and self.arg(node, 1, "start_dim", 0) == 1 and self.arg(node, 2, "end_dim", -1) == -1:
                 return Flatten(name=node.name)
+            if key in ("max_pool2d", "avg_pool2d") and getattr(F, key, None) is target:
+                return self.pool(node, key)
+            if key == "mean" and (node.op == "call_method" or target is torch.mean):
+                dims = self.arg(node, 1, "dim")
+                if isinstance(dims, (tuple, list)) and sorted(d % 4 for d in dims) == [2, 3]:
+                    return GlobalAvgPool2D(keepdims=bool(self.arg(node, 2, "keepdim", False)), name=node.name)
             if target is F.adaptive_avg_pool2d and _pair(self.arg(node, 1, "output_size")) == (1, 1):
                 return GlobalAvgPool2D(keepdims=True, name=node.name)
             if target is F.dropout or key == "dropout":
                 return Dropout(self.arg(node, 1, "p", 0.5), name=node.name)
             raise UnsupportedLayerError(f"module '{self.label}': unsupported op {key} ({node.name})")
         raise UnsupportedLayerError(f"module '{self.label}': unsupported {node.op} {node.target} ({node.name})")
+
+    def pool(self, node: Any, key: str) -> Layer:
+        """``F.max_pool2d(x, k, stride, padding)`` / ``F.avg_pool2d(...)`` with torch's defaults."""
+        kernel = _pair(self.arg(node, 1, "kernel_size"))
+        stride = self.arg(node, 2, "stride") or kernel
+        pad = _pair(self.arg(node, 3, "padding", 0))
+        ceil_mode = self.arg(node, 5 if key == "max_pool2d" else 4, "ceil_mode", False)
+        dilation = self.arg(node, 4, "dilation", 1) if key == "max_pool2d" else 1
+        if ceil_mode or _pair(dilation) != (1, 1):
+            raise UnsupportedLayerError(f"module '{self.label}': {key} ({node.name}) with ceil_mode or dilation")
+        cls = MaxPool2D if key == "max_pool2d" else AvgPool2D
+        return cls(kernel, stride=_pair(stride), padding=((pad[0], pad[0]), (pad[1], pad[1])), name=node.name)
 
     def functions(self, key: str) -> tuple[Any, ...]:
         import torch
