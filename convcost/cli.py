@@ -46,8 +46,10 @@ def write_output(text: str, path: str | None) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk or a vanished directory is the user's to fix, not a bug
+            raise ConvcostError(f"cannot write --output {path}: {e.strerror or e}") from None
         raise
 
 
