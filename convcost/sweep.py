@@ -167,8 +167,10 @@ def plot(result: Sweep, path: str) -> None:
     try:
         figure.savefig(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk is the user's to fix, not a bug
+            raise SpecError(f"cannot write --plot {path}: {e.strerror or e}") from None
         raise
     finally:
         plt.close(figure)
