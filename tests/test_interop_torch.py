@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_conventions_tools import sequential_models as random_sequential_models
 from torch import nn
 
 from convcost import analyze
@@ -229,3 +230,15 @@ def test_torchvision_style_resnet_is_read() -> None:
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     by_operator = analysis.by_operator()
     assert analyze(model, "paper").totals.macs == by_operator["conv"] + by_operator["linear"]
+
+
+@settings(max_examples=30)
+@given(random_sequential_models())
+def test_random_specs_round_trip_through_torch(model: Model) -> None:
+    module = to_torch(model)
+    back = from_torch(module, model.input, batch=model.batch)
+    for convention in CONVENTIONS:
+        # kinds aside: a 1-channel depthwise conv is torch's Conv2d(1, m, k) and reads back as a Conv2D
+        ours = [counts[1:] for counts in row_counts(model, convention)]
+        assert [counts[1:] for counts in row_counts(back, convention)] == ours, convention
+    assert sum(p.numel() for p in module.parameters()) == analyze(back, "torchinfo").totals.params
