@@ -18,6 +18,7 @@ The number of examples comes from the hypothesis profile (tests/conftest.py): ``
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import tempfile
@@ -257,6 +258,118 @@ def test_help_and_version_exit_cleanly() -> None:
     for args in (["--help"], ["--version"], [], ["table", "--help"]):
         code, out, err = run(args)
         assert code == 0 and out and not err, args
+
+
+# ---------------------------------------------------------------- no half-written output
+
+OUTPUT_COMMANDS = [
+    ["table", "--format", "json"],
+    ["export", "--to", "toml"],
+    ["sweep", "--alpha", "1,0.5", "--resolution", "224,128"],
+    ["compare", "mobilenet_v1", "mobilenet_v2"],
+    ["verify", str(SCRATCH / "tiny.toml")],
+]
+
+
+class _DiskFillsUp:
+    """A text file that takes the first half of what it is given, then fails as a full disk does."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def write(self, text: str) -> int:
+        self.real.write(text[: len(text) // 2])
+        self.real.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __enter__(self) -> _DiskFillsUp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.close()
+
+
+def _previous_output(directory: Path) -> tuple[Path, bytes]:
+    target = directory / "report.out"
+    previous = b"the previous run's output\n" * 100
+    target.write_bytes(previous)
+    return target, previous
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=lambda c: c[0])
+def test_a_write_that_fails_midway_leaves_the_previous_file(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, previous = _previous_output(tmp_path)
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: _DiskFillsUp(real_fdopen(*a, **k)))
+    code, out, err = run([*command, "--output", str(target)])
+    monkeypatch.undo()
+    assert code == 2 and not out, err
+    assert err.startswith(f"convcost: error: cannot write --output {target}: No space left on device")
+    assert len(err.splitlines()) == 1
+    assert target.read_bytes() == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]  # no temp file left behind
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS[:2], ids=lambda c: c[0])
+def test_a_failing_rename_leaves_the_previous_file(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, previous = _previous_output(tmp_path)
+
+    def refuse(src: str, dst: str) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    code, out, err = run([*command, "--output", str(target)])
+    monkeypatch.undo()
+    assert code == 2 and not out and "cannot write --output" in err, err
+    assert target.read_bytes() == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]
+
+
+def test_an_interrupt_while_writing_leaves_the_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target, previous = _previous_output(tmp_path)
+
+    class Interrupted(_DiskFillsUp):
+        def write(self, text: str) -> int:
+            self.real.write(text[:10])
+            raise KeyboardInterrupt
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: Interrupted(real_fdopen(*a, **k)))
+    code, out, err = run(["export", "--output", str(target)])
+    monkeypatch.undo()
+    assert code == 130 and not out and err.strip() == "convcost: error: aborted", err  # click adds a newline after ^C
+    assert target.read_bytes() == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]
+
+
+def test_a_plot_that_fails_midway_leaves_the_previous_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    target = tmp_path / "grid.svg"
+    target.write_bytes(b"<svg>previous</svg>")
+
+    def half_then_fail(self: Any, fname: str, **kwargs: Any) -> None:
+        Path(fname).write_bytes(b"<svg>half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_then_fail)
+    code, out, err = run(["sweep", "--alpha", "1,0.5", "--plot", str(target)])
+    monkeypatch.undo()
+    assert target.read_bytes() == b"<svg>previous</svg>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.svg"]
+    assert code == 2 and not out and len(err.splitlines()) == 1 and "cannot write --plot" in err, err
+
+
+def test_a_successful_write_replaces_the_whole_file(tmp_path: Path) -> None:
+    target, _ = _previous_output(tmp_path)
+    code, out, err = run(["export", "--to", "json", "--output", str(target)])
+    assert code == 0 and not out and not err
+    assert target.read_text() == run(["export", "--to", "json"])[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]
 
 
 def teardown_module() -> None:
