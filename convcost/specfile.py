@@ -176,7 +176,7 @@ class _Reader:
         except ConvcostError as e:
             raise self.fail(where, str(e), name) from None
         except TypeError as e:  # a required field is missing
-            raise self.fail(where, str(e).replace("__init__() ", ""), name) from None
+            raise self.fail(where, str(e).replace(".__init__()", ":"), name) from None
 
     def branches(self, items: object, where: str, depth: int) -> tuple[Sequential, ...]:
         if not isinstance(items, list):
