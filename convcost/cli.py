@@ -15,10 +15,11 @@ from typing import Any
 import click
 
 from convcost.conventions import CONVENTIONS
-from convcost.errors import ConvcostError, SpecError
+from convcost.errors import ConvcostError, GeometryError, SpecError
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
+from convcost.shapes import infer_shapes
 from convcost.spec import Model
 from convcost.zoo import ZOO, build
 
@@ -65,6 +66,10 @@ def load_model(model: str, alpha: float | None, resolution: int | None, classes:
         from convcost.specfile import load
 
         spec = keras_json_file(model) or load(model)
+        try:  # a layer that does not fit its input: say which file, as every other spec file error does
+            infer_shapes(spec)
+        except GeometryError as e:
+            raise GeometryError(f"{model}: {e}") from None
     else:
         spec = build(model, **arguments)
     return spec.with_batch(batch)
