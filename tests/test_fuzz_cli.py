@@ -74,6 +74,7 @@ SPEC_FILES = [
     str(DATA / "broken_spec.toml"),
     *(str(SCRATCH / name) for name in ("tiny.toml", "tiny.json", "bad.toml", "bad.json", "binary.json")),
     *(str(SCRATCH / name) for name in ("deep.json", "keras_bad.json", "a_directory.toml")),
+    *(str(path) for path in sorted((DATA / "errors").iterdir())),  # one file per catalogued mistake
     str(SCRATCH / "missing.toml"),
     str(SCRATCH / "no_suffix"),
     "relative/missing.json",
