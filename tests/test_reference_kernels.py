@@ -192,7 +192,9 @@ def test_depthwise_blocks_threads_and_paths_give_the_same_answer(
         for threads in (1, 2, 3):  # samples shared between workers, or one sample's row blocks
             monkeypatch.setattr(k, "DEPTHWISE_BLOCK_ELEMENTS", block)
             monkeypatch.setattr(k, "THREADS", threads)
-            assert_close(k.depthwise_conv2d(x, w, None, stride, "same", 2, 2), expected)
+            tally = k.Tally()
+            assert_close(k.depthwise_conv2d(x, w, None, stride, "same", 2, 2, tally=tally), expected)
+            assert tally.macs == 3 * 2 * expected.numel()  # every 3x2 tap times every output value
             assert_close(k.depthwise_conv2d(x[:1], w, None, stride, "same", 2, 2), expected[:1])
 
 

@@ -239,9 +239,13 @@ class _TapGeometry:
     rows: int  # output rows per block
     fused: bool  # one einsum over all taps instead of a multiply and an add per tap
 
-    def accumulate(self, padded: Array, out: Array, block: Array, scratch: Array, start: int, stop: int) -> None:
-        """Output rows ``[start, stop)`` of one sample into ``out`` (C*m, Ho, Wo), a cached block at a time."""
+    def accumulate(self, padded: Array, out: Array, block: Array, scratch: Array, start: int, stop: int) -> int:
+        """Output rows ``[start, stop)`` of one sample into ``out`` (C*m, Ho, Wo), a cached block at a time.
+
+        Returns the products performed, from the shapes of the operands multiplied (taps and map).
+        """
         kh, kw, wo = self.taps.shape[:3]
+        products = 0
         (sh, sw), (dh, dw) = self.stride, self.dilation
         sH, sW, sC, _ = padded.strides
         for r0 in range(start, stop, self.rows):
@@ -256,13 +260,16 @@ class _TapGeometry:
                     strides=(sH * dh, sW * dw, sH * sh, sW * sw, sC),
                     writeable=False,
                 )
-                np.einsum("ijrwc,ijcm->rwcm", windows, self.taps[:, :, 0], out=target)
+                weights = self.taps[:, :, 0]
+                np.einsum("ijrwc,ijcm->rwcm", windows, weights, out=target)
+                products += windows.size * weights.shape[-1]
                 out[:, r0:r1] = target.reshape(r1 - r0, wo, -1).transpose(2, 0, 1)
                 continue
             for tap in range(kh * kw):
                 i, j = divmod(tap, kw)
                 ih, iw = r0 * sh + i * dh, j * dw
                 window = padded[ih : ih + (r1 - r0 - 1) * sh + 1 : sh, iw : iw + (wo - 1) * sw + 1 : sw]
+                products += math.prod(np.broadcast_shapes(window.shape, self.taps[i, j].shape))
                 if tap == 0:
                     np.multiply(window, self.taps[i, j], out=target)
                 else:
@@ -270,6 +277,7 @@ class _TapGeometry:
                     np.add(target, product, out=target)
             # back to channels-first while the block is still in cache
             out[:, r0:r1] = target.reshape(r1 - r0, wo, -1).transpose(2, 0, 1)
+        return products
 
 
 _EXECUTORS: dict[int, ThreadPoolExecutor] = {}
@@ -328,27 +336,30 @@ def depthwise_conv2d(
     def buffers() -> tuple[Array, Array]:
         return np.empty((rows, wo, c, m), dtype=dtype), np.empty((rows, wo, c, m), dtype=dtype)
 
-    def samples(first: int, step: int) -> None:
+    def samples(first: int, step: int) -> int:
         """Samples first, first + step, ...: each worker pads its own."""
         padded = np.zeros(padded_shape, dtype=dtype)
         block, scratch = buffers()
+        products = 0
         for sample in range(first, n, step):
             padded[interior] = x[sample].transpose(1, 2, 0)
-            geometry.accumulate(padded, out[sample], block, scratch, 0, ho)
+            products += geometry.accumulate(padded, out[sample], block, scratch, 0, ho)
+        return products
 
     if workers == 1:
-        samples(0, 1)
+        products = samples(0, 1)
     elif n >= workers:
-        list(_executor(workers).map(lambda first: samples(first, workers), range(workers)))
+        products = sum(_executor(workers).map(lambda first: samples(first, workers), range(workers)))
     else:
         # fewer samples than workers: split each sample's output rows (whole blocks) between them
         padded = np.zeros(padded_shape, dtype=dtype)
         scratches = [buffers() for _ in range(workers)]
         blocks = -(-ho // rows)
         bounds = [min(ho, rows * (blocks * part // workers)) for part in range(workers + 1)]
+        products = 0
         for sample in range(n):
             padded[interior] = x[sample].transpose(1, 2, 0)
-            list(
+            products += sum(
                 _executor(workers).map(
                     lambda part, target=out[sample]: geometry.accumulate(  # type: ignore[misc]
                         padded, target, *scratches[part], bounds[part], bounds[part + 1]
@@ -357,8 +368,7 @@ def depthwise_conv2d(
                 )
             )
     if tally is not None:
-        # every tap multiplied the whole (padded) output map of every sample and channel
-        tally.products(kh * kw * n * c * m * ho * wo)
+        tally.products(products)
     return _add_bias(out, b)
 
 
