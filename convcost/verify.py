@@ -33,6 +33,8 @@ class VerifyRow:
     counted_output: Shape
     expected_params: int
     counted_params: int
+    expected_trainable: int
+    counted_trainable: int
     expected_macs: int
     counted_macs: int
 
@@ -42,7 +44,8 @@ class VerifyRow:
 
     @property
     def params_ok(self) -> bool:
-        return self.expected_params == self.counted_params
+        """Total and trainable agree (so the non-trainable part does too)."""
+        return self.expected_params == self.counted_params and self.expected_trainable == self.counted_trainable
 
     @property
     def macs_ok(self) -> bool:
@@ -58,6 +61,7 @@ class VerifyRow:
             "kind": self.kind,
             "output": {"closed_form": list(self.expected_output), "counted": list(self.counted_output)},
             "params": {"closed_form": self.expected_params, "counted": self.counted_params},
+            "trainable": {"closed_form": self.expected_trainable, "counted": self.counted_trainable},
             "macs": {"closed_form": self.expected_macs, "counted": self.counted_macs},
             "ok": self.ok,
         }
@@ -135,6 +139,8 @@ def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> 
                 counted_output=counted.output if counted else (),
                 expected_params=p.params,
                 counted_params=counted.params if counted else -1,
+                expected_trainable=p.trainable,
+                counted_trainable=counted.trainable if counted else -1,
                 expected_macs=macs_rows[index].macs,
                 counted_macs=counted.macs if counted else -1,
             )

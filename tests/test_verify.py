@@ -88,6 +88,14 @@ def test_cli_verify_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["totals"]["macs"]["closed_form"] == data["totals"]["macs"]["counted"]
 
 
+def test_a_trainable_split_error_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same BN total, wrong split between trainable and non-trainable: still a failure."""
+    monkeypatch.setattr(cost, "batchnorm_keras", lambda layer, shape: cost.Cost(3 * shape[0], shape[0], 0))
+    result = verify(build("mobilenet_v1", alpha=0.25, resolution=32))
+    assert {r.kind for r in result.failures} == {"batchnorm"}
+    assert all(r.expected_params == r.counted_params for r in result.failures)
+
+
 def test_cli_verify_exits_1_on_a_disagreement(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
