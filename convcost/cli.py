@@ -377,8 +377,12 @@ def crosscheck(spec: Model, against: str) -> int:
     return 0
 
 
+#: every character str.splitlines() breaks at: a layer named "a\rb" must not split the error line
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _fail(message: str, code: int) -> int:
-    click.echo(f"convcost: error: {message}", err=True)
+    click.echo(f"convcost: error: {message.translate(_LINE_BREAKS)}", err=True)
     return code
 
 
