@@ -67,13 +67,16 @@ TINY_JSON = """{"name": "tiny_dense", "input": [4], "layers": [{"type": "Dense",
 (SCRATCH / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
 (SCRATCH / "keras_bad.json").write_text('{"class_name": "Sequential", "config": {"layers": [{"class_name": "Foo"}]}}')
 (SCRATCH / "a_directory.toml").mkdir(exist_ok=True)
+(SCRATCH / "line_breaks.json").write_text(
+    '{"input": [3, 4, 4], "layers": [{"type": "Conv2D", "name": "a\\rb\\nc\\u2028d", "filters": 1, "kernel": 9}]}'
+)
 
 SPEC_FILES = [
     str(ROOT / "examples" / "separable_cifar.toml"),
     str(ROOT / "examples" / "inception_block.json"),
     str(DATA / "broken_spec.toml"),
     *(str(SCRATCH / name) for name in ("tiny.toml", "tiny.json", "bad.toml", "bad.json", "binary.json")),
-    *(str(SCRATCH / name) for name in ("deep.json", "keras_bad.json", "a_directory.toml")),
+    *(str(SCRATCH / name) for name in ("deep.json", "keras_bad.json", "a_directory.toml", "line_breaks.json")),
     *(str(path) for path in sorted((DATA / "errors").iterdir())),  # one file per catalogued mistake
     str(SCRATCH / "missing.toml"),
     str(SCRATCH / "no_suffix"),
@@ -239,6 +242,7 @@ def test_verify_on_tiny_models_ends_in_a_result_or_one_error_line(spec: str, opt
         ["table", str(SCRATCH / "binary.json")],
         ["table", str(SCRATCH / "a_directory.toml")],
         ["table", str(SCRATCH / "keras_bad.json")],
+        ["table", str(SCRATCH / "line_breaks.json")],
         ["explain", "--kernel", "0", "--in", "1", "--out", "1", "--size", "1"],
         ["explain", "--kernel", "3", "--in", "1", "--out", "1", "--size", "nan"],
         ["sweep", "--alpha", "nan,1"],

@@ -6,8 +6,9 @@ NaN/inf, unknown layer types, deep nesting, duplicate names, truncated text, ran
 allowed outcomes:
 
 * a model whose report is consistent (totals are the sum of the rows) and which round-trips through
-  ``dumps``/``loads`` unchanged, or a ``GeometryError``/``SpecError`` from ``analyze`` on one line;
-* a ``ConvcostError`` on one line that names the file, and exit 2 with that line from the CLI.
+  ``dumps``/``loads`` unchanged, or a ``GeometryError``/``SpecError`` from ``analyze``;
+* a ``ConvcostError`` that names the file, and from the CLI exit 2 with exactly one line (a layer
+  name holding a line break is printed escaped).
 
 Never any other exception. The Keras JSON fixtures in tests/data were written by Keras 3 itself
 (``convcost.interop.keras.to_keras(model).to_json()`` of a 10-layer Sequential and of a residual add
@@ -164,7 +165,7 @@ def check_model(model: Any) -> None:
         try:
             report = analyze(model, convention)
         except (GeometryError, SpecError) as e:
-            assert "\n" not in str(e) and str(e)
+            assert str(e)
             return
         rows = report.rows
         assert report.totals.params == sum(r.params for r in rows)
@@ -182,7 +183,7 @@ def read_file(text: str | bytes, name: str) -> None:
         model = specfile.load(path)
     except ConvcostError as e:
         message = str(e)
-        assert "\n" not in message and message.startswith(str(path)), message
+        assert message.startswith(str(path)), message
     else:
         check_model(model)
     out, err = io.StringIO(), io.StringIO()
@@ -224,7 +225,7 @@ def test_mutated_keras_json_is_read_or_refused_cleanly(data: Any) -> None:
     try:
         model = from_keras_json(text, source="model.json")
     except ConvcostError as e:
-        assert "\n" not in str(e) and str(e).startswith("model.json"), str(e)
+        assert str(e).startswith("model.json"), str(e)
     else:
         check_model(model)
     # the CLI's path: a file that looks like a Keras config is read as one, anything else as a spec file
@@ -233,7 +234,7 @@ def test_mutated_keras_json_is_read_or_refused_cleanly(data: Any) -> None:
     try:
         keras_json_file(str(path))
     except ConvcostError as e:
-        assert "\n" not in str(e) and str(path) in str(e), str(e)
+        assert str(path) in str(e), str(e)
     read_file(text, "keras.json")
 
 
@@ -244,7 +245,7 @@ def test_damaged_keras_json_text_is_refused_cleanly(data: st.DataObject, seed: i
     try:
         model = from_keras_json(text, source="model.json")
     except ConvcostError as e:
-        assert "\n" not in str(e) and str(e).startswith("model.json"), str(e)
+        assert str(e).startswith("model.json"), str(e)
     else:
         check_model(model)
 
