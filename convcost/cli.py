@@ -46,12 +46,22 @@ def write_output(text: str, path: str | None) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, _output_mode(path))  # mkstemp makes 0600: keep the old file's mode, or the umask's
         os.replace(tmp, path)
     except BaseException as e:
         os.unlink(tmp)
         if isinstance(e, OSError):  # a full disk or a vanished directory is the user's to fix, not a bug
             raise ConvcostError(f"cannot write --output {path}: {e.strerror or e}") from None
         raise
+
+
+def _output_mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def load_model(model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int) -> Model:
