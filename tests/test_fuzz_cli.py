@@ -377,6 +377,21 @@ def test_a_successful_write_replaces_the_whole_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]
 
 
+def test_an_output_file_keeps_the_usual_permissions(tmp_path: Path) -> None:
+    """The temporary file is private (0600); the result gets the old file's mode, or the umask's."""
+    fresh, kept = tmp_path / "fresh.toml", tmp_path / "kept.toml"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    umask = os.umask(0o022)
+    try:
+        assert run(["export", "--output", str(fresh)])[0] == 0
+        assert run(["export", "--output", str(kept)])[0] == 0
+    finally:
+        os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    assert kept.stat().st_mode & 0o777 == 0o640
+
+
 def teardown_module() -> None:
     for path in sorted(SCRATCH.rglob("*"), reverse=True):
         if path.is_dir():
