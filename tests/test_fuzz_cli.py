@@ -224,6 +224,38 @@ def test_verify_on_tiny_models_ends_in_a_result_or_one_error_line(spec: str, opt
         pytest.fail(f"the reference disagrees with the closed form on {args}: {out}")
 
 
+BROKEN_FILES = sorted(str(p) for p in (DATA / "errors").iterdir())
+bad_numbers = st.one_of(
+    st.integers(max_value=0), st.sampled_from(["nan", "inf", "-inf", "-0.5", "x", ""]), st.floats(max_value=0)
+)
+
+
+@given(
+    st.one_of(st.sampled_from(BROKEN_FILES), st.sampled_from(list(ZOO)), garbage.filter(lambda s: s[:1] != "-")),
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["--alpha", "--resolution", "--classes", "--batch"]), bad_numbers.map(str)),
+            st.tuples(
+                st.just("--against"),
+                st.one_of(st.sampled_from(["keras", "thop", "all"]), garbage.filter(lambda s: s[:1] != "-")),
+            ),
+        ),
+        max_size=3,
+    ),
+)
+def test_crosscheck_refuses_bad_input_before_building_anything(model: str, options: list[tuple[str, str]]) -> None:
+    """crosscheck builds real frameworks, so it is fuzzed only with input that must fail first."""
+    args = ["crosscheck", model]
+    for flag, value in options:
+        args += [flag, value]
+    must_fail = model in BROKEN_FILES or model not in ZOO or any(f != "--against" for f, _ in options)
+    if not must_fail:
+        args += ["--batch", "0"]
+    code, out, err = run(args)
+    check_outcome(args, code, out, err)
+    assert code == 2, (args, code, err)
+
+
 # ---------------------------------------------------------------- hand-picked front doors
 
 
