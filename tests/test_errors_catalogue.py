@@ -54,6 +54,33 @@ def test_every_catalogued_error_is_one_line_and_exit_2(args: str, monkeypatch: p
             assert word in lines[0], f"{args}: the message does not name the file"
 
 
+INDEX = re.findall(r"^\| (.+?) \| `([\w.]+)` \| `convcost (.+?)` \|$", CATALOGUE.read_text(), re.M)
+
+
+def test_the_index_lists_every_mistake_once() -> None:
+    assert len(INDEX) >= 70
+    assert {args for _, _, args in INDEX} <= {args for args, _ in EXAMPLES}
+
+
+@pytest.mark.parametrize(("raised", "args"), [(raised, args) for _, raised, args in INDEX])
+def test_the_index_names_the_exception_python_raises(raised: str, args: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from convcost.cli import cli
+
+    monkeypatch.chdir(ROOT)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            cli.main(args=shlex.split(args), prog_name="convcost", standalone_mode=False)
+        except click.ClickException:
+            got = "click.UsageError"
+        except Exception as e:
+            got = type(e).__name__
+        else:
+            got = "nothing"
+    assert got == raised, args
+
+
 def test_every_fixture_is_used_by_the_catalogue() -> None:
     text = CATALOGUE.read_text()
     unused = [p.name for p in FIXTURES.iterdir() if f"tests/data/errors/{p.name}" not in text]

@@ -8,8 +8,9 @@ with stdout and stderr captured. The property, for every list:
 * exit 2 with exactly one line ``convcost: error: ...`` on stderr,
 
 and never exit 3 (an internal error), never a traceback. ``verify`` runs the NumPy reference, so it
-is fuzzed separately and only on tiny spec files; ``crosscheck`` builds real frameworks and is left
-to its own tests. Output files only ever go to a scratch directory.
+is fuzzed separately and only on tiny spec files; ``crosscheck`` builds real frameworks, so it is
+fuzzed only with input that must fail before it gets that far. Output files only ever go to a
+scratch directory.
 
 The number of examples comes from the hypothesis profile (tests/conftest.py): ``ci`` by default,
 ``--hypothesis-profile=thorough`` for the long run recorded in docs/robustness.md.
