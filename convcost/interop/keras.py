@@ -402,7 +402,8 @@ def _convert(class_name: str, c: dict[str, Any], name: str, source: str) -> list
 def _pair(value: Any) -> tuple[int, int]:
     if isinstance(value, int):
         return (value, value)
-    return (int(value[0]), int(value[1]))
+    # as written: int() would turn a kernel of 2.5 into 2 silently; the spec layer refuses non-integers
+    return (value[0], value[1])
 
 
 def _explicit(value: Any) -> ExplicitPadding:
