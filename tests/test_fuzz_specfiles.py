@@ -260,6 +260,20 @@ def test_keras_seeds_are_read_exactly() -> None:
     assert functional.params == (9 * 8 * 8 + 8) + 4 * 8 + (8 * 4 + 4) + (9 * 8 * 6 + 6) + (18 * 3 + 3)
 
 
+def test_keras_window_sizes_are_never_rounded() -> None:
+    """A kernel of 2.5 or a stride of "1" is refused: truncating it would print a wrong count."""
+    for field, value in (("kernel_size", [2.5, 3.9]), ("strides", ["1", 1]), ("dilation_rate", [True, 1])):
+        document = copy.deepcopy(KERAS_SEEDS[0])
+        stem = next(entry for entry in document["config"]["layers"] if entry["config"].get("name") == "stem")
+        stem["config"][field] = value
+        try:
+            from_keras_json(json.dumps(document), source="model.json")
+        except SpecError as e:
+            assert str(e).startswith("model.json: Conv2D 'stem': "), str(e)
+        else:
+            raise AssertionError(f"{field} {value!r} was accepted")
+
+
 def teardown_module() -> None:
     for path in SCRATCH.iterdir():
         path.unlink()
