@@ -128,7 +128,7 @@ def cli(debug: bool) -> None:
     type=click.Choice(list(CONVENTIONS)),
     default="paper",
     show_default=True,
-    help="What the totals count: 'paper' (conv and FC only) or 'keras' (count_params(), BN included).",
+    help="What the totals count: 'paper' (conv and FC only), 'keras' (count_params()), or the named tool's own rule.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
