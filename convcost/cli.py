@@ -143,8 +143,15 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Value type for the memory columns (bytes per activation and parameter).",
 )
+@click.option(
+    "--flops",
+    is_flag=True,
+    help="Show FLOPs (2 x multiply-adds + the element-wise work the convention counts) instead of mult-adds.",
+)
 @output_option
-def table(spec: Model, convention: str, fmt: str, depth: int | None, dtype: str, output: str | None) -> None:
+def table(
+    spec: Model, convention: str, fmt: str, depth: int | None, dtype: str, flops: bool, output: str | None
+) -> None:
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
     MODEL is a zoo name (`convcost models`) or a spec file (.toml or .json).
@@ -154,7 +161,7 @@ def table(spec: Model, convention: str, fmt: str, depth: int | None, dtype: str,
         from convcost.render.depth import collapse
 
         report = collapse(report, depth)
-    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype)
+    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops)
     write_output(text, output)
 
 
@@ -355,7 +362,7 @@ def compare(
 @model_options
 @click.option(
     "--against",
-    type=click.Choice(["keras", "torchinfo", "fvcore", "thop", "ptflops", "all"]),
+    type=click.Choice(["keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops", "all"]),
     default="all",
     show_default=True,
     help="The tool to run on the network built in its framework (all: every one installed).",

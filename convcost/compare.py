@@ -26,7 +26,7 @@ def stages(report: Report) -> list[Stage]:
     result: list[tuple[str, Totals]] = []
     for row in report.rows:
         label = f"{row.output[1]}x{row.output[2]}" if len(row.output) == 3 else "classifier"
-        cost = Totals(row.trainable, row.non_trainable, row.macs, 1)
+        cost = Totals(row.trainable, row.non_trainable, row.macs, layers=1, flops=row.flops)
         if result and result[-1][0] == label:
             result[-1] = (label, result[-1][1] + cost)
         else:

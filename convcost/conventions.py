@@ -40,11 +40,26 @@ class Convention:
     layer_cost: LayerCost
     #: the tool reports one sample whatever the batch (ptflops): the report does not scale by it
     per_sample: bool = False
+    #: the element-wise work that FLOPs add to 2 x multiply-adds under this convention
+    flops_rule: str = "nothing element-wise"
+    #: the tool's one "MACs" count holds its element-wise operations too (calflops keeps them apart)
+    macs_include_elementwise: bool = True
+
+
+# FLOPs: one multiply-add is two floating-point operations; an element-wise operation (a bias add,
+# a BN scale or shift, an activation, a pooled element) is one. Most tools report a single count
+# in which an element-wise operation weighs as much as a multiply-add; that count is their "MACs".
+
+
+def _lumped(trainable: int, multiply_adds: int, elementwise: int = 0) -> Cost:
+    """A tool's single count, multiply-adds and element-wise operations alike."""
+    return Cost(trainable=trainable, macs=multiply_adds + elementwise, flops=2 * multiply_adds + elementwise)
 
 
 def paper(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     """MobileNet paper: conv and fully-connected multiply-adds and weights (with bias); nothing else."""
-    return cost.weighted(layer, in_shape, out_shape) or Cost()
+    c = cost.weighted(layer, in_shape, out_shape) or Cost()
+    return Cost(trainable=c.trainable, macs=c.macs, flops=2 * c.macs)
 
 
 def keras(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
@@ -54,11 +69,13 @@ def keras(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     return paper(layer, in_shape, out_shape)
 
 
-# The four PyTorch tools, each pinned by reading its source (versions in pyproject's test extra) and
+# The five PyTorch tools, each pinned by reading its source (versions in pyproject's test extra) and
 # measured on single layers (tests/test_conventions_tools.py). They see the modules
 # convcost.interop.torch.to_torch builds; "elements" below is per sample. Every tool counts the
 # torch parameters: conv/linear weights and biases, BN gamma and beta (all trainable; BN's running
 # statistics are buffers, not parameters).
+
+_CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
 
 
 def torch_params(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
@@ -69,6 +86,11 @@ def torch_params(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
     return weighted.trainable if weighted else 0
 
 
+def _biases(layer: Layer, out_shape: Shape) -> int:
+    """A conv's or Dense's bias: one per output channel."""
+    return out_shape[0] if isinstance(layer, (*_CONVS, Dense)) and layer.bias else 0
+
+
 def _positions(shape: Shape) -> int:
     return elements(shape[1:])
 
@@ -76,12 +98,16 @@ def _positions(shape: Shape) -> int:
 def torchinfo(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     """torchinfo 1.8 ``LayerInfo.calculate_macs``: a module whose class name contains "Conv" costs its
     weight and bias counts times the output pixels; any other module with parameters (Linear,
-    BatchNorm) costs its parameter count once per sample. Nothing else counts."""
+    BatchNorm) costs its parameter count once per sample. Nothing else counts.
+
+    For FLOPs, the bias adds and BN's per-channel count are the element-wise part."""
     params = torch_params(layer, in_shape, out_shape)
-    if isinstance(layer, (Conv2D, DepthwiseConv2D, SeparableConv2D)):
-        # a SeparableConv2D's two convs share the output size (the pointwise is 1x1, stride 1)
-        return Cost(trainable=params, macs=params * _positions(out_shape))
-    return Cost(trainable=params, macs=params)
+    bias = _biases(layer, out_shape)
+    if isinstance(layer, BatchNorm):
+        return _lumped(params, 0, params)
+    # a SeparableConv2D's two convs share the output size (the pointwise is 1x1, stride 1)
+    times = _positions(out_shape) if isinstance(layer, _CONVS) else 1
+    return _lumped(params, (params - bias) * times, bias * times)
 
 
 def fvcore(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
@@ -90,10 +116,10 @@ def fvcore(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     one per input element; activations, pooling windows, adds and concatenations nothing."""
     params = torch_params(layer, in_shape, out_shape)
     if isinstance(layer, BatchNorm):
-        return Cost(trainable=params, macs=elements(in_shape) * (2 if params else 1))
+        return _lumped(params, 0, elements(in_shape) * (2 if params else 1))
     if isinstance(layer, GlobalAvgPool2D):
-        return Cost(macs=elements(in_shape))
-    return Cost(trainable=params, macs=paper(layer, in_shape, out_shape).macs)
+        return _lumped(0, 0, elements(in_shape))
+    return _lumped(params, paper(layer, in_shape, out_shape).macs)
 
 
 def thop(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
@@ -102,16 +128,16 @@ def thop(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     (H*W + 1) per output element; ReLU, max pooling and modules it has no rule for nothing."""
     params = torch_params(layer, in_shape, out_shape)
     if isinstance(layer, BatchNorm):
-        return Cost(trainable=params, macs=2 * elements(in_shape) * (2 if params else 1))
+        return _lumped(params, 0, 2 * elements(in_shape) * (2 if params else 1))
     if isinstance(layer, Activation) and layer.function == "softmax":
         C = in_shape[0]
-        return Cost(macs=(3 * C - 1) * _positions(in_shape))
+        return _lumped(0, 0, (3 * C - 1) * _positions(in_shape))
     if isinstance(layer, AvgPool2D):
-        return Cost(macs=elements(out_shape))
+        return _lumped(0, 0, elements(out_shape))
     if isinstance(layer, GlobalAvgPool2D):
         # keepdims is nn.AdaptiveAvgPool2d; the flattening GlobalAvgPool2d is a module thop does not know
-        return Cost(macs=(_positions(in_shape) + 1) * in_shape[0] if layer.keepdims else 0)
-    return Cost(trainable=params, macs=paper(layer, in_shape, out_shape).macs)
+        return _lumped(0, 0, (_positions(in_shape) + 1) * in_shape[0] if layer.keepdims else 0)
+    return _lumped(params, paper(layer, in_shape, out_shape).macs)
 
 
 #: ptflops activations: hooked modules count their output elements, and F.relu / F.elu / F.gelu /
@@ -146,19 +172,43 @@ def ptflops(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
     patched functional); ReLU6, LeakyReLU, SiLU, softmax once; other activations nothing."""
     params = torch_params(layer, in_shape, out_shape)
     if isinstance(layer, BatchNorm):
-        return Cost(trainable=params, macs=elements(in_shape) * (2 if params else 1))
+        return _lumped(params, 0, elements(in_shape) * (2 if params else 1))
     if isinstance(layer, Activation):
-        return Cost(macs=_PTFLOPS_ACTIVATIONS.get(layer.function, 0) * elements(in_shape))
+        return _lumped(0, 0, _PTFLOPS_ACTIVATIONS.get(layer.function, 0) * elements(in_shape))
     if isinstance(layer, (MaxPool2D, AvgPool2D)):
-        return Cost(macs=2 * _pooled_elements(layer, in_shape))
+        return _lumped(0, 0, 2 * _pooled_elements(layer, in_shape))
     if isinstance(layer, GlobalAvgPool2D):
         # nn.AdaptiveAvgPool2d is hooked and patched; the flattening GlobalAvgPool2d only patched
-        return Cost(macs=(2 if layer.keepdims else 1) * elements(in_shape))
-    macs = paper(layer, in_shape, out_shape).macs
-    if isinstance(layer, (Conv2D, DepthwiseConv2D, SeparableConv2D, Dense)) and layer.bias:
-        # one bias add per output element (Dense: per output element at every pixel)
-        macs += elements(out_shape)
-    return Cost(trainable=params, macs=macs)
+        return _lumped(0, 0, (2 if layer.keepdims else 1) * elements(in_shape))
+    # one bias add per output element (Dense: per output element at every pixel)
+    bias_adds = elements(out_shape) if _biases(layer, out_shape) else 0
+    return _lumped(params, paper(layer, in_shape, out_shape).macs, bias_adds)
+
+
+#: calflops patches these torch.nn.functional activations; nn.ReLU6 calls F.hardtanh, which it
+#: does not patch, and Sigmoid, Tanh, SELU, Softplus, Hardswish, Hardsigmoid call unpatched functions
+_CALFLOPS_ACTIVATIONS = frozenset({"relu", "leaky_relu", "elu", "gelu", "silu", "swish", "softmax"})
+
+
+def calflops(layer: Layer, in_shape: Shape, out_shape: Shape) -> Cost:
+    """calflops 0.3 ``calculate_flops`` (eval mode) reports MACs and FLOPs apart. MACs: conv and
+    linear multiply-adds without bias, nothing else. FLOPs: 2 x those, plus one per output element
+    for a conv's bias (not a Linear's), BatchNorm one per element (two with gamma/beta), one per
+    input element of ReLU, LeakyReLU, ELU, GELU, SiLU, softmax and of every pooling function."""
+    params = torch_params(layer, in_shape, out_shape)
+    multiply_adds = paper(layer, in_shape, out_shape).macs
+    elementwise = 0
+    if isinstance(layer, _CONVS) and layer.bias:
+        elementwise = elements(out_shape)
+    elif isinstance(layer, BatchNorm):
+        elementwise = elements(in_shape) * (2 if params else 1)
+    elif isinstance(layer, Activation) and layer.function in _CALFLOPS_ACTIVATIONS:
+        elementwise = elements(in_shape)
+    elif isinstance(layer, (MaxPool2D, AvgPool2D)):
+        elementwise = _pooled_elements(layer, in_shape)
+    elif isinstance(layer, GlobalAvgPool2D):
+        elementwise = elements(in_shape)  # both torch forms call F.adaptive_avg_pool2d
+    return Cost(trainable=params, macs=multiply_adds, flops=2 * multiply_adds + elementwise)
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -179,23 +229,34 @@ CONVENTIONS: dict[str, Convention] = {
             "torchinfo 1.8 summary(): convs (weights + bias) x output pixels, Linear and BN their params, "
             "batch included",
             torchinfo,
+            flops_rule="conv bias adds per output element, a Linear's biases and BN's 2 per channel once per sample",
         ),
         Convention(
             "fvcore",
             "fvcore FlopCountAnalysis (eval mode): conv/linear multiply-adds without bias, BN 1-2 per element, "
             "adaptive avg pool 1 per input element",
             fvcore,
+            flops_rule="BN 1-2 per element, adaptive avg pool 1 per input element",
         ),
         Convention(
             "thop",
             "thop profile(): conv/linear multiply-adds without bias, BN 2-4 per element, softmax and avg pools",
             thop,
+            flops_rule="BN 2-4 per element, softmax 3C-1 per position, avg pools 1 per output element",
         ),
         Convention(
             "ptflops",
             "ptflops 0.7 (pytorch backend), one sample whatever the batch: bias adds, BN, ReLU and pools per element",
             ptflops,
             per_sample=True,
+            flops_rule="bias adds, BN 1-2 per element, activations 1-2 per element, pools 2 per input element",
+        ),
+        Convention(
+            "calflops",
+            "calflops 0.3 calculate_flops(): MACs are conv/linear multiply-adds only; FLOPs add element-wise work",
+            calflops,
+            flops_rule="conv bias adds, BN 1-2 per element, ReLU/ELU/GELU/SiLU/softmax and pools 1 per input element",
+            macs_include_elementwise=False,
         ),
     )
 }

@@ -25,11 +25,17 @@ from convcost.spec import (
 
 @dataclass(frozen=True)
 class Cost:
-    """What one layer costs under some convention."""
+    """What one layer costs under some convention.
+
+    ``macs`` is the number the convention's tool reports as multiply-adds (some tools count
+    element-wise work in it too); ``flops`` is 2 x the real multiply-adds plus the element-wise
+    operations the convention counts, one each (``convcost.conventions`` says which).
+    """
 
     trainable: int = 0
     non_trainable: int = 0
     macs: int = 0
+    flops: int = 0
 
     @property
     def params(self) -> int:

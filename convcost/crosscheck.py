@@ -17,10 +17,17 @@ from convcost.report import analyze
 from convcost.spec import Model
 
 #: the tools ``crosscheck --against`` knows, in the order ``all`` runs them
-TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops")
+TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops")
 
 #: pip package of each tool (for the message when it is missing)
-_PACKAGES = {"keras": "keras", "torchinfo": "torchinfo", "fvcore": "fvcore", "thop": "thop", "ptflops": "ptflops"}
+_PACKAGES = {
+    "keras": "keras",
+    "torchinfo": "torchinfo",
+    "fvcore": "fvcore",
+    "thop": "thop",
+    "ptflops": "ptflops",
+    "calflops": "calflops transformers",
+}
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,11 @@ def _import(tool: str, module: str) -> Any:
                 f"{tool} is not installed: pip install {_PACKAGES[tool]} (crosscheck runs the real tool)"
             ) from None
         # installed but not importable: Keras without a backend is the usual case
-        hint = " (Keras 3 needs a backend: KERAS_BACKEND=torch uses PyTorch)" if tool == "keras" else ""
+        hints = {
+            "keras": " (Keras 3 needs a backend: KERAS_BACKEND=torch uses PyTorch)",
+            "calflops": " (calflops imports transformers: pip install transformers)",
+        }
+        hint = hints.get(tool, "")
         raise MissingDependencyError(f"{tool} is installed but cannot be imported: {e}{hint}") from None
 
 
@@ -77,7 +88,7 @@ def _quiet(call: Callable[[], Any]) -> Any:
 
 def measure(model: Model, tool: str) -> dict[str, int]:
     """The tool's own totals for ``model`` built by convcost.interop: ``params`` and ``macs``
-    (for keras: ``params``, ``trainable``, ``non_trainable``)."""
+    (calflops: and ``flops``; keras: ``params``, ``trainable``, ``non_trainable``)."""
     if tool == "keras":
         _import("keras", "keras")
         from convcost.interop.keras import to_keras
@@ -114,6 +125,23 @@ def measure(model: Model, tool: str) -> dict[str, int]:
         if macs is None:
             raise MissingDependencyError("ptflops failed on this model (it printed the reason)")
         return {"params": int(params), "macs": int(macs)}
+    if tool == "calflops":
+        calflops = _import(tool, "calflops")
+        module, x = _torch_model(model)
+        if not any(True for _ in module.parameters()):
+            # calflops asks the first parameter for the device and dtype; an empty one counts nothing
+            torch = _import_torch()
+            module.register_parameter("device_probe", torch.nn.Parameter(torch.empty(0)))
+        flops, macs, params = _quiet(
+            lambda: calflops.calculate_flops(
+                model=module,
+                input_shape=tuple(x.shape),
+                output_as_string=False,
+                print_results=False,
+                print_detailed=False,
+            )
+        )
+        return {"params": int(params), "macs": int(macs), "flops": int(flops)}
     raise UnknownConventionError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)}, all)")
 
 
@@ -130,12 +158,13 @@ def crosscheck(model: Model, tool: str) -> list[Check]:
     return [Check(tool, total, totals[total], value) for total, value in theirs.items()]
 
 
-#: what each tool calls the multiply-add total it prints (all count one per multiply-add)
+#: what each tool calls the totals it prints: every tool's "macs" counts one per multiply-add
 TOOL_WORDS = {
     "torchinfo": "Total mult-adds (whole batch)",
     "fvcore": "FlopCountAnalysis.total(), 'flops' = multiply-adds (whole batch)",
     "thop": "profile() MACs (whole batch)",
     "ptflops": "MACs, one sample whatever the batch",
+    "calflops": "calculate_flops() MACs and FLOPs = 2 x MACs + element-wise work (whole batch)",
     "keras": "count_params()",
 }
 

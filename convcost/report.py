@@ -22,6 +22,7 @@ class Totals:
     non_trainable: int = 0
     macs: int = 0
     layers: int = 0
+    flops: int = 0
 
     @property
     def params(self) -> int:
@@ -33,6 +34,7 @@ class Totals:
             self.non_trainable + other.non_trainable,
             self.macs + other.macs,
             self.layers + other.layers,
+            self.flops + other.flops,
         )
 
     def to_dict(self) -> dict[str, int]:
@@ -41,12 +43,13 @@ class Totals:
             "trainable": self.trainable,
             "non_trainable": self.non_trainable,
             "macs": self.macs,
+            "flops": self.flops,
         }
 
 
 @dataclass(frozen=True)
 class Row:
-    """One leaf layer. ``macs`` covers the whole batch; shapes are per sample, channels-first."""
+    """One leaf layer. ``macs`` and ``flops`` cover the whole batch; shapes are per sample, channels-first."""
 
     path: str
     name: str
@@ -60,6 +63,7 @@ class Row:
     macs: int
     #: values in the layer's output, for the whole batch
     activations: int = 0
+    flops: int = 0
 
     @property
     def params(self) -> int:
@@ -148,6 +152,17 @@ class Report:
     def macs_share(self, macs: int) -> float:
         return macs / self.totals.macs if self.totals.macs else 0.0
 
+    def flops_share(self, flops: int) -> float:
+        return flops / self.totals.flops if self.totals.flops else 0.0
+
+    @property
+    def flops_split(self) -> tuple[int, int]:
+        """The FLOPs total as (multiply-adds, element-wise operations): FLOPs = 2 x the first + the second."""
+        t = self.totals
+        if get_convention(self.convention).macs_include_elementwise:
+            return t.flops - t.macs, 2 * t.macs - t.flops
+        return t.macs, t.flops - 2 * t.macs
+
     def params_share(self, params: int) -> float:
         return params / self.totals.params if self.totals.params else 0.0
 
@@ -181,10 +196,13 @@ class Report:
                     "macs_share": self.macs_share(r.macs),
                     "activations": r.activations,
                     "activation_bytes": r.activations * DTYPE_BYTES[dtype],
+                    "flops": r.flops,
+                    "flops_share": self.flops_share(r.flops),
                 }
                 for r in self.rows
             ],
             "totals": self.totals.to_dict(),
+            "flops_split": dict(zip(("multiply_adds", "elementwise"), self.flops_split, strict=True)),
             "by_kind": {
                 kind: {
                     "params": t.params,
@@ -194,6 +212,8 @@ class Report:
                     "layers": t.layers,
                     "macs_share": self.macs_share(t.macs),
                     "params_share": self.params_share(t.params),
+                    "flops": t.flops,
+                    "flops_share": self.flops_share(t.flops),
                 }
                 for kind, t in self.by_kind.items()
             },
@@ -204,7 +224,7 @@ class Report:
 
 
 def analyze(model: Model, convention: str = "paper") -> Report:
-    """Cost every layer of ``model`` under ``convention`` ('paper' or 'keras')."""
+    """Cost every layer of ``model`` under ``convention`` (a name in ``convcost.conventions.CONVENTIONS``)."""
     chosen = get_convention(convention)
     layer_cost = chosen.layer_cost
     # a tool that reports one sample (ptflops) is matched at any batch
@@ -227,11 +247,12 @@ def analyze(model: Model, convention: str = "paper") -> Report:
                 non_trainable=c.non_trainable,
                 macs=c.macs * batch,
                 activations=elements(out_shape) * model.batch,
+                flops=c.flops * batch,
             )
         )
     by_kind: dict[str, Totals] = {}
     for row in rows:
-        by_kind[row.kind] = by_kind.get(row.kind, Totals()) + Totals(row.trainable, row.non_trainable, row.macs, 1)
+        by_kind[row.kind] = by_kind.get(row.kind, Totals()) + _row_totals(row)
     by_kind = {k: by_kind[k] for k in labels.KINDS if k in by_kind}
     totals = sum(by_kind.values(), Totals())
     peak = peak_working_set(model, shaped)
@@ -247,6 +268,10 @@ def analyze(model: Model, convention: str = "paper") -> Report:
         peak_activations=peak.values * model.batch,
         peak_layer=peak.path,
     )
+
+
+def _row_totals(row: Row) -> Totals:
+    return Totals(row.trainable, row.non_trainable, row.macs, layers=1, flops=row.flops)
 
 
 def _separable_pairs(shaped: list[tuple[str, Layer, Shape, Shape]]) -> list[SeparablePair]:

@@ -1,7 +1,8 @@
-"""The torchinfo / fvcore / thop / ptflops conventions against the real tools, run here.
+"""The torchinfo / fvcore / thop / ptflops / calflops conventions against the real tools, run here.
 
 Every network is built by ``convcost.interop.torch.to_torch`` and handed to the installed tool;
-convcost's totals under the convention of the same name must equal the tool's to the unit, for
+convcost's totals under the convention of the same name must equal the tool's to the unit (for
+calflops, the one tool that also prints FLOPs, its FLOPs too), for
 single layers, for random Sequential specs (hypothesis), for every zoo model, and for the seed
 004 network written exactly as its document writes it (torchinfo printed 90.33M there).
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import torch
+from calflops import calculate_flops
 from fvcore.nn import FlopCountAnalysis, parameter_count
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,13 +48,31 @@ from convcost.spec import (
 )
 from convcost.zoo import ZOO, build
 
-TOOLS = ("torchinfo", "fvcore", "thop", "ptflops")
+TOOLS = ("torchinfo", "fvcore", "thop", "ptflops", "calflops")
+
+
+def run_calflops(module: nn.Module, model: Model) -> tuple[int, int, int]:
+    """(params, MACs, FLOPs) as calflops reports them, for ``model.batch`` samples."""
+    if not list(module.parameters()):
+        # calflops asks the first parameter for the device (StopIteration without one)
+        module.register_parameter("device_probe", nn.Parameter(torch.empty(0)))
+    flops, macs, params = calculate_flops(
+        model=module,
+        input_shape=(model.batch, *model.input),
+        output_as_string=False,
+        print_results=False,
+        print_detailed=False,
+    )
+    return params, macs, flops
 
 
 def run_tool(tool: str, module: nn.Module, model: Model) -> tuple[int, int]:
     """(params, multiply-adds) as the tool itself reports them, for ``model.batch`` samples."""
     module.eval()
     x = torch.zeros(model.batch, *model.input)
+    if tool == "calflops":
+        params, macs, _ = run_calflops(module, model)
+        return params, macs
     if tool == "torchinfo":
         stats = summary(module, input_data=x, verbose=0)
         return stats.total_params, stats.total_mult_adds
@@ -72,9 +92,11 @@ def run_tool(tool: str, module: nn.Module, model: Model) -> tuple[int, int]:
 
 
 def assert_matches(model: Model, tool: str) -> None:
-    theirs = run_tool(tool, to_torch(model), model)
     totals = analyze(model, tool).totals
-    assert (totals.params, totals.macs) == theirs, (model.name, tool)
+    if tool == "calflops":
+        assert (totals.params, totals.macs, totals.flops) == run_calflops(to_torch(model).eval(), model), model.name
+    else:
+        assert (totals.params, totals.macs) == run_tool(tool, to_torch(model), model), (model.name, tool)
     assert totals.non_trainable == 0  # every torch parameter is trainable; BN statistics are buffers
 
 
@@ -129,12 +151,16 @@ def test_single_layer_matches_tool(tool: str, layer: Layer, shape: tuple[int, ..
 def test_single_layer_figures_are_the_tools_rules() -> None:
     """A few counts derived by hand from each tool's source, so the rules are visible here."""
     bn = one_layer(BatchNorm(), (5, 4, 4), batch=1)  # 80 elements, gamma and beta
-    assert [analyze(bn, t).totals.macs for t in TOOLS] == [10, 160, 320, 160]
+    assert [analyze(bn, t).totals.macs for t in TOOLS] == [10, 160, 320, 160, 0]
+    # FLOPs: no multiply-adds, so exactly the element-wise count (calflops: 2 per element)
+    assert [analyze(bn, t).totals.flops for t in TOOLS] == [10, 160, 320, 160, 160]
     relu = one_layer(Activation("relu"), (3, 4, 4), batch=1)  # ptflops: hook + patched F.relu
-    assert [analyze(relu, t).totals.macs for t in TOOLS] == [0, 0, 0, 96]
+    assert [analyze(relu, t).totals.macs for t in TOOLS] == [0, 0, 0, 96, 0]
+    assert [analyze(relu, t).totals.flops for t in TOOLS] == [0, 0, 0, 96, 48]
     # 3x3 conv, 4 -> 6 channels, bias, 5x4 output: 3*3*4*6*20 = 4320 multiply-adds, 120 bias adds
     conv = one_layer(Conv2D(6, 3, padding="same", bias=True), (4, 5, 4), batch=1)
-    assert [analyze(conv, t).totals.macs for t in TOOLS] == [(216 + 6) * 20, 4320, 4320, 4320 + 120]
+    assert [analyze(conv, t).totals.macs for t in TOOLS] == [(216 + 6) * 20, 4320, 4320, 4320 + 120, 4320]
+    assert [analyze(conv, t).totals.flops for t in TOOLS] == [8760, 8640, 8640, 8760, 8760]
 
 
 # ------------------------------------------------------------------------------------------
@@ -211,6 +237,7 @@ def test_random_sequential_matches_every_tool(model: Model) -> None:
         theirs = run_tool(tool, module, model)
         totals = analyze(model, tool).totals
         assert (totals.params, totals.macs) == theirs, tool
+    assert analyze(model, "calflops").totals.flops == run_calflops(module, model)[2]
     assert sum(p.numel() for p in module.parameters()) == analyze(model, "torchinfo").totals.params
 
 
@@ -345,11 +372,13 @@ def test_docs_worked_example_is_current() -> None:
     table = text.split("<!-- mobilenet-v1-totals: begin -->")[1].split("<!-- mobilenet-v1-totals: end -->")[0]
     rows = {}
     for line in table.strip().splitlines()[2:]:
-        name, params, macs = (cell.strip().strip("`") for cell in line.strip("|").split("|"))
-        rows[name] = (int(params.replace(",", "")), int(macs.replace(",", "")))
+        name, *figures = (cell.strip().strip("`") for cell in line.strip("|").split("|"))
+        rows[name] = tuple(int(figure.replace(",", "")) for figure in figures)
     model = build("mobilenet_v1")
-    assert rows == {c: (analyze(model, c).totals.params, analyze(model, c).totals.macs) for c in rows}
+    totals = {c: analyze(model, c).totals for c in rows}
+    assert rows == {c: (t.params, t.macs, t.flops) for c, t in totals.items()}
     assert set(rows) == {"paper", "keras", *TOOLS}
     # and the tools themselves, on this exact network
     for tool in TOOLS:
-        assert run_tool(tool, to_torch(model), model) == rows[tool]
+        assert run_tool(tool, to_torch(model), model) == rows[tool][:2]
+    assert run_calflops(to_torch(model).eval(), model) == rows["calflops"]

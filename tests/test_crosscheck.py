@@ -81,3 +81,33 @@ def test_table_refuses_a_keras_lambda_by_name(tmp_path: Path, capsys: pytest.Cap
     code, out, err = run(capsys, "table", str(path))
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Lambda layer 'double_it'" in err
+
+
+def test_calflops_checks_flops_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "crosscheck", "mobilenet_v1_cifar", "--batch", "2", "--against", "calflops")
+    assert code == 0, err
+    rows = {tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines() if line.startswith("calflops ")}
+    # MACs: the paper's 2 x 45,142,208; FLOPs: 2 x that + BN, ReLU and pool elements (docs/conventions.md)
+    assert rows[("calflops", "macs")] == ["90,284,416", "90,284,416", "ok"]
+    assert rows[("calflops", "flops")][-1] == "ok"
+
+
+def test_calflops_measures_a_network_without_parameters() -> None:
+    """calflops asks the model's first parameter for its device; crosscheck lends an empty one."""
+    from convcost.spec import Activation, MaxPool2D, Model, Sequential
+
+    model = Model("no_params", (3, 8, 8), Sequential((MaxPool2D(2), Activation("relu"))), batch=2)
+    results = {c.total: (c.ours, c.theirs) for c in checks.crosscheck(model, "calflops")}
+    # max pool reads 2 x 3 x 8 x 8 = 384 elements, ReLU 2 x 3 x 4 x 4 = 96: FLOPs only
+    assert results == {"params": (0, 0), "macs": (0, 0), "flops": (480, 480)}
+
+
+def test_calflops_missing_names_both_packages(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "calflops", None)
+    code, _, err = run(capsys, "crosscheck", "lenet5", "--against", "calflops")
+    assert code == 2
+    assert err.strip() == (
+        "convcost: error: calflops is not installed: pip install calflops transformers (crosscheck runs the real tool)"
+    )

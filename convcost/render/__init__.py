@@ -9,17 +9,23 @@ from convcost.report import Report
 FORMATS = ("table", "markdown", "csv", "json")
 
 
-def render(report: Report, fmt: str, *, color: bool | None = None, dtype: str = "float32") -> str:
-    """The report as text in ``fmt`` (one of ``FORMATS``); memory in bytes of ``dtype`` values."""
+def render(report: Report, fmt: str, *, color: bool | None = None, dtype: str = "float32", flops: bool = False) -> str:
+    """The report as text in ``fmt`` (one of ``FORMATS``); memory in bytes of ``dtype`` values.
+
+    ``flops`` makes the table and markdown work columns FLOPs instead of multiply-adds; CSV and
+    JSON always carry both.
+    """
+    from convcost.render.text import Work
+
     if fmt == "table":
         from convcost.render.table import to_table
 
-        return to_table(report, color=color, dtype=dtype)
+        return to_table(report, color=color, dtype=dtype, work=Work(flops))
+    if fmt == "markdown":
+        from convcost.render.text import to_markdown
+
+        return to_markdown(report, dtype, Work(flops))
     from convcost.render import text
 
-    renderers: dict[str, Callable[[Report, str], str]] = {
-        "markdown": text.to_markdown,
-        "csv": text.to_csv,
-        "json": text.to_json,
-    }
+    renderers: dict[str, Callable[[Report, str], str]] = {"csv": text.to_csv, "json": text.to_json}
     return renderers[fmt](report, dtype)

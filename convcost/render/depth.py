@@ -3,7 +3,7 @@
 A row's depth is the number of components of its path (``conv2_block1/conv2_block1_add/shortcut/...``
 is 4 deep). ``collapse(report, N)`` replaces every run of rows that share their first N path
 components by one row of kind ``block`` for that block: its params, trainable and non-trainable
-params and multiply-adds are the sums of the rows it folds, its input is the first row's input and
+params, multiply-adds and FLOPs are the sums of the rows it folds, its input is the first row's input and
 its output the last row's (for a ``Parallel``, the merge's). Totals, the breakdown by kind and the
 separable pairs are about the layers, so they are left as they are.
 """
@@ -33,6 +33,7 @@ def _fold(path: str, rows: list[Row]) -> Row:
         non_trainable=sum(r.non_trainable for r in rows),
         macs=sum(r.macs for r in rows),
         activations=rows[-1].activations,
+        flops=sum(r.flops for r in rows),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from convcost.memory import DTYPE_BYTES
 from convcost.render.grid import grid
 from convcost.render.text import (
+    MULT_ADDS,
+    Work,
     exact,
     headline,
     human,
@@ -17,11 +19,12 @@ from convcost.render.text import (
     percent,
     separable_cells,
     separable_summary,
+    work_totals,
 )
 from convcost.report import Report
 
 
-def _layers(report: Report, color: bool, dtype: str) -> str:
+def _layers(report: Report, color: bool, dtype: str, work: Work) -> str:
     size = DTYPE_BYTES[dtype]
     rows = [
         [
@@ -33,8 +36,8 @@ def _layers(report: Report, color: bool, dtype: str) -> str:
             paper_shape(row.input),
             paper_shape(row.output),
             human(row.params),
-            human(row.macs),
-            percent(report.macs_share(row.macs)),
+            human(work.of(row)),
+            percent(work.share(report, row)),
             human_bytes(row.activations * size),
         ]
         for i, row in enumerate(report.rows, start=1)
@@ -50,35 +53,35 @@ def _layers(report: Report, color: bool, dtype: str) -> str:
             "Input",
             "Output",
             "Params",
-            "Mult-Adds",
+            work.header,
             "Share",
             f"Output ({dtype})",
         ],
         rows,
         right={0, 5, 6, 7, 8, 9, 10},
         # layers that cost nothing under the convention are dimmed, so the eye finds the work
-        dim_rows={i for i, row in enumerate(report.rows) if not (row.params or row.macs)},
+        dim_rows={i for i, row in enumerate(report.rows) if not (row.params or work.of(row))},
         color=color,
     )
 
 
-def _totals(report: Report, dtype: str) -> str:
+def _totals(report: Report, dtype: str, work: Work) -> str:
     t = report.totals
     return (
         f"Total params: {exact(t.params)} ({human(t.params)})   "
         f"trainable: {exact(t.trainable)}   non-trainable: {exact(t.non_trainable)}\n"
-        f"Total mult-adds: {exact(t.macs)} ({human(t.macs)})\n"
-        f"Memory: {memory_line(report, dtype)}\n"
+        + "".join(line + "\n" for line in work_totals(report, work))
+        + f"Memory: {memory_line(report, dtype)}\n"
     )
 
 
-def _by_kind(report: Report, color: bool) -> str:
+def _by_kind(report: Report, color: bool, work: Work) -> str:
     return grid(
         "By kind (the paper's Table 2)",
-        ["Kind", "Layers", "Params", "Share", "Mult-Adds", "Share"],
-        kind_cells(report),
+        ["Kind", "Layers", "Params", "Share", work.header, "Share"],
+        kind_cells(report, work),
         right={1, 2, 3, 4, 5},
-        dim_rows={i for i, k in enumerate(report.by_kind.values()) if not (k.params or k.macs)},
+        dim_rows={i for i, k in enumerate(report.by_kind.values()) if not (k.params or work.of(k))},
         color=color,
     )
 
@@ -94,8 +97,12 @@ def _separable(report: Report, color: bool) -> str:
     )
 
 
-def to_table(report: Report, *, color: bool | None = None, dtype: str = "float32") -> str:
-    parts = [_layers(report, bool(color), dtype), _totals(report, dtype), _by_kind(report, bool(color))]
+def to_table(report: Report, *, color: bool | None = None, dtype: str = "float32", work: Work = MULT_ADDS) -> str:
+    parts = [
+        _layers(report, bool(color), dtype, work),
+        _totals(report, dtype, work),
+        _by_kind(report, bool(color), work),
+    ]
     if report.separable:
         parts.append(_separable(report, bool(color)))
     return "\n".join(parts)

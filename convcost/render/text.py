@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from convcost.conventions import get_convention
 from convcost.labels import PAPER_KIND_NAMES
-from convcost.report import Report
+from convcost.report import Report, Row, Totals
 from convcost.spec import Shape
+
+
+@dataclass(frozen=True)
+class Work:
+    """The work column a rendering shows: the convention's multiply-adds (MACs), or its FLOPs."""
+
+    flops: bool = False
+
+    @property
+    def header(self) -> str:
+        return "FLOPs" if self.flops else "Mult-Adds"
+
+    def of(self, item: Row | Totals) -> int:
+        return item.flops if self.flops else item.macs
+
+    def share(self, report: Report, item: Row | Totals) -> float:
+        return report.flops_share(item.flops) if self.flops else report.macs_share(item.macs)
+
+
+MULT_ADDS = Work(flops=False)
+
+
+def work_totals(report: Report, work: Work) -> list[str]:
+    """The totals lines for the work: multiply-adds always, FLOPs and how they are made when asked."""
+    t = report.totals
+    lines = [f"Total mult-adds: {exact(t.macs)} ({human(t.macs)})"]
+    if work.flops:
+        multiply_adds, elementwise = report.flops_split
+        rule = get_convention(report.convention).flops_rule
+        lines.append(
+            f"Total FLOPs: {exact(t.flops)} ({human(t.flops)}) = 2 x {exact(multiply_adds)} multiply-adds "
+            f"+ {exact(elementwise)} element-wise ({rule})"
+        )
+    return lines
 
 
 def paper_shape(shape: Shape) -> str:
@@ -77,6 +113,8 @@ CSV_COLUMNS = (
     "macs",
     "macs_share",
     "activations",
+    "flops",
+    "flops_share",
 )
 
 
@@ -104,6 +142,8 @@ def to_csv(report: Report, dtype: str = "float32") -> str:
                 row.macs,
                 f"{report.macs_share(row.macs):.6f}",
                 row.activations,
+                row.flops,
+                f"{report.flops_share(row.flops):.6f}",
             )
         )
     return out.getvalue()
@@ -116,10 +156,10 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list
     return lines
 
 
-def to_markdown(report: Report, dtype: str = "float32") -> str:
+def to_markdown(report: Report, dtype: str = "float32", work: Work = MULT_ADDS) -> str:
     lines = [f"## {report.model}", "", headline(report), ""]
     lines += _md_table(
-        ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", "Mult-Adds", "Share"],
+        ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", work.header, "Share"],
         [
             [
                 str(i),
@@ -130,8 +170,8 @@ def to_markdown(report: Report, dtype: str = "float32") -> str:
                 paper_shape(row.input),
                 paper_shape(row.output),
                 exact(row.params),
-                exact(row.macs),
-                percent(report.macs_share(row.macs)),
+                exact(work.of(row)),
+                percent(work.share(report, row)),
             ]
             for i, row in enumerate(report.rows, start=1)
         ],
@@ -142,15 +182,15 @@ def to_markdown(report: Report, dtype: str = "float32") -> str:
         "",
         f"**Total params:** {exact(t.params)} "
         f"({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
-        f"**Total mult-adds:** {exact(t.macs)} ({human(t.macs)})  ",
+        *(f"**{line.replace(': ', ':** ', 1)}  " for line in work_totals(report, work)),
         f"**Memory:** {memory_line(report, dtype)}",
         "",
         "### By kind",
         "",
     ]
     lines += _md_table(
-        ["Kind", "Layers", "Params", "Params share", "Mult-Adds", "Mult-Adds share"],
-        kind_cells(report),
+        ["Kind", "Layers", "Params", "Params share", work.header, f"{work.header} share"],
+        kind_cells(report, work),
         right={1, 2, 3, 4, 5},
     )
     if report.separable:
@@ -164,7 +204,7 @@ def to_markdown(report: Report, dtype: str = "float32") -> str:
     return "\n".join(lines) + "\n"
 
 
-def kind_cells(report: Report) -> list[list[str]]:
+def kind_cells(report: Report, work: Work = MULT_ADDS) -> list[list[str]]:
     """The breakdown by kind (the paper's Table 2), one row of cells per kind."""
     return [
         [
@@ -172,8 +212,8 @@ def kind_cells(report: Report) -> list[list[str]]:
             str(k.layers),
             exact(k.params),
             percent(report.params_share(k.params)),
-            exact(k.macs),
-            percent(report.macs_share(k.macs)),
+            exact(work.of(k)),
+            percent(work.share(report, k)),
         ]
         for kind, k in report.by_kind.items()
     ]
