@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+# crosscheck runs Keras; the tests run it on the torch backend, and so do the docs
+os.environ.setdefault("KERAS_BACKEND", "torch")
 BLOCK = re.compile(r"(<!-- cli: (?P<args>.*?) -->\n)```text\n.*?```\n(<!-- /cli -->)", re.S)
 
 
