@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -36,32 +36,12 @@ def write_output(text: str, path: str | None) -> None:
     if path is None:
         click.echo(text, nl=False)
         return
-    import tempfile  # only when writing a file: it is slow to import
+    from convcost.atomic import write_atomically
 
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".convcost-", suffix=".tmp")
-    except OSError as e:
-        raise ConvcostError(f"cannot write --output {path}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, _output_mode(path))  # mkstemp makes 0600: keep the old file's mode, or the umask's
-        os.replace(tmp, path)
-    except BaseException as e:
-        os.unlink(tmp)
-        if isinstance(e, OSError):  # a full disk or a vanished directory is the user's to fix, not a bug
-            raise ConvcostError(f"cannot write --output {path}: {e.strerror or e}") from None
-        raise
+    def write(f: BinaryIO) -> None:
+        f.write(text.encode("utf-8"))
 
-
-def _output_mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    write_atomically(path, write, f"--output {path}")
 
 
 def load_model(model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int) -> Model:

@@ -155,22 +155,9 @@ def plot(result: Sweep, path: str) -> None:
     axes.set_ylabel("multiply-adds (millions)")
     axes.set_title(f"{result.model}: alpha / resolution (red: Pareto front)")
     figure.tight_layout()
-    import tempfile
+    from convcost.atomic import write_atomically
 
-    # written next to the target and renamed, so a failure never leaves half an image
     try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=suffix)
-    except OSError as e:
-        plt.close(figure)
-        raise SpecError(f"cannot write --plot {path}: {e.strerror}") from None
-    os.close(fd)
-    try:
-        figure.savefig(tmp)
-        os.replace(tmp, path)
-    except BaseException as e:
-        os.unlink(tmp)
-        if isinstance(e, OSError):  # a full disk is the user's to fix, not a bug
-            raise SpecError(f"cannot write --plot {path}: {e.strerror or e}") from None
-        raise
+        write_atomically(path, lambda f: figure.savefig(f, format=suffix[1:]), f"--plot {path}")
     finally:
         plt.close(figure)

@@ -390,8 +390,8 @@ def test_a_plot_that_fails_midway_leaves_the_previous_image(tmp_path: Path, monk
     target = tmp_path / "grid.svg"
     target.write_bytes(b"<svg>previous</svg>")
 
-    def half_then_fail(self: Any, fname: str, **kwargs: Any) -> None:
-        Path(fname).write_bytes(b"<svg>half")
+    def half_then_fail(self: Any, file: Any, **kwargs: Any) -> None:
+        file.write(b"<svg>half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Figure, "savefig", half_then_fail)
@@ -423,6 +423,22 @@ def test_an_output_file_keeps_the_usual_permissions(tmp_path: Path) -> None:
         os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o644
     assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_plot_file_gets_the_usual_permissions_too(tmp_path: Path) -> None:
+    """sweep --plot writes through the same atomic writer as --output (it used to leave 0600)."""
+    fresh, kept = tmp_path / "fresh.svg", tmp_path / "kept.svg"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    umask = os.umask(0o022)
+    try:
+        assert run(["sweep", "--alpha", "1", "--resolution", "224", "--plot", str(fresh)])[0] == 0
+        assert run(["sweep", "--alpha", "1", "--resolution", "224", "--plot", str(kept)])[0] == 0
+    finally:
+        os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o644
+    assert kept.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.svg", "kept.svg"]
 
 
 def teardown_module() -> None:
