@@ -111,3 +111,15 @@ def test_calflops_missing_names_both_packages(
     assert err.strip() == (
         "convcost: error: calflops is not installed: pip install calflops transformers (crosscheck runs the real tool)"
     )
+
+
+@pytest.mark.parametrize("config, got", [("[1, 2]", "an array"), ('"x"', "a string"), ("3", "a number")])
+def test_a_keras_config_that_is_not_an_object_is_named_as_keras(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, got: str
+) -> None:
+    """class_name + config is Keras' shape: reported as a broken Keras config, not as a spec file."""
+    path = tmp_path / "model.json"
+    path.write_text(f'{{"class_name": "Sequential", "config": {config}}}')
+    code, out, err = run(capsys, "table", str(path))
+    assert code == 2 and not out
+    assert err == f"convcost: error: {path}: a Keras model config's 'config' must be an object, got {got}\n"

@@ -170,6 +170,11 @@ def from_keras(model: Any, *, batch: int = 1) -> Model:
     return from_keras_json(model.to_json(), batch=batch)
 
 
+#: JSON's names for what json.loads returns, for messages about a file
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+_JSON_TYPES[type(None)] = "null"
+
+
 def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") -> Model:
     """Read ``model.to_json()`` output (Sequential or Functional) without importing Keras."""
     try:
@@ -178,8 +183,11 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
         raise SpecError(f"{source}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
         raise SpecError(f"{source}: nested too deeply") from None
-    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+    if not isinstance(document, dict) or "config" not in document:
         raise SpecError(f"{source}: expected a Keras model config with 'class_name' and 'config'")
+    if not isinstance(document["config"], dict):
+        got = _JSON_TYPES.get(type(document["config"]), "something else")
+        raise SpecError(f"{source}: a Keras model config's 'config' must be an object, got {got}")
     kind = document.get("class_name")
     config = document["config"]
     layers = config.get("layers")
@@ -220,7 +228,8 @@ def keras_json_file(path: str, max_bytes: int = 64 * 1024 * 1024) -> Model | Non
         document = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
-    if not (isinstance(document, dict) and "class_name" in document and isinstance(document.get("config"), dict)):
+    # class_name + config is what Keras writes (a spec file has neither): a broken one is reported as Keras
+    if not (isinstance(document, dict) and "class_name" in document and "config" in document):
         return None
     return from_keras_json(text, source=str(file))
 
