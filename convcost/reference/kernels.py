@@ -44,6 +44,16 @@ IM2COL_MIN_COLUMNS = 512
 DEPTHWISE_BLOCK_ELEMENTS = 1 << 16
 #: from this many output channels on, stride-1 depthwise taps are summed by one einsum per block
 DEPTHWISE_FUSED_MIN_CHANNELS = 256
+#: the banded depthwise form (``_Band``) computes tiles of at least this many output rows ...
+DEPTHWISE_BAND_ROWS = 4
+#: ... and of about this many outputs per channel (more rows on narrow maps: fewer, larger multiplies)
+DEPTHWISE_BAND_OUTPUTS = 128
+#: ... and is used unless an output channel has fewer than this many pixels times the stride's area
+#: and there are at least ``DEPTHWISE_FUSED_MIN_CHANNELS`` channels (there the tap loop is faster)
+DEPTHWISE_BAND_MIN_OUTPUTS = 100
+#: ... and copies the input it multiplies in chunks of about this many elements (1 MiB float32):
+#: whole channels when one fits, else a few tiles of rows of one channel
+DEPTHWISE_BAND_CHUNK_ELEMENTS = 1 << 18
 
 #: worker threads of the depthwise kernel: NumPy's element-wise ufuncs release the GIL but use one
 #: core each, so samples (or row blocks) are spread over threads; set it like BLAS' thread count
@@ -280,6 +290,178 @@ class _TapGeometry:
         return products
 
 
+@dataclass(frozen=True)
+class _Band:
+    """The banded (Toeplitz) form of a depthwise conv: a tile of output rows of many channels per matmul.
+
+    For one channel plane and a tile of ``T`` output rows, a depthwise conv is a matrix product::
+
+        out[tile rows, :] = band (T, R * kw) @ columns (R * kw, Wo)
+
+    ``columns[(p, j), o] = padded[first row of the tile + p, o * sw + j * dw]`` holds the
+    ``R = (T - 1) * sh + (kh - 1) * dh + 1`` padded input rows the tile reads, each once per kernel
+    column ``j``, shifted by ``j * dw`` (and taken every ``sw``-th pixel); the band holds the
+    channel's weights, ``band[r, (r * sh + i * dh, j)] = w[i, j]``, and zeros elsewhere. Every row
+    of the band has exactly ``kh * kw`` positions holding a weight; the other ``R * kw - kh * kw``
+    are structural zeros. ``np.matmul`` stacks this over channels and tiles, so BLAS accumulates the
+    k*k taps in registers instead of NumPy making 2*k*k element-wise passes over the output.
+
+    Counting: products of a band's structural zeros are overhead of this representation (a direct
+    kernel, or the tap loop, never performs them), so they are not counted. The count is read off
+    the band's structure: per output row, the positions that hold a weight (``taps``), times the
+    output columns, channels and samples written. Padding is materialised in ``columns``, so a
+    weight times a padding zero is counted, as in the other kernels and in the formula.
+
+    One semantic difference: a structural zero times an infinite input is NaN, so an inf in the
+    input can turn outputs of the same tile and column into NaN that a direct conv leaves finite.
+    """
+
+    weights: Array  # (C, m, 1, T, R * kw): the band of every output channel
+    taps: Array  # (T,): positions of each band row that hold a weight
+    kernel: IntPair
+    stride: IntPair
+    dilation: IntPair
+    pads: Pads
+    out_hw: IntPair
+
+    @classmethod
+    def build(
+        cls, w: Array, m: int, stride: IntPair, dilation: IntPair, pads: Pads, out_hw: IntPair, dtype: Any
+    ) -> _Band:
+        kh, kw = w.shape[2:]
+        target = max(DEPTHWISE_BAND_ROWS, -(-DEPTHWISE_BAND_OUTPUTS // out_hw[1]))
+        tiles = -(-out_hw[0] // target)
+        rows = -(-out_hw[0] // tiles)  # balanced: 14 rows at a target of 10 are 2 tiles of 7
+        c = w.shape[0] // m
+        band = _band_rows(w.reshape(c * m, kh, kw).astype(dtype, copy=False), rows, stride[0], dilation[0])
+        holds = _band_rows(np.ones((1, kh, kw), dtype=bool), rows, stride[0], dilation[0])
+        structural = np.count_nonzero(holds[:, 0], axis=1)
+        # stored (T, C * m, K) so that building it is T contiguous copies; BLAS reads each channel's
+        # (T, K) band with a leading dimension of C * m * K
+        weights = band.reshape(rows, c, m, 1, -1).transpose(1, 2, 3, 0, 4)
+        return cls(weights, structural, (kh, kw), stride, dilation, pads, out_hw)
+
+    @property
+    def rows(self) -> int:
+        return int(self.weights.shape[3])
+
+    @property
+    def span(self) -> int:
+        return int(self.weights.shape[4]) // self.kernel[1]
+
+    def plan(self, n: int, c: int) -> tuple[int, int, list[tuple[int, int, int]]]:
+        """Channels and tiles per chunk, and the work items ``(sample, first channel, first tile)``.
+
+        A chunk's columns hold about ``DEPTHWISE_BAND_CHUNK_ELEMENTS``: whole channels when one
+        fits, else as many tiles of one channel as fit (at least one).
+        """
+        ho, wo = self.out_hw
+        kw = self.kernel[1]
+        tiles = -(-ho // self.rows)
+        step = self.rows * self.stride[0]
+        per_channel = ((tiles - 1) * step + self.span) * kw * wo
+        if per_channel <= DEPTHWISE_BAND_CHUNK_ELEMENTS:
+            channels, tile_step = min(c, DEPTHWISE_BAND_CHUNK_ELEMENTS // per_channel), tiles
+        else:
+            fit = DEPTHWISE_BAND_CHUNK_ELEMENTS // (kw * wo)
+            channels, tile_step = 1, min(tiles, max(1, (fit - self.span) // step + 1))
+        work = [(s, c0, t0) for s in range(n) for c0 in range(0, c, channels) for t0 in range(0, tiles, tile_step)]
+        return channels, tile_step, work
+
+
+def _band_rows(taps: Array, rows: int, stride: int, dilation: int) -> Array:
+    """``(rows, channels, R * kw)``: row ``r`` holds ``taps[c, i, j]`` at ``(r * stride + i * dilation, j)``.
+
+    Row 0 is written once; row ``r`` is row 0 shifted by ``r * stride * kw`` along the flattened
+    channels: the shift only moves row 0's trailing zeros into the next channel's segment.
+    """
+    channels, kh, kw = taps.shape
+    span = (rows - 1) * stride + (kh - 1) * dilation + 1
+    band = np.empty((rows, channels * span * kw), dtype=taps.dtype)
+    first = band[0].reshape(channels, span, kw)
+    first[...] = 0
+    first[:, : (kh - 1) * dilation + 1 : dilation] = taps
+    for r in range(1, rows):
+        shift = r * stride * kw
+        band[r, :shift] = 0
+        band[r, shift:] = band[0, :-shift]
+    return band.reshape(rows, channels, span * kw)
+
+
+def _depthwise_banded(x: Array, out: Array, band: _Band) -> int:
+    """``out`` by the banded form, work items spread over ``THREADS`` workers; returns the products.
+
+    Each worker copies a chunk's padded input rows into its own ``columns`` buffer
+    ``(channels, rows, kw, Wo)`` (zero where padding falls) and multiplies the chunk's bands by a
+    strided view of it: tile ``t`` of the view starts ``T * sh`` rows further down.
+    """
+    n, c, h, wd = x.shape
+    ho, wo = band.out_hw
+    kw, (sh, sw), (_, dw) = band.kernel[1], band.stride, band.dilation
+    (top, _), (left, _) = band.pads
+    m, rows, span = band.weights.shape[1], band.rows, band.span
+    channels, tile_step, work = band.plan(n, c)
+    tiles = -(-ho // rows)
+    full_tiles = ho // rows  # the last tile may hold fewer than T rows
+    length = (tile_step - 1) * rows * sh + span
+    per_tile = int(band.taps.sum())
+    copies = []  # per kernel column: the output columns it fills and the input columns it reads
+    for j in range(kw):
+        o0, o1, iw = _tap_range(wd, wo, j * dw - left, sw)
+        if o1 > o0:  # columns outside [o0, o1) read padding: never written, so they stay zero
+            copies.append((j, slice(o0, o1), slice(iw, iw + (o1 - o0 - 1) * sw + 1, sw)))
+    workers = max(1, min(THREADS, len(work)))
+
+    def share(part: int) -> int:
+        columns = np.zeros((channels, length, kw, wo), dtype=out.dtype)
+        s0, s1, s2, s3 = columns.strides
+        stack = as_strided(columns, (channels, 1, tile_step, span * kw, wo), (s0, 0, rows * sh * s1, s2, s3))
+        written = (0, 0)  # rows of ``columns`` that hold input data
+        products = 0
+        for sample, c0, t0 in work[part::workers]:
+            c1, t1 = min(c, c0 + channels), min(tiles, t0 + tile_step)
+            q, first = c1 - c0, t0 * rows * sh  # first: the padded row of the first tile
+            # input rows [p0, p1) of this chunk; rows around them are padding
+            p0 = min(length, max(0, top - first))
+            p1 = max(p0, min(length, top + h - first))
+            if written[0] < p0:
+                columns[:, written[0] : p0] = 0
+            if written[1] > p1:
+                columns[:, max(p1, written[0]) : written[1]] = 0
+            written = (p0, p1)
+            source = x[sample, c0:c1, p0 + first - top : p1 + first - top]
+            for j, into, read in copies:
+                columns[:q, p0:p1, j, into] = source[:, :, read]
+            weights = band.weights[c0:c1]
+            target = out[sample, c0 * m : c1 * m].reshape(q, m, ho, wo)
+            full = min(t1, full_tiles) - t0
+            if full > 0:
+                view = target[:, :, t0 * rows : (t0 + full) * rows].reshape(q, m, full, rows, wo)
+                np.matmul(weights, stack[:q, :, :full], out=view)
+                products += q * m * full * per_tile * wo
+            if t0 + full < t1:
+                last = ho - (t0 + full) * rows
+                view = target[:, :, None, (t0 + full) * rows :]
+                np.matmul(weights[:, :, :, :last], stack[:q, :, full : full + 1], out=view)
+                products += q * m * int(band.taps[:last].sum()) * wo
+        return products
+
+    if workers == 1:
+        return share(0)
+    return sum(_executor(workers).map(share, range(workers)))
+
+
+def _banded(stride: IntPair, out_hw: IntPair, channels: int) -> bool:
+    """Whether the banded form is used: everywhere it was measured faster than the tap loop.
+
+    The tap loop stays faster only on small maps with many channels (MobileNet v1's 7x7x1024 at
+    stride 1, 14x14x512 at stride 2): its channels-last rows are long there, while the banded form
+    would run many tiny matmuls. Measured by benchmarks/bench_reference.py and docs/performance.md.
+    """
+    small = out_hw[0] * out_hw[1] < DEPTHWISE_BAND_MIN_OUTPUTS * stride[0] * stride[1]
+    return not (small and channels >= DEPTHWISE_FUSED_MIN_CHANNELS)
+
+
 _EXECUTORS: dict[int, ThreadPoolExecutor] = {}
 
 
@@ -300,10 +482,15 @@ def depthwise_conv2d(
     *,
     tally: Tally | None = None,
 ) -> Array:
-    """``conv2d(..., groups=C)`` with ``C * depth_multiplier`` filters, by a loop over the k*k taps only.
+    """``conv2d(..., groups=C)`` with ``C * depth_multiplier`` filters, in one of two forms.
 
     ``w`` is ``(C * depth_multiplier, 1, kh, kw)``; output channel ``c * depth_multiplier + m``
     reads input channel ``c`` (torch's and Keras' order).
+
+    Mostly the banded form (``_Band``): tiles of output rows as stacked matrix products of a
+    banded weight matrix with the rows they read, so BLAS does the accumulation; its count is the
+    band's weight-holding positions, not the products BLAS spends on the band's structural zeros.
+    On small maps with many channels (``_banded``) a loop over the k*k taps is faster:
 
     Speed comes from layout and blocking, not from loops: one sample at a time is copied into a
     zero-padded channels-last buffer, so along a row (width x channels) a tap is one long contiguous
@@ -318,8 +505,15 @@ def depthwise_conv2d(
     kh, kw = w.shape[2:]
     if w.shape[:2] != (c * m, 1):
         raise ValueError(f"depthwise weights {tuple(w.shape)} do not fit {c} channels x multiplier {m}")
-    s, d, ((top, bottom), (left, right)), (ho, wo) = _geometry(x, (kh, kw), stride, padding, dilation)
+    s, d, pads, (ho, wo) = _geometry(x, (kh, kw), stride, padding, dilation)
+    (top, bottom), (left, right) = pads
     dtype = np.result_type(x, w)
+    if _banded(s, (ho, wo), c * m):
+        out = np.empty((n, c * m, ho, wo), dtype=dtype)
+        products = _depthwise_banded(x, out, _Band.build(w, m, s, d, pads, (ho, wo), dtype))
+        if tally is not None:
+            tally.products(products)
+        return _add_bias(out, b)
     # (kh, kw, Wo, C, m): every tap's weights laid along a whole output row
     per_tap = w.reshape(c, m, kh, kw).transpose(2, 3, 0, 1)[:, :, None]
     taps = np.ascontiguousarray(np.broadcast_to(per_tap, (kh, kw, wo, c, m)), dtype=dtype)
