@@ -158,16 +158,30 @@ def _infer(block: Sequential, shape: Shape, prefix: str, rows: list[ShapedLayer]
         path = prefix + layer.name
         if isinstance(layer, Sequential):
             shape = _infer(layer, shape, path + "/", rows)
-        elif isinstance(layer, Parallel):
-            outputs = [_infer(branch, shape, f"{path}/{branch.name}/", rows) for branch in layer.branches]
-            merged = merge_shape(layer, outputs)
-            rows.append((path, layer.merge_layer(), outputs[0], merged))
-            shape = merged
-        else:
-            out = output_shape(layer, shape)
-            rows.append((path, layer, shape, out))
-            shape = out
+            continue
+        try:
+            if isinstance(layer, Parallel):
+                outputs = [_infer(branch, shape, f"{path}/{branch.name}/", rows) for branch in layer.branches]
+                merged = merge_shape(layer, outputs)
+                rows.append((path, layer.merge_layer(), outputs[0], merged))
+                shape = merged
+            else:
+                out = output_shape(layer, shape)
+                rows.append((path, layer, shape, out))
+                shape = out
+        except GeometryError as e:
+            raise _at_path(e, layer, path) from None
     return shape
+
+
+def _at_path(error: GeometryError, layer: Layer, path: str) -> GeometryError:
+    """The error naming the layer by its path when it sits inside a block: branches often reuse
+    names (every Inception branch has a 'conv'), so the name alone does not say which one."""
+    named = f"layer '{layer.name}'"
+    message = str(error)
+    if path == layer.name or not message.startswith(named):
+        return error
+    return GeometryError(f"layer '{path}'{message[len(named) :]}")
 
 
 def merge_shape(layer: Parallel, outputs: list[Shape]) -> Shape:

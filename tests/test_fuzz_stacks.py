@@ -159,9 +159,10 @@ def test_random_stacks_cost_out_or_fail_naming_a_layer(
         event(f"refused by analyze: {type(e).__name__}")
         message = str(e)
         assert message and "\n" not in message
-        assert any(f"'{layer.name}'" in message for layer in leaves_by_path.values()) or any(
-            f"'{n}'" in message for n in given_names
-        ), message
+        # a layer inside a block is named by its path (fork/left/conv), one at the top by its name
+        assert any(
+            f"'{path}'" in message or f"'{layer.name}'" in message for path, layer in leaves_by_path.items()
+        ) or any(f"'{n}'" in message for n in given_names), message
         return
 
     event("costed")

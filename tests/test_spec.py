@@ -134,3 +134,19 @@ def test_branch_mismatch_names_both_branches() -> None:
         r"main \[8, 6, 6\], shortcut \[3, 8, 8\]",
     ):
         analyze(Model("m", (3, 8, 8), [block]))
+
+
+def test_a_layer_inside_a_branch_is_named_by_its_path() -> None:
+    """Branches reuse names (every Inception branch has its 'conv'): the error says which one."""
+    from convcost.errors import GeometryError
+    from convcost.shapes import infer_shapes
+    from convcost.spec import Conv2D, Model, Parallel, Sequential
+
+    left = Sequential((Conv2D(4, 5, name="conv"),), name="left")
+    right = Sequential((Conv2D(4, 1, name="conv"),), name="right")
+    fork = Parallel((left, right), merge="concat", name="fork")
+    with pytest.raises(GeometryError, match=r"^layer 'block/fork/left/conv': height 4 \(padded to 4\) is smaller"):
+        infer_shapes(Model("m", (3, 4, 4), Sequential((Sequential((fork,), name="block"),))))
+    top = Conv2D(4, 5, name="conv")
+    with pytest.raises(GeometryError, match=r"^layer 'conv': height 4"):
+        infer_shapes(Model("m", (3, 4, 4), Sequential((top,))))
