@@ -200,10 +200,16 @@ def layer_benchmarks(batches: list[int], repeats: int) -> list[dict[str, Any]]:
             fns["torch"] = torch_fn
             t = interleaved(fns, repeats)
             macs = row.macs * batch
+            form = "gemm"
+            if row.kind == "depthwise":  # which of the kernel's two forms ran (kernels._banded)
+                stride = kernels.pair(layer.stride)
+                banded = kernels._banded(stride, (row.output[1], row.output[2]), c)
+                form = "banded" if banded else "taps"
             results.append(
                 {
                     "layer": row.path,
                     "kind": row.kind,
+                    "form": form,
                     "batch": batch,
                     "input": list(row.input),
                     "output": list(row.output),
@@ -218,7 +224,7 @@ def layer_benchmarks(batches: list[int], repeats: int) -> list[dict[str, Any]]:
                 }
             )
             print(
-                f"  {row.path:<12} {row.kind:<9} b={batch}  numpy {t['numpy']['best'] * 1e3:8.3f} ms  "
+                f"  {row.path:<12} {row.kind:<9} {form:<6} b={batch}  numpy {t['numpy']['best'] * 1e3:8.3f} ms  "
                 f"torch {t['torch']['best'] * 1e3:8.3f} ms  ratio {results[-1]['ratio']:5.2f}  "
                 f"{results[-1]['numpy_gflops']:6.1f} GFLOP/s",
                 flush=True,
