@@ -533,7 +533,7 @@ def test_concat_of_mismatched_maps_names_both_branches() -> None:
 
 def test_a_branch_that_shrinks_below_one_pixel_names_the_layer() -> None:
     model = _branchy("concat", (Conv2D(8, 1, name="conv_a"),), (MaxPool2D(2, name="p1"), Conv2D(4, 5, name="too_big")))
-    with pytest.raises(GeometryError, match=r"'too_big'.*height 4 .*kernel extent 5"):
+    with pytest.raises(GeometryError, match=r"^layer 'block/right/too_big': height 4 .*kernel extent 5"):
         convcost.analyze(model)
 
 
