@@ -413,10 +413,16 @@ def _depthwise_banded(x: Array, out: Array, band: _Band) -> int:
     workers = max(1, min(THREADS, len(work)))
 
     def share(part: int) -> int:
-        columns = np.zeros((channels, length, kw, wo), dtype=out.dtype)
+        # Only the padding of ``columns`` must be zero: the columns no kernel column ever copies to
+        # are zeroed once here, the rows around a chunk's input rows as the chunks need it.
+        columns = np.empty((channels, length, kw, wo), dtype=out.dtype)
+        for j in range(kw):
+            filled = next((into for jj, into, _ in copies if jj == j), slice(0, 0))
+            columns[:, :, j, : filled.start] = 0
+            columns[:, :, j, filled.stop :] = 0
         s0, s1, s2, s3 = columns.strides
         stack = as_strided(columns, (channels, 1, tile_step, span * kw, wo), (s0, 0, rows * sh * s1, s2, s3))
-        written = (0, 0)  # rows of ``columns`` that hold input data
+        written = (0, length)  # rows of ``columns`` that may hold something other than zeros
         products = 0
         for sample, c0, t0 in work[part::workers]:
             c1, t1 = min(c, c0 + channels), min(tiles, t0 + tile_step)
