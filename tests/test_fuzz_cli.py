@@ -410,35 +410,26 @@ def test_a_successful_write_replaces_the_whole_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]
 
 
-def test_an_output_file_keeps_the_usual_permissions(tmp_path: Path) -> None:
-    """The temporary file is private (0600); the result gets the old file's mode, or the umask's."""
-    fresh, kept = tmp_path / "fresh.toml", tmp_path / "kept.toml"
+@pytest.mark.parametrize(
+    "command, suffix",
+    [(["export", "--output"], ".toml"), (["sweep", "--alpha", "1", "--resolution", "224", "--plot"], ".svg")],
+    ids=["output", "plot"],
+)
+def test_a_written_file_keeps_the_usual_permissions(command: list[str], suffix: str, tmp_path: Path) -> None:
+    """The temporary file is private (0600); the result gets the old file's mode, or the umask's.
+    --output and sweep --plot share one atomic writer (the plot used to stay 0600)."""
+    fresh, kept = tmp_path / f"fresh{suffix}", tmp_path / f"kept{suffix}"
     kept.write_text("old")
     kept.chmod(0o640)
     umask = os.umask(0o022)
     try:
-        assert run(["export", "--output", str(fresh)])[0] == 0
-        assert run(["export", "--output", str(kept)])[0] == 0
+        assert run([*command, str(fresh)])[0] == 0
+        assert run([*command, str(kept)])[0] == 0
     finally:
         os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o644
     assert kept.stat().st_mode & 0o777 == 0o640
-
-
-def test_a_plot_file_gets_the_usual_permissions_too(tmp_path: Path) -> None:
-    """sweep --plot writes through the same atomic writer as --output (it used to leave 0600)."""
-    fresh, kept = tmp_path / "fresh.svg", tmp_path / "kept.svg"
-    kept.write_text("old")
-    kept.chmod(0o640)
-    umask = os.umask(0o022)
-    try:
-        assert run(["sweep", "--alpha", "1", "--resolution", "224", "--plot", str(fresh)])[0] == 0
-        assert run(["sweep", "--alpha", "1", "--resolution", "224", "--plot", str(kept)])[0] == 0
-    finally:
-        os.umask(umask)
-    assert fresh.stat().st_mode & 0o777 == 0o644
-    assert kept.stat().st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.svg", "kept.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, kept.name]
 
 
 def teardown_module() -> None:
