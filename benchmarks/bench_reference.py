@@ -201,10 +201,13 @@ def layer_benchmarks(batches: list[int], repeats: int) -> list[dict[str, Any]]:
             t = interleaved(fns, repeats)
             macs = row.macs * batch
             form = "gemm"
-            if row.kind == "depthwise":  # which of the kernel's two forms ran (kernels._banded)
+            if row.kind == "depthwise":  # which of the kernel's three forms ran (kernels._flat, _banded)
                 stride = kernels.pair(layer.stride)
-                banded = kernels._banded(stride, (row.output[1], row.output[2]), c)
-                form = "banded" if banded else "taps"
+                out_hw = (row.output[1], row.output[2])
+                if kernels._flat(stride, out_hw, w):
+                    form = "flat"
+                else:
+                    form = "banded" if kernels._banded(stride, out_hw, c) else "taps"
             results.append(
                 {
                     "layer": row.path,

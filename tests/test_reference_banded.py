@@ -1,7 +1,8 @@
 """The banded (Toeplitz matmul) form of the depthwise kernel: same answers, honest count, bounded buffers.
 
-``kernels._banded`` decides per call which form runs; these tests force each form, so both stay
-covered whatever the dispatch rule picks for the small geometries hypothesis draws.
+``kernels._flat`` and ``kernels._banded`` decide per call which form runs; these tests force each
+form, so all three stay covered whatever the dispatch rules pick for the small geometries
+hypothesis draws (the flat form only where it applies: stride 1 across, output as wide as input).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from convcost.reference import kernels as k
 
 
 def force(monkeypatch: pytest.MonkeyPatch, banded: bool) -> None:
+    monkeypatch.setattr(k, "_flat", lambda stride, out_hw, width: False)
     monkeypatch.setattr(k, "_banded", lambda stride, out_hw, channels: banded)
 
 
@@ -116,3 +118,50 @@ def test_the_dispatch_rule() -> None:
     assert not k._banded((1, 1), (7, 7), 1024)
     assert not k._banded((2, 2), (7, 7), 1024)
     assert not k._banded((2, 2), (14, 14), 512)
+
+
+@given(case=conv_case(depthwise=True))
+def test_the_flat_form_equals_torch_and_counts_every_tap_of_every_output(case: dict[str, Any]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(k, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
+        rng = np.random.default_rng(case["seed"])
+        n, c, h, wd = case["shape"]
+        m = case["multiplier"]
+        x, w = rand(rng, n, c, h, wd), rand(rng, c * m, 1, *case["kernel"])
+        tally = k.Tally()
+        ours = k.depthwise_conv2d(x, w, None, case["stride"], case["padding"], case["dilation"], m, tally=tally)
+        expected = torch_depthwise(x, w, case)
+        assert_close(ours, expected)
+        assert tally.macs == case["kernel"][0] * case["kernel"][1] * expected.numel()
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_flat_tiles_chunks_and_threads_give_the_same_answer_and_count(
+    monkeypatch: pytest.MonkeyPatch, stride: int
+) -> None:
+    """Vertical strides, partial last tiles, one-channel chunks, workers sharing them: one answer."""
+    rng = np.random.default_rng(22)
+    x, w = rand(rng, 2, 3, 13, 11), rand(rng, 6, 1, 3, 3)
+    pads = k.resolve_padding("same", (13, 11), (3, 3), (stride, 1), (2, 2))
+    expected = F.conv2d(torch_pad(t(x), pads), t(w), None, stride=(stride, 1), dilation=2, groups=3).numpy()
+    monkeypatch.setattr(k, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
+    assert k._flat((stride, 1), expected.shape[2:], 11)
+    for rows, outputs in ((1, 1), (2, 1), (4, 128), (100, 1)):
+        for chunk in (10**9, 1):
+            for threads in (1, 2, 3):
+                monkeypatch.setattr(k, "DEPTHWISE_BAND_ROWS", rows)
+                monkeypatch.setattr(k, "DEPTHWISE_BAND_OUTPUTS", outputs)
+                monkeypatch.setattr(k, "DEPTHWISE_BAND_CHUNK_ELEMENTS", chunk)
+                monkeypatch.setattr(k, "THREADS", threads)
+                tally = k.Tally()
+                assert_close(k.depthwise_conv2d(x, w, None, (stride, 1), "same", 2, 2, tally=tally), expected)
+                assert tally.macs == 3 * 3 * expected.size
+
+
+def test_flat_dispatch() -> None:
+    assert k._flat((1, 1), (14, 14), 14)
+    assert k._flat((1, 1), (7, 7), 7)
+    assert k._flat((2, 1), (7, 14), 14)
+    assert not k._flat((2, 2), (7, 7), 14)
+    assert not k._flat((1, 1), (28, 28), 28)
+    assert not k._flat((1, 1), (14, 12), 14)  # narrower than its input: no plane-long copies

@@ -188,6 +188,7 @@ def test_depthwise_blocks_threads_and_paths_give_the_same_answer(
     pads = k.resolve_padding("same", (11, 10), (3, 2), (stride, stride), (2, 2))
     expected = F.conv2d(torch_pad(t(x), pads), t(w), None, stride=stride, dilation=2, groups=3)
     monkeypatch.setattr(k, "DEPTHWISE_FUSED_MIN_CHANNELS", fused_from)
+    monkeypatch.setattr(k, "_flat", lambda stride, out_hw, width: False)
     monkeypatch.setattr(k, "_banded", lambda stride, out_hw, channels: False)  # the tap loop (banded: its own tests)
     for block in (10**9, 40, 1):
         for threads in (1, 2, 3):  # samples shared between workers, or one sample's row blocks

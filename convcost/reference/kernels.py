@@ -45,15 +45,24 @@ DEPTHWISE_BLOCK_ELEMENTS = 1 << 16
 #: from this many output channels on, stride-1 depthwise taps are summed by one einsum per block
 DEPTHWISE_FUSED_MIN_CHANNELS = 256
 #: the banded depthwise form (``_Band``) computes tiles of at least this many output rows ...
-DEPTHWISE_BAND_ROWS = 4
-#: ... and of about this many outputs per channel (more rows on narrow maps: fewer, larger multiplies)
-DEPTHWISE_BAND_OUTPUTS = 128
+#: (2 measured best at batch 1 and 8 on MobileNet's maps: a 3x3 band of 2 rows has K = 4 * 3, only
+#: 1.33x the products the conv needs, against 2x for 4 rows; the extra matmul calls cost less)
+DEPTHWISE_BAND_ROWS = 2
+#: ... and of at least about this many outputs per channel (more rows on narrow maps: fewer, larger
+#: multiplies); 0: always ``DEPTHWISE_BAND_ROWS``
+DEPTHWISE_BAND_OUTPUTS = 0
 #: ... and is used unless an output channel has fewer than this many pixels times the stride's area
 #: and there are at least ``DEPTHWISE_FUSED_MIN_CHANNELS`` channels (there the tap loop is faster)
 DEPTHWISE_BAND_MIN_OUTPUTS = 100
 #: ... and copies the input it multiplies in chunks of about this many elements (1 MiB float32):
 #: whole channels when one fits, else a few tiles of rows of one channel
 DEPTHWISE_BAND_CHUNK_ELEMENTS = 1 << 18
+
+#: stride-1-wide depthwise convs whose output keeps the input's width and has at most this many rows
+#: use the whole-plane flat form (``_depthwise_flat``); 0 turns it off
+DEPTHWISE_FLAT_MAX_ROWS = 16
+#: ... in tiles of about this many outputs per channel (2 tiles of 7 rows on a 14x14 map)
+DEPTHWISE_FLAT_OUTPUTS = 128
 
 #: worker threads of the depthwise kernel: NumPy's element-wise ufuncs release the GIL but use one
 #: core each, so samples (or row blocks) are spread over threads; set it like BLAS' thread count
@@ -198,8 +207,13 @@ def conv2d(
     (top, bottom), (left, right) = pads
     h, wd = x.shape[2:]
     # Padding is copied one chunk of samples at a time (the borders are zeroed once), so a conv never
-    # holds a padded copy of its whole input.
-    padded = np.zeros((samples, c, h + top + bottom, wd + left + right), dtype=x.dtype)
+    # holds a padded copy of its whole input. Only the borders are zeroed, not the whole buffer: on
+    # conv1 of MobileNet (224x224x3) that was 5% of the layer at batch 1 and 8.
+    padded = np.empty((samples, c, h + top + bottom, wd + left + right), dtype=x.dtype)
+    padded[:, :, :top] = 0
+    padded[:, :, top + h :] = 0
+    padded[:, :, :, :left] = 0
+    padded[:, :, :, left + wd :] = 0
     buffer = np.empty(samples * groups * k * rows * wo, dtype=dtype)
     for n0 in range(0, n, samples):
         n1 = min(n, n0 + samples)
@@ -331,7 +345,7 @@ class _Band:
         kh, kw = w.shape[2:]
         target = max(DEPTHWISE_BAND_ROWS, -(-DEPTHWISE_BAND_OUTPUTS // out_hw[1]))
         tiles = -(-out_hw[0] // target)
-        rows = -(-out_hw[0] // tiles)  # balanced: 14 rows at a target of 10 are 2 tiles of 7
+        rows = -(-out_hw[0] // tiles)  # balanced: 14 rows at a target of 10 would be 2 tiles of 7
         c = w.shape[0] // m
         band = _band_rows(w.reshape(c * m, kh, kw).astype(dtype, copy=False), rows, stride[0], dilation[0])
         holds = _band_rows(np.ones((1, kh, kw), dtype=bool), rows, stride[0], dilation[0])
@@ -377,15 +391,25 @@ def _band_rows(taps: Array, rows: int, stride: int, dilation: int) -> Array:
     """
     channels, kh, kw = taps.shape
     span = (rows - 1) * stride + (kh - 1) * dilation + 1
-    band = np.empty((rows, channels * span * kw), dtype=taps.dtype)
-    first = band[0].reshape(channels, span, kw)
-    first[...] = 0
+    first = np.zeros((channels, span, kw), dtype=taps.dtype)
     first[:, : (kh - 1) * dilation + 1 : dilation] = taps
-    for r in range(1, rows):
-        shift = r * stride * kw
-        band[r, :shift] = 0
-        band[r, shift:] = band[0, :-shift]
-    return band.reshape(rows, channels, span * kw)
+    return _shifted_rows(first.reshape(-1), rows, stride * kw).reshape(rows, channels, span * kw)
+
+
+def _shifted_rows(first: Array, rows: int, shift: int) -> Array:
+    """``(rows, len(first))``: row ``r`` is ``first`` shifted right by ``r * shift``, zeros entering.
+
+    Copied from a zero-prefixed copy of ``first``, never from row 0 of the result: NumPy copies
+    between parts of one array several times slower (measured 0.11 against 0.02 ms for a 7x7x1024
+    band).
+    """
+    pad = (rows - 1) * shift
+    source = np.zeros(pad + first.size, dtype=first.dtype)
+    source[pad:] = first
+    band = np.empty((rows, first.size), dtype=first.dtype)
+    for r in range(rows):
+        band[r] = source[pad - r * shift : pad - r * shift + first.size]
+    return band
 
 
 def _depthwise_banded(x: Array, out: Array, band: _Band) -> int:
@@ -457,6 +481,95 @@ def _depthwise_banded(x: Array, out: Array, band: _Band) -> int:
     return sum(_executor(workers).map(share, range(workers)))
 
 
+def _flat(stride: IntPair, out_hw: IntPair, width: int) -> bool:
+    """Whether the flat form (``_depthwise_flat``) runs: small maps, stride 1 across, same width.
+
+    Measured on MobileNet v1's stride-1 layers, single thread (docs/performance.md): 14x14x512
+    0.28 ms against 0.36 (banded form) and 0.49 (tap loop) at batch 1, 1.8 against 2.6 and 4.4 ms at
+    batch 8; 7x7x1024 0.22 against 0.30 (tap loop) at batch 1, 1.9 against 2.8 ms at batch 8. On
+    larger maps (28x28 and up) the flat form's tiles overlap more and lose to ``_Band``.
+    """
+    return stride[1] == 1 and out_hw[1] == width and out_hw[0] <= DEPTHWISE_FLAT_MAX_ROWS
+
+
+def _depthwise_flat(x: Array, out: Array, w: Array, m: int, stride: IntPair, dilation: IntPair, pads: Pads) -> int:
+    """``out`` by banded matmuls whose input is the channel's plane itself, not re-laid row by row.
+
+    With stride 1 across and ``Wo == W``, the input a kernel column ``j`` reads for a tile of ``T``
+    output rows is, flattened, the channel's plane shifted by ``(top - t * T * sh) * W + left - j * dw``
+    elements: ``segments[c, t, j]`` holds the tile's ``R = (T - 1) * sh + (kh - 1) * dh + 1`` padded
+    rows of width ``W`` as one contiguous copy; only the at most ``left`` (``right``) columns that
+    wrapped around from the neighbouring row are zeroed afterwards. So
+    ``out[c, tile] (T, W) = band[c] (T, kw * R) @ segments[c, t] (kw * R, W)`` with
+    ``band[c, r, (j, r * sh + i * dh)] = w[c, i, j]``, straight into the NCHW output. Compared to
+    ``_Band`` this replaces ``kw`` copies with inner runs of ``Wo`` by ``kw`` copies per tile with
+    runs of ``R * W``. Tiles of about ``DEPTHWISE_FLAT_OUTPUTS`` outputs per channel, balanced (7 rows on
+    14- and 7-row maps).
+
+    Counting, as in ``_Band``: the band's weight-holding positions per row (all ``kh * kw``: ``R``
+    covers every row a tap reads) times the columns written; its structural zeros are not counted,
+    the padding is. The same ``0 * inf`` caveat as ``_Band`` applies.
+    """
+    n, c, h, wd = x.shape
+    ho = out.shape[2]
+    kh, kw = w.shape[2:]
+    sh, (dh, dw) = stride[0], dilation
+    (top, _), (left, _) = pads
+    tiles = -(-ho // max(1, -(-DEPTHWISE_FLAT_OUTPUTS // wd)))
+    rows = -(-ho // tiles)
+    tiles = -(-ho // rows)
+    full = ho // rows  # the last tile may hold fewer rows
+    span = (rows - 1) * sh + (kh - 1) * dh + 1
+    # (T, C*m, kw*R): row r is row 0 shifted by r * sh along the flattened channels (the shift only
+    # moves row 0's trailing zeros into the next segment), so building it is T contiguous copies
+    first = np.zeros((c * m, kw, span), dtype=out.dtype)
+    first[:, :, : (kh - 1) * dh + 1 : dh] = w.reshape(c * m, kh, kw).transpose(0, 2, 1)
+    band = _shifted_rows(first.reshape(-1), rows, sh)
+    weights = band.reshape(rows, c, m, 1, kw * span).transpose(1, 2, 3, 0, 4)  # leading dimension C*m*K
+    per_row = kh * kw
+    channels = max(1, min(c, DEPTHWISE_BAND_CHUNK_ELEMENTS // (tiles * kw * span * wd)))
+    work = [(s, c0) for s in range(n) for c0 in range(0, c, channels)]
+    # per tile and kernel column: the shift of the flattened plane and the part of the segment it fills
+    spans = []
+    for t in range(tiles):
+        for j in range(kw):
+            shift = (top - t * rows * sh) * wd + left - j * dw
+            a, b = max(0, shift), max(0, min(span * wd, shift + h * wd))
+            spans.append((t, j, shift, min(a, b), b))
+    workers = max(1, min(THREADS, len(work)))
+
+    def share(part: int) -> int:
+        # rows above and below the map stay zero (one contiguous memset: faster than zeroing them alone)
+        segments = np.zeros((channels, tiles, kw, span * wd), dtype=out.dtype)
+        products = 0
+        for sample, c0 in work[part::workers]:
+            c1 = min(c, c0 + channels)
+            q = c1 - c0
+            plane = x[sample, c0:c1].reshape(q, h * wd)
+            for t, j, shift, a, b in spans:
+                segments[:q, t, j, a:b] = plane[:, a - shift : b - shift]
+            for j in range(kw):  # the columns that wrapped around from the neighbouring row
+                offset = left - j * dw
+                grid = segments[:q, :, j].reshape(q, tiles, span, wd)
+                if offset > 0:
+                    grid[..., : min(offset, wd)] = 0
+                elif offset < 0:
+                    grid[..., max(0, wd + offset) :] = 0
+            stack = segments[:q].reshape(q, 1, tiles, kw * span, wd)
+            target = out[sample, c0 * m : c1 * m].reshape(q, m, ho, wd)
+            view = target[:, :, : full * rows].reshape(q, m, full, rows, wd)
+            np.matmul(weights[c0:c1], stack[:, :, :full], out=view)
+            if full < tiles:
+                last = ho - full * rows
+                np.matmul(weights[c0:c1, :, :, :last], stack[:, :, full:], out=target[:, :, None, full * rows :])
+            products += q * m * ho * per_row * wd
+        return products
+
+    if workers == 1:
+        return share(0)
+    return sum(_executor(workers).map(share, range(workers)))
+
+
 def _banded(stride: IntPair, out_hw: IntPair, channels: int) -> bool:
     """Whether the banded form is used: everywhere it was measured faster than the tap loop.
 
@@ -488,7 +601,7 @@ def depthwise_conv2d(
     *,
     tally: Tally | None = None,
 ) -> Array:
-    """``conv2d(..., groups=C)`` with ``C * depth_multiplier`` filters, in one of two forms.
+    """``conv2d(..., groups=C)`` with ``C * depth_multiplier`` filters, in one of three forms.
 
     ``w`` is ``(C * depth_multiplier, 1, kh, kw)``; output channel ``c * depth_multiplier + m``
     reads input channel ``c`` (torch's and Keras' order).
@@ -496,7 +609,9 @@ def depthwise_conv2d(
     Mostly the banded form (``_Band``): tiles of output rows as stacked matrix products of a
     banded weight matrix with the rows they read, so BLAS does the accumulation; its count is the
     band's weight-holding positions, not the products BLAS spends on the band's structural zeros.
-    On small maps with many channels (``_banded``) a loop over the k*k taps is faster:
+    Small stride-1-across maps as wide as their input (``_flat``) use the same product with the
+    input copied plane-long (``_depthwise_flat``). On the remaining small maps with many channels
+    (``_banded``) a loop over the k*k taps is faster:
 
     Speed comes from layout and blocking, not from loops: one sample at a time is copied into a
     zero-padded channels-last buffer, so along a row (width x channels) a tap is one long contiguous
@@ -514,6 +629,12 @@ def depthwise_conv2d(
     s, d, pads, (ho, wo) = _geometry(x, (kh, kw), stride, padding, dilation)
     (top, bottom), (left, right) = pads
     dtype = np.result_type(x, w)
+    if _flat(s, (ho, wo), wd):
+        out = np.empty((n, c * m, ho, wo), dtype=dtype)
+        products = _depthwise_flat(x, out, w.astype(dtype, copy=False), m, s, d, pads)
+        if tally is not None:
+            tally.products(products)
+        return _add_bias(out, b)
     if _banded(s, (ho, wo), c * m):
         out = np.empty((n, c * m, ho, wo), dtype=dtype)
         products = _depthwise_banded(x, out, _Band.build(w, m, s, d, pads, (ho, wo), dtype))
