@@ -1,4 +1,4 @@
-"""The banded (Toeplitz matmul) form of the depthwise kernel: same answers, honest count, bounded buffers.
+"""The depthwise kernel's three forms (flat, banded, tap loop): same answers, honest count, bounded buffers.
 
 ``kernels._flat`` and ``kernels._banded`` decide per call which form runs; these tests force each
 form, so all three stay covered whatever the dispatch rules pick for the small geometries
@@ -18,9 +18,14 @@ from test_reference_kernels import assert_close, conv_case, naive_depthwise, ran
 from convcost.reference import kernels as k
 
 
-def force(monkeypatch: pytest.MonkeyPatch, banded: bool) -> None:
+def force(monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    """Run ``form`` ('flat', 'banded' or 'taps'); the flat form only where it applies (else the usual
+    dispatch picks)."""
+    if form == "flat":
+        monkeypatch.setattr(k, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
+        return
     monkeypatch.setattr(k, "_flat", lambda stride, out_hw, width: False)
-    monkeypatch.setattr(k, "_banded", lambda stride, out_hw, channels: banded)
+    monkeypatch.setattr(k, "_banded", lambda stride, out_hw, channels: form == "banded")
 
 
 def torch_depthwise(x: np.ndarray, w: np.ndarray, case: dict[str, Any]) -> Any:
@@ -29,11 +34,19 @@ def torch_depthwise(x: np.ndarray, w: np.ndarray, case: dict[str, Any]) -> Any:
     )
 
 
-@pytest.mark.parametrize("banded", [True, False])
+def tune(monkeypatch: pytest.MonkeyPatch, rows: int, outputs: int, chunk: int, threads: int) -> None:
+    """Tile rows (at least ``rows``, about ``outputs`` per channel), chunk budget and workers."""
+    monkeypatch.setattr(k, "DEPTHWISE_BAND_ROWS", rows)
+    monkeypatch.setattr(k, "DEPTHWISE_BAND_OUTPUTS", outputs)
+    monkeypatch.setattr(k, "DEPTHWISE_BAND_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(k, "THREADS", threads)
+
+
+@pytest.mark.parametrize("form", ["flat", "banded", "taps"])
 @given(case=conv_case(depthwise=True))
-def test_each_form_equals_torch_and_counts_every_tap_of_every_output(banded: bool, case: dict[str, Any]) -> None:
+def test_each_form_equals_torch_and_counts_every_tap_of_every_output(form: str, case: dict[str, Any]) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        force(patch, banded)
+        force(patch, form)
         rng = np.random.default_rng(case["seed"])
         n, c, h, wd = case["shape"]
         m = case["multiplier"]
@@ -53,14 +66,11 @@ def test_tiles_chunks_and_threads_give_the_same_answer_and_count(monkeypatch: py
     x, w = rand(rng, 2, 3, 13, 11), rand(rng, 6, 1, 3, 2)
     pads = k.resolve_padding("same", (13, 11), (3, 2), (stride, stride), (2, 2))
     expected = naive_depthwise(x, w, stride, pads, 2, 2)
-    force(monkeypatch, True)
+    force(monkeypatch, "banded")
     for rows, outputs in ((1, 1), (2, 1), (3, 1), (4, 128), (100, 1)):
         for chunk in (10**9, 200, 1):
             for threads in (1, 2, 3):
-                monkeypatch.setattr(k, "DEPTHWISE_BAND_ROWS", rows)
-                monkeypatch.setattr(k, "DEPTHWISE_BAND_OUTPUTS", outputs)
-                monkeypatch.setattr(k, "DEPTHWISE_BAND_CHUNK_ELEMENTS", chunk)
-                monkeypatch.setattr(k, "THREADS", threads)
+                tune(monkeypatch, rows, outputs, chunk, threads)
                 tally = k.Tally()
                 assert_close(k.depthwise_conv2d(x, w, None, stride, "same", 2, 2, tally=tally), expected)
                 assert tally.macs == 3 * 2 * expected.size
@@ -120,21 +130,6 @@ def test_the_dispatch_rule() -> None:
     assert not k._banded((2, 2), (14, 14), 512)
 
 
-@given(case=conv_case(depthwise=True))
-def test_the_flat_form_equals_torch_and_counts_every_tap_of_every_output(case: dict[str, Any]) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(k, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
-        rng = np.random.default_rng(case["seed"])
-        n, c, h, wd = case["shape"]
-        m = case["multiplier"]
-        x, w = rand(rng, n, c, h, wd), rand(rng, c * m, 1, *case["kernel"])
-        tally = k.Tally()
-        ours = k.depthwise_conv2d(x, w, None, case["stride"], case["padding"], case["dilation"], m, tally=tally)
-        expected = torch_depthwise(x, w, case)
-        assert_close(ours, expected)
-        assert tally.macs == case["kernel"][0] * case["kernel"][1] * expected.numel()
-
-
 @pytest.mark.parametrize("stride", [1, 2, 3])
 def test_flat_tiles_chunks_and_threads_give_the_same_answer_and_count(
     monkeypatch: pytest.MonkeyPatch, stride: int
@@ -149,10 +144,7 @@ def test_flat_tiles_chunks_and_threads_give_the_same_answer_and_count(
     for rows, outputs in ((1, 1), (2, 1), (4, 128), (100, 1)):
         for chunk in (10**9, 1):
             for threads in (1, 2, 3):
-                monkeypatch.setattr(k, "DEPTHWISE_BAND_ROWS", rows)
-                monkeypatch.setattr(k, "DEPTHWISE_BAND_OUTPUTS", outputs)
-                monkeypatch.setattr(k, "DEPTHWISE_BAND_CHUNK_ELEMENTS", chunk)
-                monkeypatch.setattr(k, "THREADS", threads)
+                tune(monkeypatch, rows, outputs, chunk, threads)
                 tally = k.Tally()
                 assert_close(k.depthwise_conv2d(x, w, None, (stride, 1), "same", 2, 2, tally=tally), expected)
                 assert tally.macs == 3 * 3 * expected.size
