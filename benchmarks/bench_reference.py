@@ -60,7 +60,7 @@ import torch.nn.functional as F  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 from torch import nn  # noqa: E402
 
-from convcost.reference import kernels, run  # noqa: E402
+from convcost.reference import depthwise, kernels, run  # noqa: E402
 from convcost.report import analyze  # noqa: E402
 from convcost.shapes import infer_shapes  # noqa: E402
 from convcost.spec import (  # noqa: E402
@@ -166,7 +166,7 @@ def layer_benchmarks(batches: list[int], repeats: int) -> list[dict[str, Any]]:
             if row.kind == "depthwise":
                 weight = rng.standard_normal((c, 1, *layer.kernel), dtype=np.float32)
                 fns = {
-                    "numpy": lambda x=x, weight=weight, layer=layer: kernels.depthwise_conv2d(
+                    "numpy": lambda x=x, weight=weight, layer=layer: depthwise.depthwise_conv2d(
                         x, weight, None, layer.stride, "same"
                     )
                 }
@@ -201,13 +201,13 @@ def layer_benchmarks(batches: list[int], repeats: int) -> list[dict[str, Any]]:
             t = interleaved(fns, repeats)
             macs = row.macs * batch
             form = "gemm"
-            if row.kind == "depthwise":  # which of the kernel's three forms ran (kernels._flat, _banded)
+            if row.kind == "depthwise":  # which of the kernel's three forms ran (depthwise._flat, _banded)
                 stride = kernels.pair(layer.stride)
                 out_hw = (row.output[1], row.output[2])
-                if kernels._flat(stride, out_hw, w):
+                if depthwise._flat(stride, out_hw, w):
                     form = "flat"
                 else:
-                    form = "banded" if kernels._banded(stride, out_hw, c) else "taps"
+                    form = "banded" if depthwise._banded(stride, out_hw, c) else "taps"
             results.append(
                 {
                     "layer": row.path,
@@ -341,8 +341,8 @@ def naive_benchmark() -> dict[str, Any]:
     t0 = time.perf_counter()
     slow = twins.naive_depthwise(x, w, 1, pads, 1, 1)
     naive = time.perf_counter() - t0
-    fast = interleaved({"fast": lambda: kernels.depthwise_conv2d(x, w, None, 1, "same")}, 50)["fast"]["best"]
-    assert np.abs(slow - kernels.depthwise_conv2d(x, w, None, 1, "same")).max() < 1e-4
+    fast = interleaved({"fast": lambda: depthwise.depthwise_conv2d(x, w, None, 1, "same")}, 50)["fast"]["best"]
+    assert np.abs(slow - depthwise.depthwise_conv2d(x, w, None, 1, "same")).max() < 1e-4
     print(f"  naive loops {naive * 1e3:.0f} ms, vectorised {fast * 1e3:.3f} ms: {naive / fast:.0f}x", flush=True)
     return {"input": [1, 32, 28, 28], "kernel": [3, 3], "naive_s": naive, "vectorised_s": fast, "factor": naive / fast}
 

@@ -1,6 +1,6 @@
 """The depthwise kernel's three forms (flat, banded, tap loop): same answers, honest count, bounded buffers.
 
-``kernels._flat`` and ``kernels._banded`` decide per call which form runs; these tests force each
+``depthwise._flat`` and ``depthwise._banded`` decide per call which form runs; these tests force each
 form, so all three stay covered whatever the dispatch rules pick for the small geometries
 hypothesis draws (the flat form only where it applies: stride 1 across, output as wide as input).
 """
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from test_reference_kernels import assert_close, conv_case, naive_depthwise, rand, t, torch_pad
 
+from convcost.reference import depthwise as dw
 from convcost.reference import kernels as k
 
 
@@ -22,10 +23,10 @@ def force(monkeypatch: pytest.MonkeyPatch, form: str) -> None:
     """Run ``form`` ('flat', 'banded' or 'taps'); the flat form only where it applies (else the usual
     dispatch picks)."""
     if form == "flat":
-        monkeypatch.setattr(k, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
+        monkeypatch.setattr(dw, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
         return
-    monkeypatch.setattr(k, "_flat", lambda stride, out_hw, width: False)
-    monkeypatch.setattr(k, "_banded", lambda stride, out_hw, channels: form == "banded")
+    monkeypatch.setattr(dw, "_flat", lambda stride, out_hw, width: False)
+    monkeypatch.setattr(dw, "_banded", lambda stride, out_hw, channels: form == "banded")
 
 
 def torch_depthwise(x: np.ndarray, w: np.ndarray, case: dict[str, Any]) -> Any:
@@ -36,9 +37,9 @@ def torch_depthwise(x: np.ndarray, w: np.ndarray, case: dict[str, Any]) -> Any:
 
 def tune(monkeypatch: pytest.MonkeyPatch, rows: int, outputs: int, chunk: int, threads: int) -> None:
     """Tile rows (at least ``rows``, about ``outputs`` per channel), chunk budget and workers."""
-    monkeypatch.setattr(k, "DEPTHWISE_BAND_ROWS", rows)
-    monkeypatch.setattr(k, "DEPTHWISE_BAND_OUTPUTS", outputs)
-    monkeypatch.setattr(k, "DEPTHWISE_BAND_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(dw, "DEPTHWISE_BAND_ROWS", rows)
+    monkeypatch.setattr(dw, "DEPTHWISE_BAND_OUTPUTS", outputs)
+    monkeypatch.setattr(dw, "DEPTHWISE_BAND_CHUNK_ELEMENTS", chunk)
     monkeypatch.setattr(k, "THREADS", threads)
 
 
@@ -52,7 +53,7 @@ def test_each_form_equals_torch_and_counts_every_tap_of_every_output(form: str, 
         m = case["multiplier"]
         x, w = rand(rng, n, c, h, wd), rand(rng, c * m, 1, *case["kernel"])
         tally = k.Tally()
-        ours = k.depthwise_conv2d(x, w, None, case["stride"], case["padding"], case["dilation"], m, tally=tally)
+        ours = dw.depthwise_conv2d(x, w, None, case["stride"], case["padding"], case["dilation"], m, tally=tally)
         expected = torch_depthwise(x, w, case)
         assert_close(ours, expected)
         # the closed form: kh * kw multiply-adds per output value, padding included
@@ -72,21 +73,21 @@ def test_tiles_chunks_and_threads_give_the_same_answer_and_count(monkeypatch: py
             for threads in (1, 2, 3):
                 tune(monkeypatch, rows, outputs, chunk, threads)
                 tally = k.Tally()
-                assert_close(k.depthwise_conv2d(x, w, None, stride, "same", 2, 2, tally=tally), expected)
+                assert_close(dw.depthwise_conv2d(x, w, None, stride, "same", 2, 2, tally=tally), expected)
                 assert tally.macs == 3 * 2 * expected.size
-                assert_close(k.depthwise_conv2d(x[:1], w, None, stride, "same", 2, 2), expected[:1])
+                assert_close(dw.depthwise_conv2d(x[:1], w, None, stride, "same", 2, 2), expected[:1])
 
 
 def test_the_count_is_the_bands_taps_not_its_structural_zeros() -> None:
     """BLAS multiplies the whole band; only the positions holding a weight are counted."""
     rng = np.random.default_rng(5)
     x, w = rand(rng, 2, 4, 16, 16), rand(rng, 4, 1, 3, 3)
-    band = k._Band.build(w, 1, (1, 1), (1, 1), ((1, 1), (1, 1)), (16, 16), np.float32)
+    band = dw._Band.build(w, 1, (1, 1), (1, 1), ((1, 1), (1, 1)), (16, 16), np.float32)
     rows, inner = band.weights.shape[-2:]
     assert list(band.taps) == [9] * rows  # every band row holds the 3x3 taps once
     assert inner > 9  # ... among structural zeros that BLAS also multiplies
     tally = k.Tally()
-    k.depthwise_conv2d(x, w, None, 1, 1, tally=tally)
+    dw.depthwise_conv2d(x, w, None, 1, 1, tally=tally)
     assert tally.macs == 2 * 4 * 16 * 16 * 9
     blas_products = 2 * 4 * 16 * 16 * inner
     assert tally.macs < blas_products
@@ -95,7 +96,7 @@ def test_the_count_is_the_bands_taps_not_its_structural_zeros() -> None:
 def test_the_band_holds_each_weight_where_the_definition_puts_it() -> None:
     rng = np.random.default_rng(8)
     w = rand(rng, 6, 1, 2, 3)  # 3 channels x multiplier 2
-    band = k._Band.build(w, 2, (2, 1), (3, 2), ((0, 0), (0, 0)), (5, 4), np.float32)
+    band = dw._Band.build(w, 2, (2, 1), (3, 2), ((0, 0), (0, 0)), (5, 4), np.float32)
     c, m, _, rows, inner = band.weights.shape
     span = inner // 3
     dense = band.weights.reshape(c, m, rows, span, 3)
@@ -110,9 +111,9 @@ def test_the_band_holds_each_weight_where_the_definition_puts_it() -> None:
 
 def test_a_chunks_buffer_stays_bounded_on_a_large_map(monkeypatch: pytest.MonkeyPatch) -> None:
     """A channel larger than the chunk budget is done a few tiles of rows at a time."""
-    monkeypatch.setattr(k, "DEPTHWISE_BAND_CHUNK_ELEMENTS", 4096)
+    monkeypatch.setattr(dw, "DEPTHWISE_BAND_CHUNK_ELEMENTS", 4096)
     w = rand(np.random.default_rng(2), 1, 1, 3, 3)
-    band = k._Band.build(w, 1, (1, 1), (1, 1), ((1, 1), (1, 1)), (200, 64), np.float32)
+    band = dw._Band.build(w, 1, (1, 1), (1, 1), ((1, 1), (1, 1)), (200, 64), np.float32)
     channels, tile_step, work = band.plan(1, 1)
     length = (tile_step - 1) * band.rows + band.span
     assert channels == 1 and len(work) > 1
@@ -121,13 +122,13 @@ def test_a_chunks_buffer_stays_bounded_on_a_large_map(monkeypatch: pytest.Monkey
 
 def test_the_dispatch_rule() -> None:
     """Banded everywhere except small maps with many channels (measured; docs/performance.md)."""
-    assert k._banded((1, 1), (112, 112), 32)
-    assert k._banded((1, 1), (14, 14), 512)
-    assert k._banded((2, 2), (28, 28), 256)
-    assert k._banded((1, 1), (7, 7), 64)
-    assert not k._banded((1, 1), (7, 7), 1024)
-    assert not k._banded((2, 2), (7, 7), 1024)
-    assert not k._banded((2, 2), (14, 14), 512)
+    assert dw._banded((1, 1), (112, 112), 32)
+    assert dw._banded((1, 1), (14, 14), 512)
+    assert dw._banded((2, 2), (28, 28), 256)
+    assert dw._banded((1, 1), (7, 7), 64)
+    assert not dw._banded((1, 1), (7, 7), 1024)
+    assert not dw._banded((2, 2), (7, 7), 1024)
+    assert not dw._banded((2, 2), (14, 14), 512)
 
 
 @pytest.mark.parametrize("stride", [1, 2, 3])
@@ -139,21 +140,21 @@ def test_flat_tiles_chunks_and_threads_give_the_same_answer_and_count(
     x, w = rand(rng, 2, 3, 13, 11), rand(rng, 6, 1, 3, 3)
     pads = k.resolve_padding("same", (13, 11), (3, 3), (stride, 1), (2, 2))
     expected = F.conv2d(torch_pad(t(x), pads), t(w), None, stride=(stride, 1), dilation=2, groups=3).numpy()
-    monkeypatch.setattr(k, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
-    assert k._flat((stride, 1), expected.shape[2:], 11)
+    monkeypatch.setattr(dw, "DEPTHWISE_FLAT_MAX_ROWS", 10**9)
+    assert dw._flat((stride, 1), expected.shape[2:], 11)
     for rows, outputs in ((1, 1), (2, 1), (4, 128), (100, 1)):
         for chunk in (10**9, 1):
             for threads in (1, 2, 3):
                 tune(monkeypatch, rows, outputs, chunk, threads)
                 tally = k.Tally()
-                assert_close(k.depthwise_conv2d(x, w, None, (stride, 1), "same", 2, 2, tally=tally), expected)
+                assert_close(dw.depthwise_conv2d(x, w, None, (stride, 1), "same", 2, 2, tally=tally), expected)
                 assert tally.macs == 3 * 3 * expected.size
 
 
 def test_flat_dispatch() -> None:
-    assert k._flat((1, 1), (14, 14), 14)
-    assert k._flat((1, 1), (7, 7), 7)
-    assert k._flat((2, 1), (7, 14), 14)
-    assert not k._flat((2, 2), (7, 7), 14)
-    assert not k._flat((1, 1), (28, 28), 28)
-    assert not k._flat((1, 1), (14, 12), 14)  # narrower than its input: no plane-long copies
+    assert dw._flat((1, 1), (14, 14), 14)
+    assert dw._flat((1, 1), (7, 7), 7)
+    assert dw._flat((2, 1), (7, 14), 14)
+    assert not dw._flat((2, 2), (7, 7), 14)
+    assert not dw._flat((1, 1), (28, 28), 28)
+    assert not dw._flat((1, 1), (14, 12), 14)  # narrower than its input: no plane-long copies

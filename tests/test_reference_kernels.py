@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+from convcost.reference import depthwise as dw
 from convcost.reference import kernels as k
 
 RTOL = 1e-4
@@ -187,17 +188,17 @@ def test_depthwise_blocks_threads_and_paths_give_the_same_answer(
     x, w = rand(rng, 2, 3, 11, 10), rand(rng, 6, 1, 3, 2)
     pads = k.resolve_padding("same", (11, 10), (3, 2), (stride, stride), (2, 2))
     expected = F.conv2d(torch_pad(t(x), pads), t(w), None, stride=stride, dilation=2, groups=3)
-    monkeypatch.setattr(k, "DEPTHWISE_FUSED_MIN_CHANNELS", fused_from)
-    monkeypatch.setattr(k, "_flat", lambda stride, out_hw, width: False)
-    monkeypatch.setattr(k, "_banded", lambda stride, out_hw, channels: False)  # the tap loop (banded: its own tests)
+    monkeypatch.setattr(dw, "DEPTHWISE_FUSED_MIN_CHANNELS", fused_from)
+    monkeypatch.setattr(dw, "_flat", lambda stride, out_hw, width: False)
+    monkeypatch.setattr(dw, "_banded", lambda stride, out_hw, channels: False)  # the tap loop (banded: its own tests)
     for block in (10**9, 40, 1):
         for threads in (1, 2, 3):  # samples shared between workers, or one sample's row blocks
-            monkeypatch.setattr(k, "DEPTHWISE_BLOCK_ELEMENTS", block)
+            monkeypatch.setattr(dw, "DEPTHWISE_BLOCK_ELEMENTS", block)
             monkeypatch.setattr(k, "THREADS", threads)
             tally = k.Tally()
-            assert_close(k.depthwise_conv2d(x, w, None, stride, "same", 2, 2, tally=tally), expected)
+            assert_close(dw.depthwise_conv2d(x, w, None, stride, "same", 2, 2, tally=tally), expected)
             assert tally.macs == 3 * 2 * expected.numel()  # every 3x2 tap times every output value
-            assert_close(k.depthwise_conv2d(x[:1], w, None, stride, "same", 2, 2), expected[:1])
+            assert_close(dw.depthwise_conv2d(x[:1], w, None, stride, "same", 2, 2), expected[:1])
 
 
 @given(conv_case(depthwise=True))
@@ -208,7 +209,7 @@ def test_depthwise_equals_torch_grouped_conv_on_random_geometry(case: dict[str, 
     x = rand(rng, n, c, h, wd)
     w = rand(rng, c * m, 1, *case["kernel"])
     b = rand(rng, c * m)
-    ours = k.depthwise_conv2d(x, w, b, case["stride"], case["padding"], case["dilation"], m)
+    ours = dw.depthwise_conv2d(x, w, b, case["stride"], case["padding"], case["dilation"], m)
     theirs = F.conv2d(
         torch_pad(t(x), case["pads"]), t(w), t(b), stride=case["stride"], dilation=case["dilation"], groups=c
     )
@@ -223,9 +224,9 @@ def test_pointwise_equals_torch_1x1_conv() -> None:
 
 def test_separable_equals_torch_depthwise_then_pointwise() -> None:
     rng = np.random.default_rng(5)
-    x, dw, pw, b = rand(rng, 2, 3, 9, 9), rand(rng, 6, 1, 3, 3), rand(rng, 4, 6, 1, 1), rand(rng, 4)
-    theirs = F.conv2d(F.conv2d(t(x), t(dw), stride=2, padding=1, groups=3), t(pw), t(b))
-    assert_close(k.separable_conv2d(x, dw, pw, b, 2, 1, 1, 2), theirs)
+    x, dw_w, pw, b = rand(rng, 2, 3, 9, 9), rand(rng, 6, 1, 3, 3), rand(rng, 4, 6, 1, 1), rand(rng, 4)
+    theirs = F.conv2d(F.conv2d(t(x), t(dw_w), stride=2, padding=1, groups=3), t(pw), t(b))
+    assert_close(dw.separable_conv2d(x, dw_w, pw, b, 2, 1, 1, 2), theirs)
 
 
 def test_linear_equals_torch_on_vectors_and_on_the_channels_of_a_map() -> None:
@@ -256,7 +257,7 @@ def test_depthwise_equals_the_naive_loops(case: dict[str, Any]) -> None:
     n, c, h, wd = case["shape"]
     m = case["multiplier"]
     x, w = rand(rng, n, c, h, wd), rand(rng, c * m, 1, *case["kernel"])
-    ours = k.depthwise_conv2d(x, w, None, case["stride"], case["padding"], case["dilation"], m)
+    ours = dw.depthwise_conv2d(x, w, None, case["stride"], case["padding"], case["dilation"], m)
     assert_close(ours, naive_depthwise(x, w, case["stride"], case["pads"], case["dilation"], m))
 
 
@@ -298,7 +299,7 @@ def test_depthwise_same_stride_two_equals_keras(keras: Any, size: tuple[int, int
     layer.build((None, *size, c))
     # Keras keeps (kh, kw, C, multiplier); output channel c * m + j reads input channel c, as ours does.
     layer.set_weights([w.reshape(c, m, 3, 3).transpose(2, 3, 0, 1), b])
-    assert_close(k.depthwise_conv2d(x, w, b, 2, "same", 1, m), from_keras(layer(nhwc(x))))
+    assert_close(dw.depthwise_conv2d(x, w, b, 2, "same", 1, m), from_keras(layer(nhwc(x))))
 
 
 @pytest.mark.parametrize("size", [(8, 8), (9, 7), (9, 8)])
@@ -419,7 +420,7 @@ def test_tally_counts_the_multiplied_operands() -> None:
     # 2 samples x 2 groups x (4 filters x 18 inputs) @ (18 x 36 pixels)
     assert tally.macs == 2 * 2 * 4 * 18 * 36
     tally = k.Tally()
-    k.depthwise_conv2d(x, rand(rng, 4, 1, 3, 3), None, 1, 1, tally=tally)
+    dw.depthwise_conv2d(x, rand(rng, 4, 1, 3, 3), None, 1, 1, tally=tally)
     assert tally.macs == 2 * 4 * 9 * 36
 
 
@@ -428,4 +429,4 @@ def test_bad_geometry_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="kernel extent 5"):
         k.conv2d(x, np.zeros((1, 2, 5, 5), dtype=np.float32))
     with pytest.raises(ValueError, match="do not fit"):
-        k.depthwise_conv2d(x, np.zeros((3, 1, 3, 3), dtype=np.float32))
+        dw.depthwise_conv2d(x, np.zeros((3, 1, 3, 3), dtype=np.float32))

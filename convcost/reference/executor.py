@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from convcost.errors import GeometryError
+from convcost.reference import depthwise
 from convcost.reference import kernels as k
 from convcost.spec import (
     Activation,
@@ -199,7 +200,7 @@ class _Runner:
             out_c = x.shape[1] * layer.depth_multiplier
             w = param("weight", (out_c, 1, kh, kw))
             b = param("bias", (out_c,), "bias") if layer.bias else None
-            return k.depthwise_conv2d(
+            return depthwise.depthwise_conv2d(
                 x,
                 w,
                 b,
@@ -215,7 +216,7 @@ class _Runner:
             dw = param("depthwise_weight", (mid, 1, kh, kw))
             pw = param("pointwise_weight", (layer.filters, mid, 1, 1))
             b = param("bias", (layer.filters,), "bias") if layer.bias else None
-            return k.separable_conv2d(
+            return depthwise.separable_conv2d(
                 x,
                 dw,
                 pw,
