@@ -89,6 +89,12 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return with_model
 
 
+flops_option = click.option(
+    "--flops",
+    is_flag=True,
+    help="Show FLOPs (2 x multiply-adds + the element-wise work the convention counts) instead of mult-adds.",
+)
+
 output_option = click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout."
 )
@@ -123,11 +129,7 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Value type for the memory columns (bytes per activation and parameter).",
 )
-@click.option(
-    "--flops",
-    is_flag=True,
-    help="Show FLOPs (2 x multiply-adds + the element-wise work the convention counts) instead of mult-adds.",
-)
+@flops_option
 @output_option
 def table(
     spec: Model, convention: str, fmt: str, depth: int | None, dtype: str, flops: bool, output: str | None
@@ -260,6 +262,7 @@ def explain(
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="paper", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw mult-adds against params (.svg or .png).")
+@flops_option
 @output_option
 def sweep(
     model: str,
@@ -268,16 +271,19 @@ def sweep(
     convention: str,
     fmt: str,
     plot: str | None,
+    flops: bool,
     output: str | None,
 ) -> None:
     """Mult-adds and params of MODEL over a grid of alphas x resolutions (the paper's Tables 6 and 7)."""
     from convcost import sweep as grid
+    from convcost.render.text import Work
 
     result = grid.sweep(
         model,
         grid.parse_list(alphas, float, "--alpha"),
         grid.parse_list(resolutions, int, "--resolution"),
         convention,
+        Work(flops),
     )
     if plot:
         grid.plot(result, plot)
@@ -309,6 +315,7 @@ def _variant(model: str, alpha: float | None, resolution: int | None, classes: i
 @_side_options
 @click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="paper", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@flops_option
 @output_option
 def compare(
     model_a: str,
@@ -321,6 +328,7 @@ def compare(
     b_classes: int | None,
     convention: str,
     fmt: str,
+    flops: bool,
     output: str | None,
 ) -> None:
     """Two models or variants side by side, by stage and in total, with the ratio B/A.
@@ -329,13 +337,15 @@ def compare(
     `convcost compare mobilenet_v1 mobilenet_v1_shallow --a-alpha 0.75` (Table 5).
     """
     from convcost import compare as side_by_side
+    from convcost.render.text import Work
 
     a = analyze(load_model(model_a, a_alpha, a_resolution, a_classes, 1), convention)
     b = analyze(load_model(model_b, b_alpha, b_resolution, b_classes, 1), convention)
     comparison = side_by_side.Comparison(
         a, b, _variant(model_a, a_alpha, a_resolution, a_classes), _variant(model_b, b_alpha, b_resolution, b_classes)
     )
-    write_output(side_by_side.render(comparison, fmt, color=_wants_color() and output is None), output)
+    text = side_by_side.render(comparison, fmt, color=_wants_color() and output is None, work=Work(flops))
+    write_output(text, output)
 
 
 @cli.command()

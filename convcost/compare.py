@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcost.render.grid import grid
-from convcost.render.text import exact
+from convcost.render.text import MULT_ADDS, Work, exact
 from convcost.report import Report, Totals
 
 
@@ -57,11 +57,13 @@ class Comparison:
         def side(stage: Stage | None) -> dict[str, Any] | None:
             if stage is None:
                 return None
-            return {"map": stage.label, "macs": stage.totals.macs, "params": stage.totals.params}
+            t = stage.totals
+            return {"map": stage.label, "macs": t.macs, "params": t.params, "flops": t.flops}
 
         def ratios(a: Totals, b: Totals) -> dict[str, str | None]:
-            macs, params = _ratio(b.macs, a.macs), _ratio(b.params, a.params)
-            return {"macs": None if macs is None else str(macs), "params": None if params is None else str(params)}
+            pairs = {"macs": (b.macs, a.macs), "params": (b.params, a.params), "flops": (b.flops, a.flops)}
+            fractions = {name: _ratio(*pair) for name, pair in pairs.items()}
+            return {name: None if ratio is None else str(ratio) for name, ratio in fractions.items()}
 
         return {
             "a": {"label": self.a_label, "model": self.a.model, "input": list(self.a.input), **self.a.totals.to_dict()},
@@ -75,12 +77,14 @@ class Comparison:
         }
 
 
-def render(c: Comparison, fmt: str, color: bool = False) -> str:
+def render(c: Comparison, fmt: str, color: bool = False, work: Work = MULT_ADDS) -> str:
+    """The comparison in ``fmt``; ``work`` picks the work columns (multiply-adds or FLOPs) of the
+    table and markdown forms; JSON and CSV carry both."""
     if fmt == "json":
         import json
 
         return json.dumps(c.to_dict(), indent=2) + "\n"
-    headers = ["Stage", "A map", "A mult-adds", "B map", "B mult-adds", "B/A", "A params", "B params", "B/A"]
+    headers = ["Stage", "A map", f"A {work.noun}", "B map", f"B {work.noun}", "B/A", "A params", "B params", "B/A"]
     rows = []
     for i, (sa, sb) in enumerate(c.stage_pairs(), start=1):
         ta, tb = (sa.totals if sa else Totals()), (sb.totals if sb else Totals())
@@ -88,10 +92,10 @@ def render(c: Comparison, fmt: str, color: bool = False) -> str:
             [
                 str(i),
                 sa.label if sa else "-",
-                exact(ta.macs),
+                exact(work.of(ta)),
                 sb.label if sb else "-",
-                exact(tb.macs),
-                _ratio_text(_ratio(tb.macs, ta.macs)),
+                exact(work.of(tb)),
+                _ratio_text(_ratio(work.of(tb), work.of(ta))),
                 exact(ta.params),
                 exact(tb.params),
                 _ratio_text(_ratio(tb.params, ta.params)),
@@ -102,10 +106,10 @@ def render(c: Comparison, fmt: str, color: bool = False) -> str:
         [
             "total",
             "",
-            exact(a.macs),
+            exact(work.of(a)),
             "",
-            exact(b.macs),
-            _ratio_text(_ratio(b.macs, a.macs)),
+            exact(work.of(b)),
+            _ratio_text(_ratio(work.of(b), work.of(a))),
             exact(a.params),
             exact(b.params),
             _ratio_text(_ratio(b.params, a.params)),
@@ -113,8 +117,8 @@ def render(c: Comparison, fmt: str, color: bool = False) -> str:
     )
     title = f"A: {c.a_label}   vs   B: {c.b_label}   (convention '{c.a.convention}')"
     summary = (
-        f"A: {a.macs / 1e6:,.1f}M mult-adds, {a.params / 1e6:,.2f}M params;  "
-        f"B: {b.macs / 1e6:,.1f}M mult-adds, {b.params / 1e6:,.2f}M params"
+        f"A: {work.of(a) / 1e6:,.1f}M {work.noun}, {a.params / 1e6:,.2f}M params;  "
+        f"B: {work.of(b) / 1e6:,.1f}M {work.noun}, {b.params / 1e6:,.2f}M params"
     )
     if fmt == "markdown":
         lines = [f"**{title}**", "", "| " + " | ".join(headers) + " |", "|" + "|".join([" ---: "] * len(headers)) + "|"]
@@ -126,10 +130,11 @@ def render(c: Comparison, fmt: str, color: bool = False) -> str:
 
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["stage", "a_map", "a_macs", "b_map", "b_macs", "a_params", "b_params"])
+        writer.writerow(["stage", "a_map", "a_macs", "b_map", "b_macs", "a_params", "b_params", "a_flops", "b_flops"])
         for i, (sa, sb) in enumerate(c.stage_pairs(), start=1):
             ta, tb = (sa.totals if sa else Totals()), (sb.totals if sb else Totals())
-            writer.writerow([i, sa.label if sa else "", ta.macs, sb.label if sb else "", tb.macs, ta.params, tb.params])
-        writer.writerow(["total", "", a.macs, "", b.macs, a.params, b.params])
+            a_map, b_map = sa.label if sa else "", sb.label if sb else ""
+            writer.writerow([i, a_map, ta.macs, b_map, tb.macs, ta.params, tb.params, ta.flops, tb.flops])
+        writer.writerow(["total", "", a.macs, "", b.macs, a.params, b.params, a.flops, b.flops])
         return out.getvalue()
     return grid(title, headers, rows, right=set(range(1, len(headers))), caption=summary, color=color)

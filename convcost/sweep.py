@@ -4,12 +4,12 @@ view), with the Pareto front of multiply-adds against parameters."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from convcost.errors import MissingDependencyError, SpecError
 from convcost.render.grid import grid
-from convcost.render.text import exact
+from convcost.render.text import MULT_ADDS, Work, exact
 from convcost.report import analyze
 from convcost.zoo import build, get_entry
 
@@ -21,16 +21,17 @@ class Point:
     macs: int
     params: int
     pareto: bool = False
+    flops: int = 0
 
-    def dominates(self, other: Point) -> bool:
+    def dominates(self, other: Point, work: Work) -> bool:
         """At most the other's work with at least its capacity (parameters), and better in one.
 
         Work and parameters both fall as alpha and the resolution shrink, so "cheaper on both"
         would only ever pick the smallest network. The useful question when choosing alpha and
         resolution is which grid points give the most weights for the work they cost.
         """
-        same = (self.macs, self.params) == (other.macs, other.params)
-        return self.macs <= other.macs and self.params >= other.params and not same
+        mine, theirs = work.of(self), work.of(other)
+        return mine <= theirs and self.params >= other.params and (mine, self.params) != (theirs, other.params)
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,23 @@ class Sweep:
     model: str
     convention: str
     points: tuple[Point, ...]
+    #: which work the front and the columns are about: multiply-adds, or FLOPs
+    work: Work = MULT_ADDS
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "convention": self.convention,
+            "pareto_by": "flops" if self.work.flops else "macs",
             "points": [
-                {"alpha": p.alpha, "resolution": p.resolution, "macs": p.macs, "params": p.params, "pareto": p.pareto}
+                {
+                    "alpha": p.alpha,
+                    "resolution": p.resolution,
+                    "macs": p.macs,
+                    "params": p.params,
+                    "pareto": p.pareto,
+                    "flops": p.flops,
+                }
                 for p in self.points
             ],
         }
@@ -65,8 +76,15 @@ def parse_list(text: str | None, kind: type, option: str) -> list[Any]:
     return values
 
 
-def sweep(model: str, alphas: list[float | None], resolutions: list[int | None], convention: str = "paper") -> Sweep:
-    """Cost ``model`` at every (alpha, resolution) pair; mark the points no other point beats."""
+def sweep(
+    model: str,
+    alphas: list[float | None],
+    resolutions: list[int | None],
+    convention: str = "paper",
+    work: Work = MULT_ADDS,
+) -> Sweep:
+    """Cost ``model`` at every (alpha, resolution) pair; mark the points no other point beats on
+    ``work`` (multiply-adds, or FLOPs) against parameters."""
     takes = get_entry(model).arguments
     for name, values in (("alpha", alphas), ("resolution", resolutions)):
         if values != [None] and name not in takes:
@@ -76,11 +94,9 @@ def sweep(model: str, alphas: list[float | None], resolutions: list[int | None],
         for resolution in resolutions:
             arguments = {k: v for k, v in (("alpha", alpha), ("resolution", resolution)) if v is not None}
             totals = analyze(build(model, **arguments), convention).totals
-            points.append(Point(alpha, resolution, totals.macs, totals.params))
-    front = tuple(
-        Point(p.alpha, p.resolution, p.macs, p.params, not any(q.dominates(p) for q in points)) for p in points
-    )
-    return Sweep(model, convention, front)
+            points.append(Point(alpha, resolution, totals.macs, totals.params, flops=totals.flops))
+    front = tuple(replace(p, pareto=not any(q.dominates(p, work) for q in points)) for p in points)
+    return Sweep(model, convention, front, work)
 
 
 def _label(value: object) -> str:
@@ -88,13 +104,13 @@ def _label(value: object) -> str:
 
 
 def to_rows(result: Sweep) -> tuple[list[str], list[list[str]]]:
-    headers = ["alpha", "resolution", "Mult-Adds", "(M)", "Params", "(M)", "Pareto"]
+    headers = ["alpha", "resolution", result.work.header, "(M)", "Params", "(M)", "Pareto"]
     rows = [
         [
             _label(p.alpha),
             _label(p.resolution),
-            exact(p.macs),
-            f"{p.macs / 1e6:.1f}",
+            exact(result.work.of(p)),
+            f"{result.work.of(p) / 1e6:.1f}",
             exact(p.params),
             f"{p.params / 1e6:.2f}",
             "*" if p.pareto else "",
@@ -116,25 +132,26 @@ def render(result: Sweep, fmt: str, color: bool = False) -> str:
 
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["alpha", "resolution", "macs", "params", "pareto"])
+        writer.writerow(["alpha", "resolution", "macs", "params", "pareto", "flops"])
         writer.writerows(
-            [_label(p.alpha), _label(p.resolution), p.macs, p.params, int(p.pareto)] for p in result.points
+            [_label(p.alpha), _label(p.resolution), p.macs, p.params, int(p.pareto), p.flops] for p in result.points
         )
         return out.getvalue()
     if fmt == "markdown":
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join([" ---: "] * len(headers)) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines) + "\n"
-    title = f"{result.model}: mult-adds and params over the grid (convention '{result.convention}')"
+    noun = result.work.noun
+    title = f"{result.model}: {noun} and params over the grid (convention '{result.convention}')"
     caption = (
-        "* Pareto front: no other grid point has at most its mult-adds and at least its params\n"
+        f"* Pareto front: no other grid point has at most its {noun} and at least its params\n"
         "  (for a compute budget, these are the configurations that buy the most weights)"
     )
     return grid(title, headers, rows, right=set(range(len(headers))), caption=caption, color=color)
 
 
 def plot(result: Sweep, path: str) -> None:
-    """Mult-adds against params, one point per grid cell; needs matplotlib (an optional extra)."""
+    """Mult-adds (or FLOPs) against params, one point per grid cell; needs matplotlib (an optional extra)."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".svg", ".png"):
         raise SpecError(f"--plot {path}: the file must end in .svg or .png")
@@ -149,10 +166,11 @@ def plot(result: Sweep, path: str) -> None:
         ) from None
     figure, axes = plt.subplots(figsize=(6, 4.5))
     for p in result.points:
-        axes.scatter(p.params / 1e6, p.macs / 1e6, color="tab:red" if p.pareto else "tab:blue")
-        axes.annotate(f"{_label(p.alpha)}/{_label(p.resolution)}", (p.params / 1e6, p.macs / 1e6), fontsize=7)
+        work = result.work.of(p) / 1e6
+        axes.scatter(p.params / 1e6, work, color="tab:red" if p.pareto else "tab:blue")
+        axes.annotate(f"{_label(p.alpha)}/{_label(p.resolution)}", (p.params / 1e6, work), fontsize=7)
     axes.set_xlabel("parameters (millions)")
-    axes.set_ylabel("multiply-adds (millions)")
+    axes.set_ylabel(f"{'FLOPs' if result.work.flops else 'multiply-adds'} (millions)")
     axes.set_title(f"{result.model}: alpha / resolution (red: Pareto front)")
     figure.tight_layout()
     from convcost.atomic import write_atomically

@@ -59,3 +59,15 @@ def test_mistakes(capsys: pytest.CaptureFixture[str]) -> None:
     assert "model 'lenet5' takes no 'alpha'" in capsys.readouterr().err
     assert main(["compare", "mobilenet_v1"]) == 2
     assert "MODEL_B" in capsys.readouterr().err
+
+
+def test_flops_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    """Paper FLOPs are exactly 2 x the mult-adds (Table 4's 4866M becomes 9.7 G FLOPs); the ratio stays."""
+    assert main(["compare", "mobilenet_v1", "mobilenet_v1_conv", "--flops"]) == 0
+    out = capsys.readouterr().out
+    assert "A FLOPs" in out and "mult-adds" not in out
+    assert "1,137,480,704" in out and f"{2 * 4_867_293_184:,}" in out and "8.558" in out
+    data = compare_json(["mobilenet_v1", "mobilenet_v1_conv", "--convention", "fvcore"], capsys)
+    a = analyze(mobilenet_v1(), "fvcore").totals
+    assert (data["a"]["flops"], data["a"]["macs"]) == (a.flops, a.macs)
+    assert sum(stage["a"]["flops"] for stage in data["stages"]) == a.flops

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from convcost import analyze
 from convcost.cli import main
+from convcost.render.text import MULT_ADDS, Work
 from convcost.sweep import Point, sweep
+from convcost.zoo import mobilenet_v1
 
 # The paper's Table 6 (alpha at 224) and Table 7 (resolution at alpha 1): mult-adds M, params M
 TABLE_6 = {1.0: (569, 4.2), 0.75: (325, 2.6), 0.5: (149, 1.3), 0.25: (41, 0.5)}
@@ -46,8 +49,26 @@ def test_pareto_front_is_the_lowest_resolution_of_each_width() -> None:
 
 
 def test_dominates() -> None:
-    assert Point(1.0, 128, 100, 10).dominates(Point(0.5, 224, 150, 5))
-    assert not Point(1.0, 128, 100, 10).dominates(Point(1.0, 128, 100, 10))
+    assert Point(1.0, 128, 100, 10).dominates(Point(0.5, 224, 150, 5), MULT_ADDS)
+    assert not Point(1.0, 128, 100, 10).dominates(Point(1.0, 128, 100, 10), MULT_ADDS)
+    # by FLOPs the order can differ from multiply-adds (element-wise work is counted once)
+    cheap_macs, cheap_flops = Point(1.0, 128, 100, 10, flops=260), Point(0.5, 224, 110, 10, flops=240)
+    assert cheap_macs.dominates(cheap_flops, MULT_ADDS) and cheap_flops.dominates(cheap_macs, Work(flops=True))
+
+
+def test_flops_sweep_under_a_tool_convention(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every point's FLOPs are analyze()'s under the convention (held against calflops itself in
+    tests/test_conventions_tools.py); the front and the columns are about FLOPs."""
+    args = ["sweep", "--alpha", "1,0.5", "--resolution", "224,128", "--convention", "calflops", "--flops"]
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["pareto_by"] == "flops"
+    for p in data["points"]:
+        totals = analyze(mobilenet_v1(alpha=p["alpha"], resolution=p["resolution"]), "calflops").totals
+        assert (p["macs"], p["flops"], p["params"]) == (totals.macs, totals.flops, totals.params)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "FLOPs and params over the grid" in out and "1,147,617,256" in out and "Mult-Adds" not in out
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from convcost.conventions import get_convention
 from convcost.labels import PAPER_KIND_NAMES
 from convcost.report import Report, Row, Totals
 from convcost.spec import Shape
+
+
+class Counted(Protocol):
+    """Anything with a multiply-add and a FLOP count: a row, totals, a sweep point."""
+
+    @property
+    def macs(self) -> int: ...
+
+    @property
+    def flops(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,11 @@ class Work:
     def header(self) -> str:
         return "FLOPs" if self.flops else "Mult-Adds"
 
-    def of(self, item: Row | Totals) -> int:
+    @property
+    def noun(self) -> str:
+        return "FLOPs" if self.flops else "mult-adds"
+
+    def of(self, item: Counted) -> int:
         return item.flops if self.flops else item.macs
 
     def share(self, report: Report, item: Row | Totals) -> float:
