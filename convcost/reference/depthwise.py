@@ -403,7 +403,29 @@ def depthwise_conv2d(
     band's weight-holding positions, not the products BLAS spends on the band's structural zeros.
     Small stride-1-across maps as wide as their input (``_flat``) use the same product with the
     input copied plane-long (``_depthwise_flat``). On the remaining small maps with many channels
-    (``_banded``) a loop over the k*k taps is faster:
+    (``_banded``) a loop over the k*k taps is faster (``_depthwise_taps``).
+    """
+    n, c, _, wd = x.shape
+    m = depth_multiplier
+    kh, kw = w.shape[2:]
+    if w.shape[:2] != (c * m, 1):
+        raise ValueError(f"depthwise weights {tuple(w.shape)} do not fit {c} channels x multiplier {m}")
+    s, d, pads, (ho, wo) = k._geometry(x, (kh, kw), stride, padding, dilation)
+    dtype = np.result_type(x, w)
+    out = np.empty((n, c * m, ho, wo), dtype=dtype)
+    if _flat(s, (ho, wo), wd):
+        products = _depthwise_flat(x, out, w.astype(dtype, copy=False), m, s, d, pads)
+    elif _banded(s, (ho, wo), c * m):
+        products = _depthwise_banded(x, out, _Band.build(w, m, s, d, pads, (ho, wo), dtype))
+    else:
+        products = _depthwise_taps(x, out, w, m, s, d, pads)
+    if tally is not None:
+        tally.products(products)
+    return k._add_bias(out, b)
+
+
+def _depthwise_taps(x: Array, out: Array, w: Array, m: int, s: IntPair, d: IntPair, pads: Pads) -> int:
+    """``out`` by a loop over the k*k taps; returns the products.
 
     Speed comes from layout and blocking, not from loops: one sample at a time is copied into a
     zero-padded channels-last buffer, so along a row (width x channels) a tap is one long contiguous
@@ -414,29 +436,13 @@ def depthwise_conv2d(
     ``THREADS`` workers share the samples (or, for fewer samples, each sample's row blocks).
     """
     n, c, h, wd = x.shape
-    m = depth_multiplier
+    ho, wo = out.shape[2:]
     kh, kw = w.shape[2:]
-    if w.shape[:2] != (c * m, 1):
-        raise ValueError(f"depthwise weights {tuple(w.shape)} do not fit {c} channels x multiplier {m}")
-    s, d, pads, (ho, wo) = k._geometry(x, (kh, kw), stride, padding, dilation)
+    dtype = out.dtype
     (top, bottom), (left, right) = pads
-    dtype = np.result_type(x, w)
-    if _flat(s, (ho, wo), wd):
-        out = np.empty((n, c * m, ho, wo), dtype=dtype)
-        products = _depthwise_flat(x, out, w.astype(dtype, copy=False), m, s, d, pads)
-        if tally is not None:
-            tally.products(products)
-        return k._add_bias(out, b)
-    if _banded(s, (ho, wo), c * m):
-        out = np.empty((n, c * m, ho, wo), dtype=dtype)
-        products = _depthwise_banded(x, out, _Band.build(w, m, s, d, pads, (ho, wo), dtype))
-        if tally is not None:
-            tally.products(products)
-        return k._add_bias(out, b)
     # (kh, kw, Wo, C, m): every tap's weights laid along a whole output row
     per_tap = w.reshape(c, m, kh, kw).transpose(2, 3, 0, 1)[:, :, None]
     taps = np.ascontiguousarray(np.broadcast_to(per_tap, (kh, kw, wo, c, m)), dtype=dtype)
-    out = np.empty((n, c * m, ho, wo), dtype=dtype)
     padded_shape = (h + top + bottom, wd + left + right, c, 1)
     rows = min(ho, max(1, DEPTHWISE_BLOCK_ELEMENTS // (wo * c * m)))
     # Measured on MobileNet v1's layers: the fused einsum wins on strided and on wide (>= 256
@@ -480,9 +486,7 @@ def depthwise_conv2d(
                     range(workers),
                 )
             )
-    if tally is not None:
-        tally.products(products)
-    return k._add_bias(out, b)
+    return products
 
 
 def separable_conv2d(

@@ -15,17 +15,14 @@ def render(report: Report, fmt: str, *, color: bool | None = None, dtype: str = 
     ``flops`` makes the table and markdown work columns FLOPs instead of multiply-adds; CSV and
     JSON always carry both.
     """
-    from convcost.render.text import Work
+    from convcost.render import text
 
+    work = text.Work(flops)
     if fmt == "table":
         from convcost.render.table import to_table
 
-        return to_table(report, color=color, dtype=dtype, work=Work(flops))
+        return to_table(report, color=color, dtype=dtype, work=work)
     if fmt == "markdown":
-        from convcost.render.text import to_markdown
-
-        return to_markdown(report, dtype, Work(flops))
-    from convcost.render import text
-
+        return text.to_markdown(report, dtype, work)
     renderers: dict[str, Callable[[Report, str], str]] = {"csv": text.to_csv, "json": text.to_json}
     return renderers[fmt](report, dtype)
