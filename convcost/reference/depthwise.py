@@ -374,9 +374,10 @@ def _depthwise_flat(x: Array, out: Array, w: Array, m: int, stride: IntPair, dil
 def _banded(stride: IntPair, out_hw: IntPair, channels: int) -> bool:
     """Whether the banded form is used: everywhere it was measured faster than the tap loop.
 
-    The tap loop stays faster only on small maps with many channels (MobileNet v1's 7x7x1024 at
-    stride 1, 14x14x512 at stride 2): its channels-last rows are long there, while the banded form
-    would run many tiny matmuls. Measured by benchmarks/bench_reference.py and docs/performance.md.
+    Asked after ``_flat``. The tap loop stays faster only on small maps with many channels
+    (MobileNet v1's stride-2 conv_dw_6 and conv_dw_12, 14x14x256 and 7x7x512 outputs): its
+    channels-last rows are long there, while the banded form would run many tiny matmuls.
+    Measured by benchmarks/bench_reference.py and docs/performance.md.
     """
     small = out_hw[0] * out_hw[1] < DEPTHWISE_BAND_MIN_OUTPUTS * stride[0] * stride[1]
     return not (small and channels >= DEPTHWISE_FUSED_MIN_CHANNELS)
