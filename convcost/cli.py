@@ -19,7 +19,6 @@ from convcost.errors import ConvcostError, GeometryError, SpecError
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
-from convcost.shapes import infer_shapes
 from convcost.spec import Model
 from convcost.zoo import ZOO, build
 
@@ -57,9 +56,9 @@ def load_model(model: str, alpha: float | None, resolution: int | None, classes:
 
         spec = keras_json_file(model) or load(model)
         try:  # a layer that does not fit its input: say which file, as every other spec file error does
-            infer_shapes(spec)
+            spec.shaped  # noqa: B018 (works the shapes out)
         except GeometryError as e:
-            raise GeometryError(f"{model}: {e}") from None
+            raise e if str(e).startswith(model) else GeometryError(f"{model}: {e}", e.node) from None
     else:
         spec = build(model, **arguments)
     return spec.with_batch(batch)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from convcost import cost
+from convcost.cost import Cost
 from convcost.errors import SpecError
+from convcost.layer import Layer, Shape, Site
 from convcost.report import analyze
-from convcost.shapes import output_shape
 from convcost.spec import Conv2D, DepthwiseConv2D, Model, SeparableConv2D
 
 
@@ -89,14 +89,10 @@ def explain(kernel: int, M: int, N: int, size: int, stride: int = 1, source: str
     for name, value in (("--kernel", kernel), ("--in", M), ("--out", N), ("--size", size), ("--stride", stride)):
         _positive(name, value)
     shape = (M, size, size)
-    standard_layer = Conv2D(N, kernel, stride=stride, padding="same", bias=False, name="standard")
-    out = output_shape(standard_layer, shape)
+    standard, out = _cost(Conv2D(N, kernel, stride=stride, padding="same", bias=False, name="standard"), shape)
     Df = out[1]
-    standard = cost.conv2d(standard_layer, shape, out)
-    dw_layer = DepthwiseConv2D(kernel, stride=stride, padding="same", bias=False, name="depthwise")
-    dw_out = output_shape(dw_layer, shape)
-    depthwise = cost.depthwise_conv2d(dw_layer, shape, dw_out)
-    pointwise = cost.conv2d(Conv2D(N, 1, bias=False, name="pointwise"), dw_out, out)
+    depthwise, dw_out = _cost(DepthwiseConv2D(kernel, stride=stride, padding="same", bias=False, name="dw"), shape)
+    pointwise, _ = _cost(Conv2D(N, 1, bias=False, name="pointwise"), dw_out)
     k = kernel
     terms = (
         Term("standard params", "Dk*Dk*M*N", f"{k}*{k}*{M}*{N}", standard.params),
@@ -121,6 +117,13 @@ def explain(kernel: int, M: int, N: int, size: int, stride: int = 1, source: str
     return Explanation(k, M, N, size, stride, Df, source, terms)
 
 
+def _cost(layer: Layer, shape: Shape) -> tuple[Cost, Shape]:
+    """The layer's weights and multiply-adds on a map of ``shape``, from its own declaration."""
+    out = layer.output_shape((shape,))
+    site = Site((shape,), out)
+    return Cost(trainable=sum(w.size for w in layer.weights(site)), macs=layer.macs(site)), out
+
+
 def explain_layer(model: Model, name: str) -> Explanation:
     """Explain a model's conv layer (by name or path): a depthwise or pointwise layer is explained
     with its partner; a standard conv with the separable pair that would replace it."""
@@ -137,7 +140,7 @@ def explain_layer(model: Model, name: str) -> Explanation:
         if name not in (path, layer.name):
             continue
         if isinstance(layer, Conv2D) and row.kind == "conv" and layer.groups == 1:
-            kh, kw = layer.kernel  # type: ignore[misc]
+            kh, kw = layer.kernel
             if kh == kw and row.input[1] == row.input[2]:
                 stride = _stride(row.input[1], row.output[1])
                 return explain(kh, row.input[0], layer.filters, row.input[1], stride, f"{model.name}: {path}")
