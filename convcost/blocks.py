@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from convcost.errors import GraphError, SpecError
-from convcost.graph import INPUT, Graph, GraphBuilder
-from convcost.layer import Layer, Shape, describe
+from convcost.graph import Graph, GraphBuilder, Input
+from convcost.layer import Layer, describe
 from convcost.layers import Add, Concat
 
 #: blocks nest at most this deep (real networks nest a few levels; every reader keeps this limit)
@@ -139,16 +139,23 @@ def _check_depth(block: Block) -> None:
         raise SpecError(f"{describe(block)}: blocks nested deeper than {MAX_DEPTH} levels")
 
 
-def lower(body: Sequential, shape: Shape, wiring: Wiring | None = None, outputs: Sequence[str] = ()) -> Graph:
-    """The graph of ``body`` applied to one input of ``shape`` (named ``input``).
+def lower(
+    body: Sequential,
+    inputs: Sequence[Input],
+    wiring: Wiring | None = None,
+    outputs: Sequence[str] = (),
+) -> Graph:
+    """The graph of ``body`` reading ``inputs`` (its first element reads the first of them; the
+    others are reached through ``wiring``).
 
     A name may hold '/' (a graph written flat names its nodes by their paths): every full path
     must still be unique, which the graph checks.
     """
     wiring = dict(wiring or {})
     builder = GraphBuilder()
-    builder.input(INPUT, shape)
-    ends = _lower(body, (INPUT,), "", builder, wiring)
+    for spec in inputs:
+        builder.input(spec.name, spec.shape)
+    ends = _lower(body, (inputs[0].name,), "", builder, wiring)
     if wiring:
         path = next(iter(wiring))
         raise GraphError(f"inputs are given for '{path}', which is not a layer or block of the model", path)

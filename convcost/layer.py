@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Protocol, overload, runtime_checkable
+from typing import Any, ClassVar, Protocol, overload
 
 from convcost.errors import MissingRuleError, SpecError
 
@@ -92,7 +92,6 @@ LAYER_TYPES: dict[str, type[Layer]] = {}
 CATEGORIES: list[str] = []
 
 
-@runtime_checkable
 class Windowed(Protocol):
     """A layer with a sliding window (a convolution): the report pairs depthwise and pointwise ones."""
 

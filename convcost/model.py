@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from convcost.blocks import Sequential, lower
 from convcost.errors import SpecError
-from convcost.graph import Graph, Input
+from convcost.graph import INPUT, Graph, Input
 from convcost.layer import Layer, Shape, is_int
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ class Model:
     wiring: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
     #: the model's outputs when they are not the tree's last tensor (several, or a branch's end)
     outputs: tuple[str, ...] = field(default=(), compare=False)
+    #: the tree's inputs by name, when there are several or the one is not called ``input``
+    #: (the first's shape is ``input``; the others are reached through ``wiring``)
+    named_inputs: tuple[Input, ...] = field(default=(), compare=False)
     graph: Graph = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -46,8 +49,8 @@ class Model:
             raise SpecError(f"model '{self.name}': batch must be a positive integer, got {self.batch!r}")
         body = self.body
         if isinstance(body, Graph):
-            if self.wiring or self.outputs:
-                raise SpecError(f"model '{self.name}': wiring and outputs apply to a tree of blocks, not to a graph")
+            if self.wiring or self.outputs or self.named_inputs:
+                raise SpecError(f"model '{self.name}': wiring, outputs and named inputs apply to a tree, not a graph")
             if not body.inputs or body.inputs[0].shape != self.input:
                 first = list(body.inputs[0].shape) if body.inputs else "none"
                 raise SpecError(
@@ -61,7 +64,11 @@ class Model:
         wiring = dict(self.wiring.items() if isinstance(self.wiring, Mapping) else self.wiring)
         object.__setattr__(self, "wiring", tuple((path, tuple(reads)) for path, reads in wiring.items()))
         object.__setattr__(self, "outputs", tuple(self.outputs))
-        object.__setattr__(self, "graph", lower(body, self.input, dict(self.wiring), self.outputs))
+        inputs = tuple(self.named_inputs) or (Input(INPUT, self.input),)
+        if inputs[0].shape != self.input:
+            raise SpecError(f"model '{self.name}': input {list(self.input)} is not its first input's shape")
+        object.__setattr__(self, "named_inputs", tuple(self.named_inputs))
+        object.__setattr__(self, "graph", lower(body, inputs, dict(self.wiring), self.outputs))
 
     @classmethod
     def from_graph(cls, name: str, graph: Graph, batch: int = 1) -> Model:

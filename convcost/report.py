@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from convcost import cost, labels
 from convcost.conventions import Convention, get_convention
 from convcost.errors import ConvcostError, SpecError
 from convcost.graph import Graph
 from convcost.layer import Shape, Windowed, elements
-from convcost.layers import Unknown
 from convcost.memory import DTYPE_BYTES, peak_working_set
 from convcost.model import Model
 from convcost.shapes import ShapedNode
@@ -271,10 +270,7 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
                 inputs=site.inputs,
             )
         )
-    by_kind: dict[str, Totals] = {}
-    for row in rows:
-        by_kind[row.kind] = by_kind.get(row.kind, Totals()) + _row_totals(row)
-    by_kind = {k: by_kind[k] for k in labels.KINDS if k in by_kind}
+    by_kind = _by_kind(rows)
     totals = sum(by_kind.values(), Totals())
     peak = peak_working_set(model.graph, shaped)
     return Report(
@@ -285,12 +281,12 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
         rows=tuple(rows),
         totals=totals,
         by_kind=by_kind,
-        separable=tuple(_separable_pairs(model.graph, shaped)),
+        separable=tuple(_separable_pairs(model.graph, shaped, [row.kind for row in rows])),
         peak_activations=peak.values * model.batch,
         peak_layer=peak.path,
         inputs=tuple((i.name, i.shape) for i in model.inputs),
         outputs=model.graph.outputs,
-        unknown=tuple(s.path for s in shaped if isinstance(s.node.layer, Unknown)),
+        unknown=tuple(row.path for row in rows if row.kind == "unknown"),
     )
 
 
@@ -306,28 +302,37 @@ def _not_a_model(model: object) -> ConvcostError:
     return SpecError(f"analyze takes a convcost Model, got {type(model).__name__}")
 
 
-def _row_totals(row: Row) -> Totals:
-    return Totals(row.trainable, row.non_trainable, row.macs, layers=1, flops=row.flops)
+def _by_kind(rows: Sequence[Row]) -> dict[str, Totals]:
+    """The totals of each kind, in the order the kinds are declared."""
+    sums: dict[str, list[int]] = {}
+    for row in rows:
+        s = sums.setdefault(row.kind, [0, 0, 0, 0, 0])
+        s[0] += row.trainable
+        s[1] += row.non_trainable
+        s[2] += row.macs
+        s[3] += 1
+        s[4] += row.flops
+    return {kind: Totals(*sums[kind]) for kind in labels.KINDS if kind in sums}
 
 
 #: layers that sit between a depthwise conv and its pointwise partner without changing the map
 _TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout"})
 
 
-def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode]) -> list[SeparablePair]:
+def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode], kinds: Sequence[str]) -> list[SeparablePair]:
     """Each Keras SeparableConv2D, and each depthwise conv whose output reaches a stride-1 pointwise
-    conv through batch norms and activations only (each the only reader of the one before)."""
-    nodes = {s.path: s for s in shaped}
+    conv through batch norms and activations only (each the only reader of the one before).
+    ``kinds`` is every node's kind, in order."""
+    index = {s.path: i for i, s in enumerate(shaped)}
     pairs = []
-    for s in shaped:
-        kind = s.node.layer.category(s.site)
+    for s, kind in zip(shaped, kinds, strict=True):
         if kind == "separable":
             pairs.append(_pair(s, s))
         elif kind == "depthwise":
             step = s
             while len(readers := graph.consumers[step.path]) == 1:
-                step = nodes[readers[0]]
-                reader_kind = step.node.layer.category(step.site)
+                step = shaped[index[readers[0]]]
+                reader_kind = kinds[index[readers[0]]]
                 if reader_kind == "pointwise":
                     if len(step.node.inputs) == 1 and step.input == s.output and step.output[1:] == s.output[1:]:
                         pairs.append(_pair(s, step))
@@ -339,8 +344,7 @@ def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode]) -> list[Separab
 
 def _pair(dw: ShapedNode, pw: ShapedNode) -> SeparablePair:
     """The pair's counts from the depthwise layer's own declaration and the standard conv it replaces."""
-    assert isinstance(dw.layer, Windowed), dw.layer  # a depthwise conv has a kernel
-    Dk_h, Dk_w = dw.layer.kernel
+    Dk_h, Dk_w = cast(Windowed, dw.layer).kernel  # only convolutions are depthwise
     M = dw.input[0]
     N = pw.output[0]
     Df_h, Df_w = pw.output[1], pw.output[2]

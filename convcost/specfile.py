@@ -24,7 +24,7 @@ from typing import Any
 
 from convcost.blocks import MAX_DEPTH, Element, Parallel, Sequential, name_elements
 from convcost.errors import ConvcostError, GeometryError, GraphError, SpecFileError
-from convcost.graph import INPUT
+from convcost.graph import INPUT, Input
 from convcost.layer import LAYER_TYPES as KINDS
 from convcost.model import Model
 
@@ -93,7 +93,12 @@ def layer_to_dict(layer: Element, wiring: dict[str, tuple[str, ...]] | None = No
 def model_to_dict(model: Model) -> dict[str, Any]:
     """A tree of blocks as the tree (with the ``inputs`` of its wiring); any other graph as a flat
     list of layers named by their paths, with ``inputs`` wherever a layer does not read the one before."""
-    data: dict[str, Any] = {"name": model.name, "input": list(model.input), "batch": model.batch}
+    data: dict[str, Any] = {"name": model.name}
+    if model.inputs == (Input(INPUT, model.input),):
+        data["input"] = list(model.input)
+    else:
+        data["inputs"] = [{"name": i.name, "shape": list(i.shape)} for i in model.inputs]
+    data["batch"] = model.batch
     tree = model.tree
     if tree is not None:
         wiring = dict(model.wiring)
@@ -159,18 +164,17 @@ class _Reader:
     def model(self, data: object, default_name: str) -> Model:
         if not isinstance(data, dict):
             raise self.fail("top level", f"expected a table with name, input and layers, got {type(data).__name__}")
-        unknown = set(data) - {"name", "input", "batch", "layers", "outputs"}
+        unknown = set(data) - {"name", "input", "inputs", "batch", "layers", "outputs"}
         if unknown:
             raise self.fail(
                 "top level", f"unknown key {sorted(unknown)[0]!r} (expected name, input, batch, layers, outputs)"
             )
-        if "input" not in data:
-            raise self.fail("top level", "missing 'input' (the input shape [C, H, W])")
         if "layers" not in data:
             raise self.fail("top level", "missing 'layers'")
         name = data.get("name", default_name)
-        shape = data["input"]
-        if not isinstance(shape, list):
+        named = self.named_inputs(data)
+        shape = named[0].shape if named else data["input"]
+        if not isinstance(shape, (list, tuple)):
             raise self.fail("top level", f"'input' must be a list [C, H, W], got {shape!r}")
         outputs = data.get("outputs", [])
         if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
@@ -178,7 +182,13 @@ class _Reader:
         layers, wiring = self.layers(data["layers"], "top level", depth=0)
         try:
             model = Model(
-                name, tuple(shape), Sequential(layers), data.get("batch", 1), tuple(wiring.items()), tuple(outputs)
+                name,
+                tuple(shape),
+                Sequential(layers),
+                data.get("batch", 1),
+                tuple(wiring.items()),
+                tuple(outputs),
+                named,
             )
             model.shaped  # noqa: B018 (a layer that does not fit its input is the file's error too)
         except GraphError as e:
@@ -190,6 +200,30 @@ class _Reader:
         except ConvcostError as e:
             raise self.fail("top level", str(e)) from None
         return model
+
+    def named_inputs(self, data: dict[str, Any]) -> tuple[Input, ...]:
+        """``inputs = [{name, shape}, ...]`` (several inputs, or one not called ``input``), or none."""
+        if "input" in data and "inputs" in data:
+            raise self.fail("top level", "give 'input' (one input) or 'inputs' (named inputs), not both")
+        if "inputs" not in data:
+            if "input" not in data:
+                raise self.fail("top level", "missing 'input' (the input shape [C, H, W])")
+            return ()
+        items = data["inputs"]
+        if not isinstance(items, list) or not items:
+            raise self.fail("top level", f"'inputs' must be a list of tables with 'name' and 'shape', got {items!r}")
+        named = []
+        for i, item in enumerate(items):
+            where = f"top level > input {i + 1}"
+            if not isinstance(item, dict) or set(item) != {"name", "shape"}:
+                raise self.fail(where, f"expected a table with exactly 'name' and 'shape', got {item!r}")
+            try:
+                named.append(
+                    Input(item["name"], tuple(item["shape"]) if isinstance(item["shape"], list) else item["shape"])
+                )
+            except ConvcostError as e:
+                raise self.fail(where, str(e)) from None
+        return tuple(named)
 
     def layers(self, items: object, where: str, depth: int) -> tuple[tuple[Element, ...], _Wiring]:
         """A block's elements, named as the block will name them, and their wiring by relative path."""
@@ -396,6 +430,11 @@ def _toml_value(value: object) -> str:
 def _toml(data: dict[str, Any]) -> str:
     """TOML with nested blocks as arrays of tables ([[layers]], [[layers.branches]], ...)."""
     lines = [f"{key} = {_toml_value(data[key])}" for key in ("name", "input", "batch", "outputs") if key in data]
+    if "inputs" in data:  # an array of inline tables: it must come before the [[layers]] tables
+        tables = ", ".join(
+            f"{{name = {_toml_value(i['name'])}, shape = {_toml_value(i['shape'])}}}" for i in data["inputs"]
+        )
+        lines.append(f"inputs = [{tables}]")
     if not data["layers"]:  # no [[layers]] table at all would read back as a missing key
         lines.append("layers = []")
     _toml_tables(lines, "layers", data["layers"])

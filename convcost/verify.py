@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from convcost.errors import GeometryError, InternalError
 from convcost.render.grid import grid
 from convcost.render.text import exact, paper_shape
 from convcost.report import analyze
@@ -119,15 +120,19 @@ def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> 
     """Run ``model`` through the NumPy reference and hold every layer's count against the closed form."""
     from convcost.reference.executor import count_leaves, run
 
+    # the closed form first: a layer that does not fit its input is the user's error, reported so
+    params_rows = analyze(model, PARAMS_CONVENTION).rows
+    macs_rows = analyze(model, MACS_CONVENTION).rows
     total = count_leaves(model)
 
     def tick(done: int, path: str) -> None:
         if progress is not None:
             progress(done, total, path)
 
-    execution = run(model, seed=seed, progress=tick)
-    params_rows = analyze(model, PARAMS_CONVENTION).rows
-    macs_rows = analyze(model, MACS_CONVENTION).rows
+    try:
+        execution = run(model, seed=seed, progress=tick)
+    except GeometryError as e:  # the shapes fit (analyze said so): the reference is wrong
+        raise InternalError(f"the reference refuses a layer the closed form accepts: {e}") from None
     rows = []
     for index, p in enumerate(params_rows):
         counted = execution.layers[index] if index < len(execution.layers) else None

@@ -10,7 +10,7 @@ they know. Where torch has no single module:
 * ``SeparableConv2D`` is a ``SeparableConv2d`` container: depthwise conv (no bias), 1x1 conv;
 * ``Dense`` on a feature map is a ``PixelwiseLinear`` container: ``nn.Linear`` on the channel axis;
 * ``GlobalAvgPool2D`` without ``keepdims`` is ``GlobalAvgPool2d`` (adaptive average pool, flatten);
-* ``Add`` is ``a + b + ...``, ``Concat`` is ``torch.cat`` along channels.
+* a merge is ``Sum`` (``a + b + ...``) or ``ChannelConcat`` (``torch.cat`` along channels).
 
 ``from_torch`` reads those back, plus plain ``nn.Sequential`` nests and custom modules whose
 ``forward`` torch.fx can trace (adds, concatenations, ``view``/``flatten``, functional
@@ -233,12 +233,12 @@ def _zero_padding2d(layer: ZeroPadding2D, site: Site) -> Any:
 
 @builds(Add)
 def _add(layer: Add, site: Site) -> Any:
-    return _modules().Add()
+    return _modules().Sum()
 
 
 @builds(Concat)
 def _concat(layer: Concat, site: Site) -> Any:
-    return _modules().Concat()
+    return _modules().ChannelConcat()
 
 
 @builds(Unknown)
@@ -325,7 +325,7 @@ def _read_graph(module: Any, name: str, shape: Shape, batch: int) -> Model:
     for path, key, reads in module.wiring:
         child = module.nodes[key]
         leaf = path.rsplit("/", 1)[-1]
-        merges = {_modules().Add: Add, _modules().Concat: Concat}
+        merges = {_modules().Sum: Add, _modules().ChannelConcat: Concat}
         element = merges[type(child)](name=leaf) if type(child) in merges else _read(child, leaf)
         if not isinstance(element, Layer):
             raise UnsupportedLayerError(f"module '{path}': a block inside a graph node")

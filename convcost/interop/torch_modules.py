@@ -89,7 +89,7 @@ class Reshape(nn.Module):  # type: ignore[misc]
         return f"target={self.target}"
 
 
-class Add(nn.Module):  # type: ignore[misc]
+class Sum(nn.Module):  # type: ignore[misc]
     """The sum of two or more tensors (a residual merge), written ``a + b`` as models write it."""
 
     def forward(self, *xs: Any) -> Any:
@@ -99,7 +99,7 @@ class Add(nn.Module):  # type: ignore[misc]
         return total
 
 
-class Concat(nn.Module):  # type: ignore[misc]
+class ChannelConcat(nn.Module):  # type: ignore[misc]
     """Concatenation along channels."""
 
     def forward(self, *xs: Any) -> Any:
