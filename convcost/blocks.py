@@ -144,26 +144,35 @@ def lower(
     inputs: Sequence[Input],
     wiring: Wiring | None = None,
     outputs: Sequence[str] = (),
+    shared: Mapping[str, str] | None = None,
 ) -> Graph:
     """The graph of ``body`` reading ``inputs`` (its first element reads the first of them; the
     others are reached through ``wiring``).
 
     A name may hold '/' (a graph written flat names its nodes by their paths): every full path
-    must still be unique, which the graph checks.
+    must still be unique, which the graph checks. ``shared`` maps a layer's path to the node whose
+    weights it uses (the same layer called again).
     """
     wiring = dict(wiring or {})
+    sharing = dict(shared or {})
     builder = GraphBuilder()
     for spec in inputs:
         builder.input(spec.name, spec.shape)
-    ends = _lower(body, (inputs[0].name,), "", builder, wiring)
-    if wiring:
-        path = next(iter(wiring))
-        raise GraphError(f"inputs are given for '{path}', which is not a layer or block of the model", path)
+    ends = _lower(body, (inputs[0].name,), "", builder, wiring, sharing)
+    for given, what in ((wiring, "inputs are given"), (sharing, "shared weights are given")):
+        if given:
+            path = next(iter(given))
+            raise GraphError(f"{what} for '{path}', which is not a layer or block of the model", path)
     return builder.graph(outputs or ends)
 
 
 def _lower(
-    block: Sequential, current: tuple[str, ...], prefix: str, builder: GraphBuilder, wiring: dict[str, tuple[str, ...]]
+    block: Sequential,
+    current: tuple[str, ...],
+    prefix: str,
+    builder: GraphBuilder,
+    wiring: dict[str, tuple[str, ...]],
+    sharing: dict[str, str],
 ) -> tuple[str, ...]:
     """Add ``block``'s nodes reading ``current``; returns the tensors it ends with (recursion is bounded
     by ``MAX_DEPTH``)."""
@@ -171,12 +180,12 @@ def _lower(
         path = prefix + element.name
         reads = wiring.pop(path, current)
         if isinstance(element, Sequential):
-            current = _lower(element, reads, path + "/", builder, wiring)
+            current = _lower(element, reads, path + "/", builder, wiring, sharing)
         elif isinstance(element, Parallel):
             ends: list[str] = []
             for branch in element.branches:
-                ends += _lower(branch, reads, f"{path}/{branch.name}/", builder, wiring)
+                ends += _lower(branch, reads, f"{path}/{branch.name}/", builder, wiring, sharing)
             current = (builder.add(path, element.merge_layer(), ends),)
         elif isinstance(element, Layer):
-            current = (builder.add(path, element, reads),)
+            current = (builder.add(path, element, reads, shares=sharing.pop(path, "")),)
     return current

@@ -15,12 +15,12 @@ from typing import Any, BinaryIO
 import click
 
 from convcost.conventions import CONVENTIONS
-from convcost.errors import ConvcostError, GeometryError, SpecError
+from convcost.errors import ConvcostError, SpecError
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
 from convcost.spec import Model
-from convcost.zoo import ZOO, build
+from convcost.zoo import ZOO
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -44,24 +44,10 @@ def write_output(text: str, path: str | None) -> None:
 
 
 def load_model(model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int) -> Model:
-    """A zoo model built with the given arguments, or a network read from a spec file."""
-    given = {"alpha": alpha, "resolution": resolution, "classes": classes}
-    arguments = {name: value for name, value in given.items() if value is not None}
-    if model.lower().endswith((".toml", ".json")) or os.path.sep in model:
-        if arguments:
-            flags = ", ".join(f"--{name}" for name in arguments)
-            raise SpecError(f"{flags} apply to zoo models; {model} is a spec file (edit the file instead)")
-        from convcost.interop.keras import keras_json_file  # plain JSON: imports no framework
-        from convcost.specfile import load
+    """A zoo model built with the given arguments, or a network read from a file."""
+    from convcost.loading import load
 
-        spec = keras_json_file(model) or load(model)
-        try:  # a layer that does not fit its input: say which file, as every other spec file error does
-            spec.shaped  # noqa: B018 (works the shapes out)
-        except GeometryError as e:
-            raise e if str(e).startswith(model) else GeometryError(f"{model}: {e}", e.node) from None
-    else:
-        spec = build(model, **arguments)
-    return spec.with_batch(batch)
+    return load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes)
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -42,19 +42,22 @@ class Input:
 class Node:
     """A layer applied to the tensors named in ``inputs`` (node or model-input names).
 
-    ``source`` records the framework object a reader made the node from (tool conventions that
-    count by module read it); nodes built in Python or from a spec file have none. Two nodes are
-    equal when their names, inputs and layers are, the layers' own ``name`` aside: in a graph the
-    node's name is the one that counts (a tree names a layer by its leaf, a flat file by its path).
+    ``shares`` names the node whose weights this one uses (a shared layer, one module called twice):
+    its work counts, its weights do not count again. ``source`` records the framework object a
+    reader made the node from (tool conventions that count by module read it); nodes built in
+    Python or from a spec file have none. Two nodes are equal when their names, inputs, sharing and
+    layers are, the layers' own ``name`` aside: in a graph the node's name is the one that counts (a
+    tree names a layer by its leaf, a flat file by its path).
     """
 
     name: str
     layer: Layer
     inputs: tuple[str, ...]
     source: Source | None = None
+    shares: str = ""
 
     def _key(self) -> tuple[object, ...]:
-        return (self.name, self.inputs, replace(self.layer, name=""))
+        return (self.name, self.inputs, self.shares, replace(self.layer, name=""))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Node) and self._key() == other._key()
@@ -95,6 +98,27 @@ class Graph:
         object.__setattr__(self, "outputs", tuple(self.outputs))
         object.__setattr__(self, "nodes", _topological(tuple(self.nodes), {i.name for i in self.inputs}))
         self._check_used()
+        self._check_sharing()
+
+    def _check_sharing(self) -> None:
+        """A node shares the weights of another node with the same layer (a layer called again)."""
+        by_name = self.by_name
+        for node in self.nodes:
+            if not node.shares:
+                continue
+            owner = by_name.get(node.shares)
+            if owner is None or owner is node or owner.shares:
+                raise GraphError(
+                    f"node '{node.name}': shares the weights of '{node.shares}', "
+                    "which is not another node that owns them",
+                    node.name,
+                )
+            if replace(owner.layer, name="") != replace(node.layer, name=""):
+                raise GraphError(
+                    f"node '{node.name}': shares the weights of '{node.shares}', a different layer "
+                    f"({type(owner.layer).__name__} with other fields)",
+                    node.name,
+                )
 
     def _check_used(self) -> None:
         known = {i.name for i in self.inputs} | {n.name for n in self.nodes}
@@ -190,9 +214,13 @@ class GraphBuilder:
         self.inputs.append(Input(self._claim(name, "input"), shape))
         return name
 
-    def add(self, name: str, layer: Layer, inputs: Sequence[str], source: Source | None = None) -> str:
-        """Add ``layer`` reading ``inputs`` as node ``name``; returns the name (the tensor it makes)."""
-        self.nodes.append(Node(self._claim(name, "node"), layer, tuple(inputs), source))
+    def add(
+        self, name: str, layer: Layer, inputs: Sequence[str], source: Source | None = None, shares: str = ""
+    ) -> str:
+        """Add ``layer`` reading ``inputs`` as node ``name``; returns the name (the tensor it makes).
+
+        ``shares``: the node whose weights it uses (the same layer called again)."""
+        self.nodes.append(Node(self._claim(name, "node"), layer, tuple(inputs), source, shares))
         return name
 
     def unique(self, name: str) -> str:

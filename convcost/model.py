@@ -37,6 +37,8 @@ class Model:
     #: the tree's inputs by name, when there are several or the one is not called ``input``
     #: (the first's shape is ``input``; the others are reached through ``wiring``)
     named_inputs: tuple[Input, ...] = field(default=(), compare=False)
+    #: layers of the tree that use another node's weights (the same layer called again), by path
+    shared: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     graph: Graph = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +51,7 @@ class Model:
             raise SpecError(f"model '{self.name}': batch must be a positive integer, got {self.batch!r}")
         body = self.body
         if isinstance(body, Graph):
-            if self.wiring or self.outputs or self.named_inputs:
+            if self.wiring or self.outputs or self.named_inputs or self.shared:
                 raise SpecError(f"model '{self.name}': wiring, outputs and named inputs apply to a tree, not a graph")
             if not body.inputs or body.inputs[0].shape != self.input:
                 first = list(body.inputs[0].shape) if body.inputs else "none"
@@ -68,7 +70,8 @@ class Model:
         if inputs[0].shape != self.input:
             raise SpecError(f"model '{self.name}': input {list(self.input)} is not its first input's shape")
         object.__setattr__(self, "named_inputs", tuple(self.named_inputs))
-        object.__setattr__(self, "graph", lower(body, inputs, dict(self.wiring), self.outputs))
+        object.__setattr__(self, "shared", tuple(self.shared))
+        object.__setattr__(self, "graph", lower(body, inputs, dict(self.wiring), self.outputs, dict(self.shared)))
 
     @classmethod
     def from_graph(cls, name: str, graph: Graph, batch: int = 1) -> Model:

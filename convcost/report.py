@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from convcost import cost, labels
 from convcost.conventions import Convention, get_convention
+from convcost.cost import Cost
 from convcost.errors import ConvcostError, SpecError
 from convcost.graph import Graph
 from convcost.layer import Shape, Windowed, elements
@@ -253,6 +254,8 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
     for s in shaped:
         layer, site = s.node.layer, s.site
         c = chosen.cost(layer, site)
+        if s.node.shares:  # the layer called again: its work counts, its weights were counted once
+            c = Cost(macs=c.macs, flops=c.flops)
         rows.append(
             Row(
                 path=s.path,

@@ -61,7 +61,24 @@ def infer_shapes(network: Graph | Model) -> list[ShapedNode]:
             raise _at_node(e, node, inputs) from None
         shapes[node.name] = out
         shaped.append(ShapedNode(node, Site(inputs, out, node.source)))
+    _check_shared_weights(graph, shaped)
     return shaped
+
+
+def _check_shared_weights(graph: Graph, shaped: list[ShapedNode]) -> None:
+    """A node that shares another's weights must need weights of the same shapes (the same input channels)."""
+    sites = {s.path: s for s in shaped}
+    for s in shaped:
+        if s.node.shares:
+            owner = sites[s.node.shares]
+            ours = [w.shape for w in s.layer.weights(s.site)]
+            theirs = [w.shape for w in owner.layer.weights(owner.site)]
+            if ours != theirs:
+                raise GeometryError(
+                    f"layer '{s.path}': shares the weights of '{owner.path}' but needs weights of shapes "
+                    f"{[list(w) for w in ours]}, not {[list(w) for w in theirs]}",
+                    node=s.path,
+                )
 
 
 def _at_node(error: GeometryError, node: Node, inputs: tuple[Shape, ...]) -> GeometryError:

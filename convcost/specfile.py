@@ -55,24 +55,34 @@ def _plain(key: str, value: object) -> object:
     return value
 
 
-def layer_to_dict(layer: Element, wiring: dict[str, tuple[str, ...]] | None = None, path: str = "") -> dict[str, Any]:
+def layer_to_dict(
+    layer: Element,
+    wiring: dict[str, tuple[str, ...]] | None = None,
+    path: str = "",
+    shared: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A layer (or block) as plain data: its type and every field that differs from the default.
 
-    ``wiring`` (explicit inputs by path) adds ``inputs`` to the tables it names; ``path`` is the
-    element's own.
+    ``wiring`` (explicit inputs by path) adds ``inputs`` to the tables it names, ``shared`` (the node
+    whose weights a layer uses) ``shares``; ``path`` is the element's own.
     """
-    wiring = wiring or {}
+    wiring, shared = wiring or {}, shared or {}
     path = path or layer.name
     data: dict[str, Any] = {"type": type(layer).__name__, "name": layer.name}
     if path in wiring:
         data["inputs"] = list(wiring[path])
+    if path in shared:
+        data["shares"] = shared[path]
     if isinstance(layer, Sequential):
-        data["layers"] = [layer_to_dict(child, wiring, f"{path}/{child.name}") for child in layer.layers]
+        data["layers"] = [layer_to_dict(child, wiring, f"{path}/{child.name}", shared) for child in layer.layers]
         return data
     if isinstance(layer, Parallel):
         data["merge"] = layer.merge
         data["branches"] = [
-            {"name": b.name, "layers": [layer_to_dict(c, wiring, f"{path}/{b.name}/{c.name}") for c in b.layers]}
+            {
+                "name": b.name,
+                "layers": [layer_to_dict(c, wiring, f"{path}/{b.name}/{c.name}", shared) for c in b.layers],
+            }
             for b in layer.branches
         ]
         return data
@@ -101,8 +111,8 @@ def model_to_dict(model: Model) -> dict[str, Any]:
     data["batch"] = model.batch
     tree = model.tree
     if tree is not None:
-        wiring = dict(model.wiring)
-        data["layers"] = [layer_to_dict(element, wiring) for element in tree.layers]
+        wiring, shared = dict(model.wiring), dict(model.shared)
+        data["layers"] = [layer_to_dict(element, wiring, shared=shared) for element in tree.layers]
         if model.outputs:
             data["outputs"] = list(model.outputs)
         return data
@@ -111,8 +121,12 @@ def model_to_dict(model: Model) -> dict[str, Any]:
     previous = graph.inputs[0].name
     for node in graph.nodes:
         table = layer_to_dict(dataclasses.replace(node.layer, name=node.name))
+        head = {"type": table.pop("type"), "name": table.pop("name")}
         if node.inputs != (previous,):
-            table = {"type": table.pop("type"), "name": table.pop("name"), "inputs": list(node.inputs), **table}
+            head["inputs"] = list(node.inputs)
+        if node.shares:
+            head["shares"] = node.shares
+        table = {**head, **table}
         layers.append(table)
         previous = node.name
     data["layers"] = layers
@@ -121,8 +135,10 @@ def model_to_dict(model: Model) -> dict[str, Any]:
     return data
 
 
-#: explicit inputs read from a file, by path relative to the block being read
-_Wiring = dict[str, tuple[str, ...]]
+#: what a file says about a layer's edges, by path relative to the block being read: its explicit
+#: ``inputs`` (None: the previous output) and the node whose weights it ``shares`` ("": its own)
+_Edges = tuple[tuple[str, ...] | None, str]
+_Wiring = dict[str, _Edges]
 
 
 class _Reader:
@@ -179,16 +195,19 @@ class _Reader:
         outputs = data.get("outputs", [])
         if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
             raise self.fail("top level", f"'outputs' must be a list of layer names, got {outputs!r}")
-        layers, wiring = self.layers(data["layers"], "top level", depth=0)
+        layers, edges = self.layers(data["layers"], "top level", depth=0)
+        wiring = tuple((path, inputs) for path, (inputs, _) in edges.items() if inputs is not None)
+        shared = tuple((path, owner) for path, (_, owner) in edges.items() if owner)
         try:
             model = Model(
                 name,
                 tuple(shape),
                 Sequential(layers),
                 data.get("batch", 1),
-                tuple(wiring.items()),
+                wiring,
                 tuple(outputs),
                 named,
+                shared,
             )
             model.shaped  # noqa: B018 (a layer that does not fit its input is the file's error too)
         except GraphError as e:
@@ -234,14 +253,15 @@ class _Reader:
         read = [self.layer(item, f"{where} > layer {i + 1}", depth) for i, item in enumerate(items)]
         elements = name_elements(tuple(element for element, _, _ in read))
         wiring: _Wiring = {}
-        for element, (_, inputs, inner) in zip(elements, read, strict=True):
-            if inputs is not None:
-                wiring[element.name] = inputs
+        for element, (_, edges, inner) in zip(elements, read, strict=True):
+            if edges != (None, ""):
+                wiring[element.name] = edges
             wiring.update({f"{element.name}/{path}": reads for path, reads in inner.items()})
         return elements, wiring
 
-    def layer(self, data: object, where: str, depth: int) -> tuple[Element, tuple[str, ...] | None, _Wiring]:
-        """One element, its explicit ``inputs`` (None: the previous output) and its children's wiring."""
+    def layer(self, data: object, where: str, depth: int) -> tuple[Element, _Edges, _Wiring]:
+        """One element, its edges (explicit ``inputs``, the node it ``shares`` weights with) and its
+        children's wiring."""
         if not isinstance(data, dict):
             raise self.fail(where, f"expected a table with a 'type', got {data!r}")
         name = data.get("name", "")
@@ -255,23 +275,26 @@ class _Reader:
             hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(LAYER_TYPES)})"
             raise self.fail(where, f"unknown layer type {kind!r}{hint}", name)
         cls = LAYER_TYPES[kind]
-        fields = {k: v for k, v in data.items() if k not in ("type", "inputs")}
-        inputs = self.inputs(data, where, name)
+        fields = {k: v for k, v in data.items() if k not in ("type", "inputs", "shares")}
+        shares = data.get("shares", "")
+        if not isinstance(shares, str):
+            raise self.fail(where, f"'shares' must name the layer whose weights it uses, got {shares!r}", name)
+        edges = (self.inputs(data, where, name), shares)
         try:
             if cls is Sequential:
                 self._only(fields, {"name", "layers"}, where, name)
                 layers, wiring = self.layers(fields.get("layers", []), where, depth + 1)
-                return Sequential(layers, name=name), inputs, wiring
+                return Sequential(layers, name=name), edges, wiring
             if cls is Parallel:
                 self._only(fields, {"name", "merge", "branches"}, where, name)
                 branches, wiring = self.branches(fields.get("branches"), where, depth + 1)
-                return Parallel(branches, fields.get("merge", "add"), name=name), inputs, wiring
+                return Parallel(branches, fields.get("merge", "add"), name=name), edges, wiring
             allowed = {f.name for f in dataclasses.fields(cls)}
             self._only(fields, allowed, where, name)
             for key, value in fields.items():
                 self._check_value(value, f"{where}: field {key!r}", name)
             arguments: dict[str, Any] = {k: _tuples(v) for k, v in fields.items()}
-            return cls(**arguments), inputs, {}
+            return cls(**arguments), edges, {}
         except SpecFileError:
             raise
         except ConvcostError as e:

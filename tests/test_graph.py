@@ -278,3 +278,60 @@ def _quiet() -> Any:
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
     stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
     return stack
+
+
+def shared_model() -> Model:
+    """One conv called on two inputs and one Dense applied twice: weights once, work per call."""
+    g = GraphBuilder()
+    g.input("left", (3, 8, 8))
+    g.input("right", (3, 8, 8))
+    conv = Conv2D(4, 3, padding=1, name="conv")
+    g.add("conv", conv, ["left"])
+    g.add("conv_again", conv, ["right"], shares="conv")
+    g.add("sum", Add(), ["conv", "conv_again"])
+    g.add("pool", GlobalAvgPool2D(), ["sum"])
+    g.add("fc", Dense(4), ["pool"])
+    g.add("fc_again", Dense(4), ["fc"], shares="fc")
+    return Model.from_graph("shared", g.graph(["fc_again"]))
+
+
+def test_shared_weights_count_once_and_work_counts_per_call() -> None:
+    model = shared_model()
+    report = analyze(model, "keras")
+    conv_weights, conv_work = 3 * 3 * 3 * 4 + 4, 3 * 3 * 3 * 4 * 8 * 8
+    assert report.totals.params == conv_weights + (4 * 4 + 4)
+    assert report.totals.macs == 2 * conv_work + 2 * 4 * 4
+    counted = run(model).layers
+    assert sum(c.params for c in counted) == report.totals.params
+    assert [c.macs for c in counted] == [r.macs for r in analyze(model, "paper").rows]
+    for fmt in ("toml", "json"):
+        text = specfile.dumps(model, fmt)
+        assert "shares" in text
+        assert specfile.loads(text, fmt) == model
+
+
+def test_shared_weights_equal_keras_and_torch() -> None:
+    import math
+
+    from convcost.interop.keras import to_keras
+
+    model = shared_model()
+    built = to_keras(model)
+    keras_totals = analyze(model, "keras").totals
+    assert built.count_params() == keras_totals.params
+    assert sum(math.prod(w.shape) for w in built.trainable_weights) == keras_totals.trainable
+    module = to_torch(model).eval()
+    assert sum(p.numel() for p in module.parameters()) == analyze(model, "torchinfo").totals.params
+    with torch.no_grad():
+        out = module(torch.zeros(2, 3, 8, 8), torch.zeros(2, 3, 8, 8))
+    assert tuple(out.shape) == (2, 4)
+
+
+def test_sharing_a_different_layer_is_refused() -> None:
+    g = GraphBuilder()
+    g.input("x", (3, 8, 8))
+    g.add("a", Conv2D(4, 3), ["x"])
+    g.add("b", Conv2D(5, 3), ["x"], shares="a")
+    g.add("sum", Concat(), ["a", "b"])
+    with pytest.raises(GraphError, match="node 'b': shares the weights of 'a', a different layer"):
+        g.graph(["sum"])

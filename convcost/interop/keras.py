@@ -83,7 +83,14 @@ def to_keras(model: Model) -> Any:
         if kind not in BUILDERS:
             raise MissingRuleError(f"to_keras has no layer for {kind.__name__}")
         reads = [tensors[name] for name in s.node.inputs]
-        tensors[s.path] = BUILDERS[kind](keras, s.layer, s.site, reads, _keras_name(s.path))
+        if s.node.shares:  # the owner's Keras layer, called again (after its own padding layer, if any)
+            owner = tensors[s.node.shares]._keras_history[0]
+            padding = getattr(s.layer, "padding", "valid")
+            if len(reads) == 1 and owner.__class__.__name__ != "ZeroPadding2D" and not isinstance(padding, str):
+                reads = [_padding(keras, padding, reads[0], _keras_name(s.path))[0]]
+            tensors[s.path] = owner(reads[0] if len(reads) == 1 else reads)
+        else:
+            tensors[s.path] = BUILDERS[kind](keras, s.layer, s.site, reads, _keras_name(s.path))
     outputs = [tensors[name] for name in model.graph.outputs]
     return keras.Model(
         inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs, name=model.name

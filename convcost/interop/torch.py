@@ -96,12 +96,17 @@ def to_torch(model: Model) -> Any:
 
     modules: OrderedDict[str, Any] = OrderedDict()
     wiring: list[tuple[str, str, tuple[str, ...]]] = []
+    keys: dict[str, str] = {}
     for s in model.shaped:
         kind = type(s.layer)
         if kind not in BUILDERS:
             raise MissingRuleError(f"to_torch has no module for {kind.__name__}")
-        key = _module_key(s.path, modules)
-        modules[key] = BUILDERS[kind](s.layer, s.site)
+        if s.node.shares:  # the owner's module, called again
+            key = keys[s.node.shares]
+        else:
+            key = _module_key(s.path, modules)
+            modules[key] = BUILDERS[kind](s.layer, s.site)
+        keys[s.path] = key
         wiring.append((s.path, key, s.node.inputs))
     return GraphModule([i.name for i in model.inputs], modules, wiring, list(model.graph.outputs))
 
@@ -322,6 +327,7 @@ def _read_graph(module: Any, name: str, shape: Shape, batch: int) -> Model:
     builder = GraphBuilder()
     for input_name in module.input_names:
         builder.input(input_name, shape)
+    owners: dict[str, str] = {}  # module key -> the first node that called it
     for path, key, reads in module.wiring:
         child = module.nodes[key]
         leaf = path.rsplit("/", 1)[-1]
@@ -329,7 +335,8 @@ def _read_graph(module: Any, name: str, shape: Shape, batch: int) -> Model:
         element = merges[type(child)](name=leaf) if type(child) in merges else _read(child, leaf)
         if not isinstance(element, Layer):
             raise UnsupportedLayerError(f"module '{path}': a block inside a graph node")
-        builder.add(path, element, reads)
+        builder.add(path, element, reads, shares=owners.get(key, ""))
+        owners.setdefault(key, path)
     return Model.from_graph(name, builder.graph(module.output_names), batch)
 
 

@@ -150,6 +150,8 @@ class _Runner:
         params: dict[str, Array] = {}
 
         def param(name: str, shape: tuple[int, ...], kind: str = "weight") -> Array:
+            if node.shares:  # the owner's arrays, allocated (and counted) once
+                return self.param(node.shares, {}, name, shape, kind)
             return self.param(node.name, params, name, shape, kind)
 
         try:
