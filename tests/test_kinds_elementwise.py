@@ -530,3 +530,20 @@ def test_efficientnet_b0_counts() -> None:
     42,023 are not trained (BN's moving statistics and Normalization's 3 + 3 + 1), 385,814,752 MACs."""
     totals = analyze(from_keras(keras.applications.EfficientNetB0(weights=None)), "keras").totals
     assert (totals.params, totals.non_trainable, totals.macs) == (5_330_571, 42_023, 385_814_752)
+
+
+def test_hand_written_squeeze_excite_example() -> None:
+    """examples/squeeze_excite.toml, derived by hand from the file."""
+    from pathlib import Path
+
+    model = specfile.load(Path(__file__).resolve().parent.parent / "examples" / "squeeze_excite.toml")
+    rows = {row.path: row for row in analyze(model, "keras").rows}
+    assert rows["stem"].macs == 3 * 3 * 3 * 16 * 16 * 16
+    assert rows["hard_swish"].kind == "multiply" and rows["hard_swish"].type_stride == "Multiply"
+    assert rows["plus3"].type_stride == "x + 3" and rows["sixth"].kind == "arithmetic"
+    assert rows["excite"].input == (16, 16, 16) and rows["excite"].output == (16, 16, 16)  # the gate broadcasts
+    assert rows["reduce"].params == 16 * 8 + 8 and rows["expand"].params == 8 * 16 + 16
+    assert sum(r.macs for r in rows.values() if r.kind in ("multiply", "arithmetic", "preprocessing")) == 0
+    assert analyze(model, "keras").totals.params == 432 + 144 + 136 + 144 + 256 + 170
+    built = to_keras(model)
+    assert built.count_params() == 1_282
