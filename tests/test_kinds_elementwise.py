@@ -226,9 +226,11 @@ def preprocessing_cases(draw: st.DrawFn) -> Case:
     axis = draw(st.integers(-len(shape), len(shape) - 1))
     invert = draw(st.booleans())
     if draw(st.booleans()):
-        size = shape[axis]
+        size = draw(st.sampled_from([1, shape[axis]]))  # one value for the whole axis, or one per position
         mean = tuple(draw(st.floats(-1, 1)) for _ in range(size))
         variance = tuple(draw(st.floats(0.1, 4)) for _ in range(size))
+        if size == 1 and draw(st.booleans()):
+            mean, variance = mean[0], variance[0]  # a number
         return Normalization(axis, mean, variance, invert=invert, name="k"), (shape,)
     return Normalization(axis, invert=invert, name="k"), (shape,)
 
@@ -478,6 +480,13 @@ def test_keras_ops_convcost_cannot_map_are_refused(edit: Any, message: str) -> N
     (op,) = [e for e in document["config"]["layers"] if e["class_name"] == "Power"]
     edit(op)
     with pytest.raises(UnsupportedLayerError, match=re.escape(message)):
+        from_keras_json(json.dumps(document))
+
+
+def test_keras_normalization_over_the_whole_tensor_is_refused() -> None:
+    x = keras.Input((4, 4, 3))
+    document = keras_json(keras.Model(x, keras.layers.Normalization(axis=None)(x)))
+    with pytest.raises(UnsupportedLayerError, match=re.escape("normalises over the whole tensor (axis None)")):
         from_keras_json(json.dumps(document))
 
 

@@ -845,6 +845,8 @@ def _spec_axis(axis: Any, c: dict[str, Any], name: str, source: str) -> int:
     """A Keras axis (batch 0, channels last) as a per-sample channels-first one."""
     if isinstance(axis, list) and len(axis) == 1:
         axis = axis[0]
+    if axis is None or axis == []:  # Keras writes axis=None as []
+        raise UnsupportedLayerError(f"{source}: layer '{name}' normalises over the whole tensor (axis None)")
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise UnsupportedLayerError(f"{source}: layer '{name}' normalises over axes {axis!r} (only one axis)")
     if axis == -1:
