@@ -318,8 +318,9 @@ def _by_kind(rows: Sequence[Row]) -> dict[str, Totals]:
     return {kind: Totals(*sums[kind]) for kind in labels.KINDS if kind in sums}
 
 
-#: layers that sit between a depthwise conv and its pointwise partner without changing the map
-_TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout"})
+#: layers that sit between a depthwise conv and its pointwise partner without changing the map (PReLU is
+#: an activation, DropPath a dropout)
+_TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout", "identity"})
 
 
 def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode], kinds: Sequence[str]) -> list[SeparablePair]:

@@ -52,6 +52,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (  # family A (issue 12)
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.model import Model
 
 __all__ = [
@@ -98,4 +113,21 @@ __all__ = [
     "elements",
     "field_names",
     "lower",
+]
+
+# family A (issue 12): element-wise, arithmetic, preprocessing, activations
+__all__ += [
+    "Average",
+    "Divide",
+    "DropPath",
+    "Identity",
+    "LayerScale",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Normalization",
+    "PReLU",
+    "Rescaling",
+    "ScalarOp",
+    "Subtract",
 ]

@@ -38,6 +38,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 
 _CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
 #: kinds that hold no parameters and that no tool prices: moving values, merging, doing nothing
@@ -200,6 +215,7 @@ _PTFLOPS_ACTIVATIONS = {
     "relu": 2,
     "elu": 2,
     "gelu": 2,
+    "gelu_tanh": 2,  # nn.GELU(approximate="tanh"): the same module; nn.Mish is neither hooked nor patched
     "relu6": 1,
     "leaky_relu": 1,
     "silu": 1,
@@ -268,7 +284,7 @@ PTFLOPS = register(
 
 #: calflops patches these torch.nn.functional activations; nn.ReLU6 calls F.hardtanh, which it
 #: does not patch, and Sigmoid, Tanh, SELU, Softplus, Hardswish, Hardsigmoid call unpatched functions
-_CALFLOPS_ACTIVATIONS = frozenset({"relu", "leaky_relu", "elu", "gelu", "silu", "swish", "softmax"})
+_CALFLOPS_ACTIVATIONS = frozenset({"relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "swish", "softmax"})
 
 
 def _calflops(multiply_adds: int, elementwise: int, params: int = 0) -> Cost:
@@ -327,4 +343,97 @@ CALFLOPS = register(
 )
 
 #: the tool conventions, in the order ``crosscheck --against all`` runs the tools
+TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
+
+
+# ---------------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU, identities,
+# on the modules to_torch builds for them (convcost.interop.torch_modules): Python operators, which
+# no tool patches, buffers for constants and statistics (no tool counts a buffer), and the standard
+# nn.PReLU, nn.Identity, nn.Dropout2d / 1d where torch has them. docs/conventions.md has the table.
+# The rules are added to the five tables above with ``Convention.with_rules``.
+
+_ELEMENTWISE_FREE = (Multiply, Subtract, Divide, Maximum, Minimum, Average, ScalarOp, Rescaling, Normalization)
+_IDENTITIES = (Identity, DropPath)
+
+
+def _params_only(layer: Layer, site: Site) -> Cost:
+    """The torch parameters, no work: gamma multiplied by a Python operator (``x * gamma``)."""
+    return _lumped(torch_params(layer, site), 0)
+
+
+def _is_nn_prelu(layer: PReLU, site: Site) -> bool:
+    """Whether to_torch builds ``nn.PReLU`` (a slope per channel or one), or its ElementPReLU module."""
+    return layer.shared != "element" or len(site.input) == 1
+
+
+def _torchinfo_prelu(layer: Layer, site: Site) -> Cost:
+    """Both torch forms hold a parameter named ``weight`` in a class without "Conv" in its name: its
+    size, once per sample (nn.PReLU(C) costs C whatever the map; ElementPReLU C x H x W)."""
+    params = torch_params(layer, site)
+    return _lumped(params, 0, params)
+
+
+def _thop_prelu(layer: Layer, site: Site) -> Cost:
+    """nn.PReLU is registered (count_prelu: one per input element in eval); ElementPReLU is a module
+    thop does not know: no operations and no parameters."""
+    assert isinstance(layer, PReLU)
+    if not _is_nn_prelu(layer, site):
+        return Cost()
+    return _lumped(torch_params(layer, site), 0, elements(site.input))
+
+
+def _ptflops_prelu(layer: Layer, site: Site) -> Cost:
+    """nn.PReLU is hooked (output elements) and calls the patched F.prelu (input elements): twice per
+    element. ElementPReLU (torch.where and an operator) costs nothing."""
+    assert isinstance(layer, PReLU)
+    work = 2 * elements(site.input) if _is_nn_prelu(layer, site) else 0
+    return _lumped(torch_params(layer, site), 0, work)
+
+
+def _calflops_prelu(layer: Layer, site: Site) -> Cost:
+    """F.prelu is patched: one FLOP per input element. ElementPReLU calls no patched function."""
+    assert isinstance(layer, PReLU)
+    work = elements(site.input) if _is_nn_prelu(layer, site) else 0
+    return _calflops(0, work, torch_params(layer, site))
+
+
+_FAMILY_A_RULES: dict[str, dict[type[Layer], Rule]] = {
+    "torchinfo": _table(
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        (LayerScale, _params_only),  # its parameter is named gamma: torchinfo prices only weight and bias
+        (PReLU, _torchinfo_prelu),
+    ),
+    "fvcore": _table(
+        # aten::mul / add / sub / div / maximum / minimum / pow / sqrt / where / prelu have no handle
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        ((LayerScale, PReLU), _params_only),
+    ),
+    "thop": _table(
+        # custom modules and nn.Identity are not registered; LayerScale's gamma sits on one: not counted
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES, LayerScale), _free),
+        (PReLU, _thop_prelu),
+    ),
+    "ptflops": _table(
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        (LayerScale, _params_only),
+        (PReLU, _ptflops_prelu),
+    ),
+    "calflops": _table(
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        (LayerScale, lambda layer, site: _calflops(0, 0, torch_params(layer, site))),
+        (PReLU, _calflops_prelu),
+    ),
+}
+
+
+def _with_family_a(tool: Convention) -> Convention:
+    return register(tool.with_rules(_FAMILY_A_RULES[tool.name]))
+
+
+TORCHINFO = _with_family_a(TORCHINFO)
+FVCORE = _with_family_a(FVCORE)
+THOP = _with_family_a(THOP)
+PTFLOPS = _with_family_a(PTFLOPS)
+CALFLOPS = _with_family_a(CALFLOPS)
 TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)

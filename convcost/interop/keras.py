@@ -44,6 +44,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.model import Model
 
 L = TypeVar("L", bound=Layer)
@@ -179,6 +194,10 @@ def _batch_norm(keras: Any, layer: BatchNorm, site: Site, xs: list[Any], name: s
 
 @builds(Activation)
 def _activation(keras: Any, layer: Activation, site: Site, xs: list[Any], name: str) -> Any:
+    if layer.function == "gelu_tanh":  # the Activation layer's "gelu" is the exact one: the op is not
+        from keras.src.ops import nn
+
+        return nn.Gelu(approximate=True, name=name)(xs[0])
     return keras.layers.Activation(layer.function, name=name)(xs[0])
 
 
@@ -206,6 +225,9 @@ def _flatten(keras: Any, layer: Flatten, site: Site, xs: list[Any], name: str) -
 
 @builds(Dropout)
 def _dropout(keras: Any, layer: Dropout, site: Site, xs: list[Any], name: str) -> Any:
+    if layer.spatial:
+        spatial = keras.layers.SpatialDropout2D if len(site.input) == 3 else keras.layers.SpatialDropout1D
+        return spatial(layer.rate, name=name)(xs[0])
     return keras.layers.Dropout(layer.rate, name=name)(xs[0])
 
 
@@ -232,6 +254,134 @@ def _concat(keras: Any, layer: Concat, site: Site, xs: list[Any], name: str) -> 
 @builds(Unknown)
 def _unknown(keras: Any, layer: Unknown, site: Site, xs: list[Any], name: str) -> Any:
     raise UnsupportedLayerError(f"layer '{layer.name}': an unknown operation ({layer.op}) cannot be built in Keras")
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant (Keras 3 ops), preprocessing, learned scales, PReLU,
+# identities
+
+
+def _keras_axis(axis: int, rank: int) -> int:
+    """A per-sample channels-first axis as Keras numbers it (batch 0, channels last: -1)."""
+    axis %= rank
+    return -1 if axis == 0 else axis
+
+
+@builds(Multiply)
+def _multiply(keras: Any, layer: Multiply, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Multiply(name=name)(xs)
+
+
+@builds(Subtract)
+def _subtract(keras: Any, layer: Subtract, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Subtract(name=name)(xs)
+
+
+@builds(Divide)
+def _divide(keras: Any, layer: Divide, site: Site, xs: list[Any], name: str) -> Any:
+    from keras.src.ops import numpy
+
+    return numpy.Divide(name=name)(*xs)  # Keras has no Divide layer: the op, as `a / b` writes it
+
+
+@builds(Maximum)
+def _maximum(keras: Any, layer: Maximum, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Maximum(name=name)(xs)
+
+
+@builds(Minimum)
+def _minimum(keras: Any, layer: Minimum, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Minimum(name=name)(xs)
+
+
+@builds(Average)
+def _average(keras: Any, layer: Average, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Average(name=name)(xs)
+
+
+#: ScalarOp's operations as Keras ops: (op class in keras.src.ops.numpy, the constant comes first)
+_KERAS_SCALAR_OPS = {
+    "add": ("Add", False),
+    "subtract": ("Subtract", False),
+    "rsubtract": ("Subtract", True),
+    "multiply": ("Multiply", False),
+    "divide": ("TrueDivide", False),
+    "rdivide": ("TrueDivide", True),
+    "power": ("Power", False),
+    "maximum": ("Maximum", False),
+    "minimum": ("Minimum", False),
+}
+
+
+@builds(ScalarOp)
+def _scalar_op(keras: Any, layer: ScalarOp, site: Site, xs: list[Any], name: str) -> Any:
+    from keras.src.ops import numpy
+
+    op_class, constant_first = _KERAS_SCALAR_OPS[layer.op]
+    op = getattr(numpy, op_class)(name=name)
+    return op(layer.value, xs[0]) if constant_first else op(xs[0], layer.value)
+
+
+def _listed(values: float | tuple[float, ...]) -> float | list[float]:
+    return list(values) if isinstance(values, tuple) else values
+
+
+@builds(Rescaling)
+def _rescaling(keras: Any, layer: Rescaling, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Rescaling(_listed(layer.scale), offset=_listed(layer.offset), name=name)(xs[0])
+
+
+@builds(Normalization)
+def _normalization(keras: Any, layer: Normalization, site: Site, xs: list[Any], name: str) -> Any:
+    rank = len(site.input)
+    size = site.input[layer.axis % rank]
+
+    def per_position(values: float | tuple[float, ...] | None) -> list[float] | None:
+        if values is None:
+            return None
+        return list(values) * (size // len(values)) if isinstance(values, tuple) else [values] * size
+
+    return keras.layers.Normalization(
+        axis=_keras_axis(layer.axis, rank),
+        mean=per_position(layer.mean),
+        variance=per_position(layer.variance),
+        invert=layer.invert,
+        trainable=layer.trainable,
+        name=name,
+    )(xs[0])
+
+
+@builds(LayerScale)
+def _layer_scale(keras: Any, layer: LayerScale, site: Site, xs: list[Any], name: str) -> Any:
+    from keras.src.applications.convnext import LayerScale as KerasLayerScale
+
+    rank = len(site.input)
+    if not layer.scalar and _keras_axis(layer.axis, rank) != -1:
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': Keras' LayerScale scales the channels (axis 0), not axis {layer.axis}"
+        )
+    # one value broadcasts over every channel: projection_dim 1 is the scalar gain
+    dim = 1 if layer.scalar else site.input[0]
+    return KerasLayerScale(1e-6, dim, trainable=layer.trainable, name=name)(xs[0])
+
+
+@builds(PReLU)
+def _prelu(keras: Any, layer: PReLU, site: Site, xs: list[Any], name: str) -> Any:
+    rank = len(site.input)
+    shared = {"element": None, "channel": list(range(1, rank)) or None, "single": list(range(1, rank + 1))}
+    return keras.layers.PReLU(shared_axes=shared[layer.shared], trainable=layer.trainable, name=name)(xs[0])
+
+
+@builds(Identity)
+def _identity(keras: Any, layer: Identity, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Identity(name=name)(xs[0])
+
+
+@builds(DropPath)
+def _drop_path(keras: Any, layer: DropPath, site: Site, xs: list[Any], name: str) -> Any:
+    from keras.src.applications.convnext import StochasticDepth
+
+    return StochasticDepth(layer.rate, name=name)(xs[0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,6 +510,7 @@ def _entry(entry: Any, source: str) -> tuple[str, dict[str, Any], str]:
     class_name = str(entry.get("class_name"))
     config = entry["config"]
     name = str(config.get("name") or entry.get("name") or class_name)
+    class_name, config = _qualified(entry, class_name, config)
     return class_name, config, name
 
 
@@ -411,6 +562,8 @@ def _layer(class_name: str, config: dict[str, Any], name: str, source: str) -> l
 
 
 def _convert(class_name: str, c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    if class_name in _FAMILY_A_CONVERTERS:
+        return _FAMILY_A_CONVERTERS[class_name](c, name, source)
     if class_name == "Conv2D":
         layer: Layer = Conv2D(
             c["filters"],
@@ -582,6 +735,201 @@ def _tensors(args: Any) -> list[dict[str, Any]]:
         for item in args:
             found += _tensors(item)
     return found
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# Keras 3 writes tensor arithmetic as ops: ``{"module": "keras.src.ops.numpy", "class_name": "Add"}``,
+# the same class name as the Add layer, with any constant in place in the node's args (``[t, 3.0]``,
+# ``[1.0, t]``). ``_qualified`` tells them apart by module: an op on two tensors is the merge layer of
+# the same meaning (``x + y`` is an Add), an op with a constant is named ``keras.src.ops.numpy.Add``
+# and carries its args; the layers of keras.applications' ConvNeXt are named by their module too.
+
+_OPS = ("keras.src.ops.numpy", "keras.src.ops.nn")
+#: ops on two tensors, as the merge each one is (Keras has no Divide layer: the op's own name)
+_OP_MERGES = {
+    "Add": "Add",
+    "Multiply": "Multiply",
+    "Subtract": "Subtract",
+    "Maximum": "Maximum",
+    "Minimum": "Minimum",
+    "Divide": "keras.src.ops.numpy.Divide",
+    "TrueDivide": "keras.src.ops.numpy.Divide",
+}
+_QUALIFIED_MODULES = (*_OPS, "keras.src.applications.convnext")
+
+_MERGES.update(
+    {
+        "Multiply": Multiply,
+        "Subtract": Subtract,
+        "Maximum": Maximum,
+        "Minimum": Minimum,
+        "Average": Average,
+        "keras.src.ops.numpy.Divide": Divide,
+    }
+)
+
+
+def _qualified(entry: dict[str, Any], class_name: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The class name the converters know an entry by, and its config with what they need from the rest
+    of the entry: an op's args (``__args__``) and the layer's input shape with the batch (``__input_shape__``,
+    from ``build_config`` or the tensor it reads; PReLU and Normalization need the rank)."""
+    module = entry.get("module")
+    nodes = entry.get("inbound_nodes")
+    node = nodes[0] if isinstance(nodes, list) and nodes and isinstance(nodes[0], dict) else {}
+    args = node.get("args", [])
+    extra: dict[str, Any] = {}
+    build = entry.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    tensors = _tensors(args)
+    if not isinstance(shape, list) and tensors:
+        shape = tensors[0].get("config", {}).get("shape")
+    if isinstance(shape, list) and shape and not isinstance(shape[0], list):
+        extra["__input_shape__"] = shape
+    if module == "keras.src.ops.numpy" and len(tensors) >= 2 and class_name in _OP_MERGES:
+        class_name = _OP_MERGES[class_name]
+    elif module in _QUALIFIED_MODULES:
+        class_name = f"{module}.{class_name}"
+        extra["__args__"] = args
+    return class_name, {**config, **extra} if extra else config
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _constant(c: dict[str, Any], name: str, source: str) -> tuple[float, bool]:
+    """The number in an op ``f(x, c)`` / ``f(c, x)``, and whether it comes first."""
+    args = c.get("__args__")
+    if not isinstance(args, list) or len(args) != 2 or sum(_is_tensor(a) for a in args) != 1:
+        raise UnsupportedLayerError(f"{source}: op '{name}' is not called on one tensor and one number ({args!r})")
+    first = not _is_tensor(args[0])
+    value = args[0] if first else args[1]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UnsupportedLayerError(f"{source}: op '{name}' takes the constant {value!r} (only a number)")
+    return value, first
+
+
+def _scalar_converter(op: str, reversed_op: str | None) -> Callable[[dict[str, Any], str, str], list[Layer]]:
+    """``keras.src.ops.numpy.<Op>`` with a number: ``reversed_op`` when the number comes first (None:
+    the same op, it commutes; "": convcost has no such op)."""
+
+    def convert(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+        value, first = _constant(c, name, source)
+        chosen = (op if reversed_op is None else reversed_op) if first else op
+        if not chosen:
+            raise UnsupportedLayerError(f"{source}: op '{name}' raises the number {value!r} to a tensor's power")
+        return [ScalarOp(chosen, value, name=name)]
+
+    return convert
+
+
+def _op_activation(function: str) -> Callable[[dict[str, Any], str, str], list[Layer]]:
+    def convert(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+        args = c.get("__args__")
+        if not isinstance(args, list) or len(args) != 1 or not _is_tensor(args[0]):
+            raise UnsupportedLayerError(f"{source}: op '{name}' is not called on one tensor ({args!r})")
+        if function == "gelu":  # ops.gelu approximates by default, the Activation layer's "gelu" does not
+            return [Activation("gelu_tanh" if c.get("approximate", True) else "gelu", name=name)]
+        return [Activation(function, name=name)]
+
+    return convert
+
+
+def _sample_rank(c: dict[str, Any]) -> int | None:
+    """The rank of one sample of the layer's input, when the entry says it."""
+    shape = c.get("__input_shape__")
+    return len(shape) - 1 if isinstance(shape, list) and len(shape) > 1 else None
+
+
+def _spec_axis(axis: Any, c: dict[str, Any], name: str, source: str) -> int:
+    """A Keras axis (batch 0, channels last) as a per-sample channels-first one."""
+    if isinstance(axis, list) and len(axis) == 1:
+        axis = axis[0]
+    if axis is None or axis == []:  # Keras writes axis=None as []
+        raise UnsupportedLayerError(f"{source}: layer '{name}' normalises over the whole tensor (axis None)")
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise UnsupportedLayerError(f"{source}: layer '{name}' normalises over axes {axis!r} (only one axis)")
+    if axis == -1:
+        return 0
+    rank = _sample_rank(c)
+    if rank is None:
+        raise UnsupportedLayerError(f"{source}: layer '{name}' uses axis {axis}, but its input rank is not given")
+    if axis < 0:
+        axis += rank + 1
+    if not 1 <= axis <= rank:
+        raise UnsupportedLayerError(f"{source}: layer '{name}' uses axis {axis} of a rank-{rank} input")
+    return 0 if axis == rank else axis
+
+
+def _keras_values(value: Any) -> Any:
+    """A Keras constant (a number or a list) as a spec field (lists as tuples, checked by the layer)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _rescaling_from(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    return [Rescaling(_keras_values(c["scale"]), _keras_values(c.get("offset", 0.0)), name=name)]
+
+
+def _normalization_from(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    mean, variance = c.get("mean"), c.get("variance")
+    return [
+        Normalization(
+            _spec_axis(c.get("axis", -1), c, name, source),
+            None if mean is None else _keras_values(mean),
+            None if variance is None else _keras_values(variance),
+            invert=bool(c.get("invert", False)),
+            name=name,
+        )
+    ]
+
+
+def _prelu_from(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    shared = sorted(set(c.get("shared_axes") or []))
+    if not shared:
+        return [PReLU("element", name=name)]
+    rank = _sample_rank(c)
+    if rank is not None and shared == list(range(1, rank)):
+        return [PReLU("channel", name=name)]
+    if rank is not None and shared == list(range(1, rank + 1)):
+        return [PReLU("single", name=name)]
+    raise UnsupportedLayerError(
+        f"{source}: layer '{name}' shares its PReLU slopes over axes {shared} of an input of rank "
+        f"{'unknown' if rank is None else rank + 1} (convcost: per channel, per value or one)"
+    )
+
+
+def _layer_scale_from(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    return [LayerScale(scalar=c["projection_dim"] == 1, name=name)]
+
+
+_FAMILY_A_CONVERTERS: dict[str, Callable[[dict[str, Any], str, str], list[Layer]]] = {
+    "Rescaling": _rescaling_from,
+    "Normalization": _normalization_from,
+    "PReLU": _prelu_from,
+    "Identity": lambda c, name, source: [Identity(name=name)],
+    "SpatialDropout1D": lambda c, name, source: [Dropout(c.get("rate", 0.5), spatial=True, name=name)],
+    "SpatialDropout2D": lambda c, name, source: [Dropout(c.get("rate", 0.5), spatial=True, name=name)],
+    "keras.src.applications.convnext.LayerScale": _layer_scale_from,
+    "keras.src.applications.convnext.StochasticDepth": lambda c, name, source: [
+        DropPath(c.get("drop_path_rate", 0.0), name=name)
+    ],
+    "keras.src.ops.numpy.Add": _scalar_converter("add", None),
+    "keras.src.ops.numpy.Subtract": _scalar_converter("subtract", "rsubtract"),
+    "keras.src.ops.numpy.Multiply": _scalar_converter("multiply", None),
+    "keras.src.ops.numpy.TrueDivide": _scalar_converter("divide", "rdivide"),
+    "keras.src.ops.numpy.Divide": _scalar_converter("divide", "rdivide"),
+    "keras.src.ops.numpy.Power": _scalar_converter("power", ""),
+    "keras.src.ops.numpy.Maximum": _scalar_converter("maximum", None),
+    "keras.src.ops.numpy.Minimum": _scalar_converter("minimum", None),
+    "keras.src.ops.numpy.Tanh": _op_activation("tanh"),
+    "keras.src.ops.nn.Relu": _op_activation("relu"),
+    "keras.src.ops.nn.Relu6": _op_activation("relu6"),
+    "keras.src.ops.nn.Sigmoid": _op_activation("sigmoid"),
+    "keras.src.ops.nn.Silu": _op_activation("silu"),
+    "keras.src.ops.nn.HardSigmoid": _op_activation("hard_sigmoid"),
+    "keras.src.ops.nn.HardSilu": _op_activation("hard_swish"),
+    "keras.src.ops.nn.Gelu": _op_activation("gelu"),
+}
 
 
 __all__ = ["BUILDERS", "builds", "from_keras", "from_keras_json", "keras_json_file", "to_keras"]

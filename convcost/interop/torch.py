@@ -47,6 +47,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.model import Model
 from convcost.spec import Element, Parallel, Sequential
 
@@ -66,8 +81,12 @@ _ACTIVATION_MODULES = {
     "sigmoid": "Sigmoid",
     "tanh": "Tanh",
     "softplus": "Softplus",
+    "mish": "Mish",
+    "gelu_tanh": "GELU",  # approximate="tanh"
 }
-_MODULE_ACTIVATIONS = {torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec != "swish"}
+_MODULE_ACTIVATIONS = {
+    torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec not in ("swish", "gelu_tanh")
+}
 
 L = TypeVar("L", bound=Layer)
 #: ``(layer, site) -> nn.Module``: the torch module of one node
@@ -197,6 +216,8 @@ def _activation(layer: Activation, site: Site) -> Any:
     nn = _nn()
     if layer.function == "softmax":
         return nn.Softmax(dim=1)
+    if layer.function == "gelu_tanh":
+        return nn.GELU(approximate="tanh")
     return getattr(nn, _ACTIVATION_MODULES[layer.function])()
 
 
@@ -222,6 +243,8 @@ def _flatten(layer: Flatten, site: Site) -> Any:
 
 @builds(Dropout)
 def _dropout(layer: Dropout, site: Site) -> Any:
+    if layer.spatial:  # whole channels: Dropout2d on a map, Dropout1d on a sequence
+        return (_nn().Dropout2d if len(site.input) == 3 else _nn().Dropout1d)(layer.rate)
     return _nn().Dropout(layer.rate)
 
 
@@ -282,6 +305,83 @@ def _pool(layer: MaxPool2D | AvgPool2D, shape: Shape) -> Any:
         return nn.MaxPool2d(layer.pool, layer.stride, pad)
     # Keras 'same' leaves the padding out of the mean; explicit padding is torch's own (counted)
     return nn.AvgPool2d(layer.pool, layer.stride, pad, count_include_pad=layer.padding != "same")
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU, identities;
+# the modules are in ``torch_modules`` where torch has no standard one
+
+
+@builds(Multiply)
+def _multiply(layer: Multiply, site: Site) -> Any:
+    return _modules().Product()
+
+
+@builds(Subtract)
+def _subtract(layer: Subtract, site: Site) -> Any:
+    return _modules().Difference()
+
+
+@builds(Divide)
+def _divide(layer: Divide, site: Site) -> Any:
+    return _modules().Quotient()
+
+
+@builds(Maximum)
+def _maximum(layer: Maximum, site: Site) -> Any:
+    return _modules().ElementwiseMaximum()
+
+
+@builds(Minimum)
+def _minimum(layer: Minimum, site: Site) -> Any:
+    return _modules().ElementwiseMinimum()
+
+
+@builds(Average)
+def _average(layer: Average, site: Site) -> Any:
+    return _modules().Average()
+
+
+@builds(ScalarOp)
+def _scalar_op(layer: ScalarOp, site: Site) -> Any:
+    return _modules().ScalarOp(layer.op, layer.value)
+
+
+@builds(Rescaling)
+def _rescaling(layer: Rescaling, site: Site) -> Any:
+    return _modules().Rescaling(layer.scale, layer.offset, len(site.input))
+
+
+@builds(Normalization)
+def _normalization(layer: Normalization, site: Site) -> Any:
+    rank = len(site.input)
+    axis = layer.axis % rank
+    return _modules().Normalization(site.input[axis], axis, rank, layer.invert, layer.mean, layer.variance)
+
+
+@builds(LayerScale)
+def _layer_scale(layer: LayerScale, site: Site) -> Any:
+    rank = len(site.input)
+    axis = layer.axis % rank
+    return _modules().LayerScale(None if layer.scalar else site.input[axis], axis, rank)
+
+
+@builds(PReLU)
+def _prelu(layer: PReLU, site: Site) -> Any:
+    if layer.shared == "element" and len(site.input) > 1:
+        return _modules().ElementPReLU(site.input)
+    # one slope per channel (a vector's values are its channels), or one for all
+    return _nn().PReLU(1 if layer.shared == "single" else site.input[0])
+
+
+@builds(Identity)
+def _identity(layer: Identity, site: Site) -> Any:
+    return _nn().Identity()
+
+
+@builds(DropPath)
+def _drop_path(layer: DropPath, site: Site) -> Any:
+    return _modules().DropPath(layer.rate)
 
 
 # --------------------------------------------------------------------------------------------

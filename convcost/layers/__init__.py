@@ -12,6 +12,21 @@ from convcost.layers.activation import ACTIVATIONS, Activation
 from convcost.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from convcost.layers.padding import ZeroPadding2D
 from convcost.layers.merge import Add, Concat
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.layers.reshaping import Dropout, Flatten, Reshape
 from convcost.layers.unknown import Unknown
 
@@ -33,4 +48,21 @@ __all__ = [
     "SeparableConv2D",
     "Unknown",
     "ZeroPadding2D",
+]
+
+# family A (issue 12): element-wise, arithmetic, preprocessing, activations
+__all__ += [
+    "Average",
+    "Divide",
+    "DropPath",
+    "Identity",
+    "LayerScale",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Normalization",
+    "PReLU",
+    "Rescaling",
+    "ScalarOp",
+    "Subtract",
 ]

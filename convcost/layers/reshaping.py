@@ -40,9 +40,11 @@ class Flatten(Layer):
 
 @dataclass(frozen=True)
 class Dropout(Layer):
-    """Identity at inference; kept so a spec mirrors the network it came from."""
+    """Identity at inference; kept so a spec mirrors the network it came from. ``spatial`` drops whole
+    channels (Keras SpatialDropout2D / 1D, torch nn.Dropout2d / 1d), so it needs a map or a sequence."""
 
     rate: float = 0.5
+    spatial: bool = False
 
     default_prefix: ClassVar[str] = "dropout"
     categories: ClassVar[tuple[str, ...]] = ("dropout",)
@@ -54,6 +56,10 @@ class Dropout(Layer):
             raise SpecError(f"{describe(self)}: rate must be a number in [0, 1), got {rate!r}")
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        if self.spatial and len(inputs[0]) not in (2, 3):
+            raise GeometryError(
+                f"layer '{self.name}': spatial dropout needs a (C, L) or (C, H, W) input, got {list(inputs[0])}"
+            )
         return inputs[0]
 
     def weights(self, site: Site) -> tuple[Weight, ...]:
@@ -63,7 +69,7 @@ class Dropout(Layer):
         return 0
 
     def type_stride(self, site: Site) -> str:
-        return "Dropout"
+        return "Spatial Dropout" if self.spatial else "Dropout"
 
 
 @dataclass(frozen=True)

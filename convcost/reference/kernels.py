@@ -61,6 +61,8 @@ class Tally:
     """
 
     macs: int = 0
+    #: element-wise operations (an add, a multiply, a compare) over the values a kernel produced
+    elementwise: int = 0
 
     def matmul(self, a: Array, b: Array) -> None:
         """``a @ b`` (NumPy broadcasting over leading axes): one multiply-add per (row, inner, column)."""
@@ -73,6 +75,10 @@ class Tally:
     def products(self, count: int) -> None:
         """An element-wise multiply-accumulate over ``count`` elements."""
         self.macs += count
+
+    def operations(self, result: Array) -> None:
+        """One element-wise operation per value of ``result``, the array it produced."""
+        self.elementwise += result.size
 
 
 def pair(value: int | IntPair | tuple[int, ...]) -> IntPair:
@@ -352,6 +358,11 @@ def activation(x: Array, function: str, *, inplace: bool = False) -> Array:
         return np.tanh(x)
     if function == "softplus":
         return (np.logaddexp(0, x)).astype(x.dtype)
+    if function == "mish":
+        return np.asarray((x * np.tanh(np.logaddexp(0, x))).astype(x.dtype))
+    if function == "gelu_tanh":
+        inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)
+        return np.asarray((0.5 * x * (1.0 + np.tanh(inner))).astype(x.dtype))
     if function == "softmax":
         shifted = np.exp(x - x.max(axis=1, keepdims=True))
         return np.asarray((shifted / shifted.sum(axis=1, keepdims=True)).astype(x.dtype))
@@ -439,12 +450,113 @@ def zero_pad2d(x: Array, padding: object) -> Array:
     return _pad(x, resolve_padding(padding, (x.shape[2], x.shape[3]), (1, 1), (1, 1), (1, 1)))
 
 
-def add(*xs: Array) -> Array:
-    out = xs[0].copy()
-    for x in xs[1:]:
-        out += x
-    return out
+def add(*xs: Array, tally: Tally | None = None) -> Array:
+    """The sum of two or more arrays, broadcasting sizes of 1 (``merge``)."""
+    return merge("add", *xs, tally=tally)
 
 
 def concat(*xs: Array) -> Array:
     return np.concatenate(xs, axis=1)
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU. Each counts
+# one operation per value it produces into ``tally.elementwise``; none performs a multiply-add.
+
+#: Keras' ``backend.epsilon()``: Normalization divides by ``max(sqrt(variance), epsilon)``
+KERAS_EPSILON = 1e-7
+
+_MERGES: dict[str, Callable[..., Array]] = {
+    "add": np.add,
+    "multiply": np.multiply,
+    "subtract": np.subtract,
+    "divide": np.divide,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+}
+
+
+def _count(tally: Tally | None, result: Array) -> Array:
+    if tally is not None:
+        tally.operations(result)
+    return result
+
+
+def merge(op: str, *xs: Array, tally: Tally | None = None) -> Array:
+    """``((a op b) op c) ...`` with NumPy broadcasting, as torch's operators compute it; each partial
+    result is written over the previous one when it has the same shape."""
+    ufunc = _MERGES[op]
+    out = _count(tally, np.asarray(ufunc(xs[0], xs[1])))
+    for x in xs[2:]:
+        fits = np.broadcast_shapes(out.shape, x.shape) == out.shape
+        out = _count(tally, np.asarray(ufunc(out, x, out=out) if fits else ufunc(out, x)))
+    return out
+
+
+def average(*xs: Array, tally: Tally | None = None) -> Array:
+    """The sum, then one division per value (Keras' ``Average``)."""
+    out = merge("add", *xs, tally=tally)
+    out /= len(xs)
+    return _count(tally, out)
+
+
+def scalar_op(x: Array, op: str, value: float, *, tally: Tally | None = None) -> Array:
+    """One tensor and a constant, in the tensor's precision (torch computes ``x + 3`` in float32)."""
+    c = np.asarray(value, dtype=x.dtype)
+    if op == "rsubtract":
+        out = c - x
+    elif op == "rdivide":
+        out = c / x
+    elif op == "power":
+        out = x**c
+    else:
+        out = _MERGES[op](x, c)
+    return _count(tally, np.asarray(out, dtype=x.dtype))
+
+
+def _along(values: Array | float, axis: int, ndim: int) -> Array:
+    """Per-position constants of ``axis`` shaped to broadcast against an ``ndim`` batch (axis of the
+    batch array, not of one sample); a single value as it is."""
+    array = np.asarray(values)
+    if array.ndim == 0 or array.size == 1:
+        return array.reshape(())
+    shape = [1] * ndim
+    shape[axis] = -1
+    return array.reshape(shape)
+
+
+def rescale(x: Array, scale: Array | float, offset: Array | float, *, tally: Tally | None = None) -> Array:
+    """``x * scale + offset`` (Keras ``Rescaling``), per channel when given one value per channel."""
+    out = _count(tally, x * _along(scale, 1, x.ndim).astype(x.dtype))
+    out += _along(offset, 1, x.ndim).astype(x.dtype)
+    return _count(tally, out)
+
+
+def normalize(
+    x: Array, mean: Array, variance: Array, axis: int, invert: bool = False, *, tally: Tally | None = None
+) -> Array:
+    """Keras ``Normalization`` along ``axis`` of the batch array: ``(x - mean) / max(sqrt(variance), eps)``,
+    or with ``invert`` ``x * max(sqrt(variance), eps) + mean``."""
+    std = _along(np.maximum(np.sqrt(variance), KERAS_EPSILON), axis, x.ndim).astype(x.dtype)
+    centre = _along(mean, axis, x.ndim).astype(x.dtype)
+    if invert:
+        out = _count(tally, x * std)
+        out += centre
+    else:
+        out = _count(tally, x - centre)
+        out /= std
+    return _count(tally, out)
+
+
+def layer_scale(x: Array, gamma: Array, axis: int, *, tally: Tally | None = None) -> Array:
+    """``x * gamma``, gamma along ``axis`` of the batch array (or a single value)."""
+    return _count(tally, x * _along(gamma, axis, x.ndim).astype(x.dtype))
+
+
+def prelu(x: Array, alpha: Array, *, tally: Tally | None = None) -> Array:
+    """``torch.nn.functional.prelu`` generalised to any alpha that broadcasts against one sample:
+    ``(C,)`` per channel, one per value, or a single slope."""
+    if alpha.ndim == 1 and alpha.size > 1 and x.ndim > 1:
+        alpha = _along(alpha, 1, x.ndim)
+    slope = alpha.astype(x.dtype)
+    return _count(tally, np.where(x >= 0, x, x * slope).astype(x.dtype))

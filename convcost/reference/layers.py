@@ -35,6 +35,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.reference import depthwise
 from convcost.reference import kernels as k
 
@@ -169,9 +184,8 @@ def _zero_pad2d(call: Call, layer: ZeroPadding2D) -> Array:
 
 @kernel(Add)
 def _add(call: Call, layer: Add) -> Array:
-    if any(a.shape != call.x.shape for a in call.inputs):
-        raise ValueError(f"cannot add inputs of shapes {[list(a.shape[1:]) for a in call.inputs]}")
-    return k.add(*call.inputs)
+    _check_broadcast(call, "add")
+    return k.add(*call.inputs, tally=call.tally)
 
 
 @kernel(Concat)
@@ -205,3 +219,116 @@ def _unknown(call: Call, layer: Unknown) -> Array:
     # the reference cannot run what no one could map: it stands in with zeros of the recorded shape
     n = call.x.shape[0] if call.inputs else 1
     return np.zeros((n, *layer.output), dtype=call.x.dtype if call.inputs else np.float32)
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU, identities
+
+
+def _check_broadcast(call: Call, verb: str) -> None:
+    """The inputs broadcast sample by sample: one rank, each size equal or 1 (as the declaration says)."""
+    shapes = [a.shape for a in call.inputs]
+    try:
+        if any(len(shape) != len(shapes[0]) for shape in shapes):
+            raise ValueError
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"cannot {verb} inputs of shapes {[list(shape[1:]) for shape in shapes]}") from None
+
+
+@kernel(Multiply)
+def _multiply(call: Call, layer: Multiply) -> Array:
+    _check_broadcast(call, layer.verb)
+    return k.merge("multiply", *call.inputs, tally=call.tally)
+
+
+@kernel(Subtract)
+def _subtract(call: Call, layer: Subtract) -> Array:
+    _check_broadcast(call, layer.verb)
+    return k.merge("subtract", *call.inputs, tally=call.tally)
+
+
+@kernel(Divide)
+def _divide(call: Call, layer: Divide) -> Array:
+    _check_broadcast(call, layer.verb)
+    return k.merge("divide", *call.inputs, tally=call.tally)
+
+
+@kernel(Maximum)
+def _maximum(call: Call, layer: Maximum) -> Array:
+    _check_broadcast(call, layer.verb)
+    return k.merge("maximum", *call.inputs, tally=call.tally)
+
+
+@kernel(Minimum)
+def _minimum(call: Call, layer: Minimum) -> Array:
+    _check_broadcast(call, layer.verb)
+    return k.merge("minimum", *call.inputs, tally=call.tally)
+
+
+@kernel(Average)
+def _average(call: Call, layer: Average) -> Array:
+    _check_broadcast(call, layer.verb)
+    return k.average(*call.inputs, tally=call.tally)
+
+
+@kernel(ScalarOp)
+def _scalar_op(call: Call, layer: ScalarOp) -> Array:
+    return k.scalar_op(call.x, layer.op, layer.value, tally=call.tally)
+
+
+def _constants(values: float | tuple[float, ...], size: int) -> Array:
+    """A layer's constant(s) as an array: one value, or one per channel (``size`` of them)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim and array.size not in (1, size):
+        raise ValueError(f"{array.size} constants for an axis of {size}")
+    return array
+
+
+@kernel(Rescaling)
+def _rescaling(call: Call, layer: Rescaling) -> Array:
+    c = call.x.shape[1]
+    return k.rescale(call.x, _constants(layer.scale, c), _constants(layer.offset, c), tally=call.tally)
+
+
+@kernel(Normalization)
+def _normalization(call: Call, layer: Normalization) -> Array:
+    x = call.x
+    sample_axis = layer.axis % (x.ndim - 1) if -(x.ndim - 1) <= layer.axis < x.ndim - 1 else None
+    if sample_axis is None:
+        raise ValueError(f"axis {layer.axis} is out of range for an input of shape {list(x.shape[1:])}")
+    size = x.shape[sample_axis + 1]
+    if layer.mean is not None and layer.variance is not None:
+        mean, variance = _constants(layer.mean, size), _constants(layer.variance, size)
+    else:
+        mean = call.param("mean", (size,), "bias")
+        variance = call.param("variance", (size,), "variance")
+        call.param("count", (), "bias")  # Keras keeps the number of samples it adapted on
+    return k.normalize(x, mean, variance, sample_axis + 1, layer.invert, tally=call.tally)
+
+
+@kernel(LayerScale)
+def _layer_scale(call: Call, layer: LayerScale) -> Array:
+    x = call.x
+    if not -(x.ndim - 1) <= layer.axis < x.ndim - 1:
+        raise ValueError(f"axis {layer.axis} is out of range for an input of shape {list(x.shape[1:])}")
+    sample_axis = layer.axis % (x.ndim - 1)
+    gamma = call.param("gamma", () if layer.scalar else (x.shape[sample_axis + 1],), "scale")
+    return k.layer_scale(x, gamma, sample_axis + 1, tally=call.tally)
+
+
+@kernel(PReLU)
+def _prelu(call: Call, layer: PReLU) -> Array:
+    sample = call.x.shape[1:]
+    shape = sample if layer.shared == "element" else (sample[0],) if layer.shared == "channel" else (1,)
+    return k.prelu(call.x, call.param("weight", shape, "scale"), tally=call.tally)
+
+
+@kernel(Identity)
+def _identity(call: Call, layer: Identity) -> Array:
+    return call.x
+
+
+@kernel(DropPath)
+def _drop_path(call: Call, layer: DropPath) -> Array:
+    return call.x  # the identity at inference
