@@ -22,7 +22,10 @@ import shlex
 import sys
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+# the checkout this script sits in, not whatever convcost is installed (a worktree, a clean clone)
+sys.path.insert(0, str(ROOT))
 # crosscheck runs Keras; the tests run it on the torch backend, and so do the docs
 os.environ.setdefault("KERAS_BACKEND", "torch")
 BLOCK = re.compile(r"(<!-- cli: (?P<args>.*?) -->\n)```text\n.*?```\n(<!-- /cli -->)", re.S)
