@@ -11,6 +11,7 @@ from convcost.layers.normalization import BatchNorm
 from convcost.layers.activation import ACTIVATIONS, Activation
 from convcost.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from convcost.layers.padding import ZeroPadding2D
+from convcost.layers.padding import Pad2D, ZeroPadding1D  # Family C (issue 12)
 from convcost.layers.merge import Add, Concat
 from convcost.layers.elementwise import (
     Average,
@@ -28,6 +29,10 @@ from convcost.layers.elementwise import (
     Subtract,
 )
 from convcost.layers.reshaping import Dropout, Flatten, Reshape
+
+# Family C (issue 12): resolution changes and channel plumbing
+from convcost.layers.resolution import Conv1DTranspose, Conv2DTranspose, Cropping1D, Cropping2D, Resize, UpSampling2D
+from convcost.layers.channels import ChannelShuffle, Permute, Slice
 from convcost.layers.unknown import Unknown
 
 __all__ = [
@@ -36,17 +41,28 @@ __all__ = [
     "Add",
     "AvgPool2D",
     "BatchNorm",
+    "ChannelShuffle",
     "Concat",
+    "Conv1DTranspose",
     "Conv2D",
+    "Conv2DTranspose",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "GlobalAvgPool2D",
     "MaxPool2D",
+    "Pad2D",
+    "Permute",
     "Reshape",
+    "Resize",
     "SeparableConv2D",
+    "Slice",
     "Unknown",
+    "UpSampling2D",
+    "ZeroPadding1D",
     "ZeroPadding2D",
 ]
 
