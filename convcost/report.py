@@ -269,7 +269,7 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
                 non_trainable=c.non_trainable,
                 macs=c.macs * batch,
                 activations=elements(site.output) * model.batch,
-                flops=c.flops * batch,
+                flops=c.flops * batch + c.unbatched_flops,
                 inputs=site.inputs,
             )
         )
