@@ -547,7 +547,8 @@ def _channel_shuffle(keras: Any, layer: ChannelShuffle, site: Site, xs: list[Any
 def _pad2d(keras: Any, layer: Pad2D, site: Site, xs: list[Any], name: str) -> Any:
     """Zeros are a ZeroPadding2D; other padding is the ``ops.pad`` operation (Keras has no layer for it)."""
     (top, bottom), (left, right) = layer.padding
-    if layer.mode == "constant" and layer.value == 0:
+    if (layer.mode == "constant" and layer.value == 0) or top == bottom == left == right == 0:
+        # no padding at all is a ZeroPadding2D too: Keras' ops.pad on torch fails on it in the other modes
         return keras.layers.ZeroPadding2D(layer.padding, name=name)(xs[0])
     widths = [[0, 0], [top, bottom], [left, right], [0, 0]]
     if layer.mode == "constant":
