@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from test_conventions_tools import TOOLS, run_calflops, run_tool
 
 from convcost import analyze
-from convcost.errors import GeometryError, SpecError, UnsupportedLayerError
+from convcost.errors import ConvcostError, GeometryError, SpecError, UnsupportedLayerError
 from convcost.interop.keras import from_keras_json, to_keras
 from convcost.interop.torch import to_torch
 from convcost.layer import Layer, Shape
@@ -684,3 +684,14 @@ def test_a_keras_constant_pad_is_refused_not_guessed() -> None:
     built = keras.Model(x, keras.ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=0.5))
     with pytest.raises(UnsupportedLayerError, match="constant kept in the call's arguments"):
         from_keras_json(built.to_json())
+
+
+def test_crosscheck_says_calflops_failed_and_leaves_torch_as_it_was() -> None:
+    from convcost.crosscheck import crosscheck
+
+    relu = torch.nn.functional.relu
+    model = one(UpSampling2D((2, 3)), (1, 3, 4))
+    with pytest.raises(ConvcostError, match="calflops failed on this model: TypeError"):
+        crosscheck(model, "calflops")
+    assert torch.nn.functional.relu is relu
+    assert all(check.ok for check in crosscheck(model.with_batch(2), "calflops"))
