@@ -67,6 +67,16 @@ def feature_map(layer: Layer, shape: Shape) -> tuple[int, int, int]:
     return shape[0], shape[1], shape[2]
 
 
+def sequence(layer: Layer, shape: Shape) -> tuple[int, int]:
+    """``(C, L)``, or a ``GeometryError`` naming the layer (Family C, issue 12: 1-D padding, cropping,
+    transposed convolution)."""
+    if len(shape) != 2:
+        raise GeometryError(
+            f"layer '{layer.name}' ({type(layer).__name__}) needs a (C, L) sequence, got shape {list(shape)}"
+        )
+    return shape[0], shape[1]
+
+
 def window2d(
     layer: Layer, shape: Shape, kernel: Pair, stride: Pair, dilation: Pair, padding: object, ceil_mode: bool = False
 ) -> Pair:

@@ -35,7 +35,7 @@ from convcost.errors import ConvcostError, GeometryError, SpecError, Unsupported
 from convcost.interop.keras import from_keras_json, to_keras
 from convcost.interop.torch import to_torch
 from convcost.layer import Layer, Shape
-from convcost.layers.resolution import torch_transposed
+from convcost.layers.transposed import torch_transposed
 from convcost.model import Model
 from convcost.reference import run
 from convcost.shapes import output_shape

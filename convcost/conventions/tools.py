@@ -67,7 +67,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
-from convcost.layers.resolution import torch_transposed, torch_transposed_length
+from convcost.layers.transposed import torch_transposed, torch_transposed_length
 
 _CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
 #: kinds that hold no parameters and that no tool prices: moving values, merging, doing nothing

@@ -72,7 +72,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
-from convcost.layers.resolution import transposed_crop
+from convcost.layers.transposed import transposed_crop
 from convcost.model import Model
 
 L = TypeVar("L", bound=Layer)

@@ -75,7 +75,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
-from convcost.layers.resolution import torch_transposed
+from convcost.layers.transposed import torch_transposed
 from convcost.model import Model
 from convcost.spec import Element, Parallel, Sequential
 

@@ -7,6 +7,7 @@ imports is the order in which reports list the kinds (the paper's Table 2 rows f
 # ruff: noqa: I001 (the order of the imports is the order of the report's kinds)
 from convcost.layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from convcost.layers.dense import Dense
+from convcost.layers.transposed import Conv1DTranspose, Conv2DTranspose  # Family C (issue 12)
 from convcost.layers.normalization import BatchNorm
 from convcost.layers.activation import ACTIVATIONS, Activation
 from convcost.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
@@ -31,7 +32,7 @@ from convcost.layers.elementwise import (
 from convcost.layers.reshaping import Dropout, Flatten, Reshape
 
 # Family C (issue 12): resolution changes and channel plumbing
-from convcost.layers.resolution import Conv1DTranspose, Conv2DTranspose, Cropping1D, Cropping2D, Resize, UpSampling2D
+from convcost.layers.resolution import Cropping1D, Cropping2D, Resize, UpSampling2D
 from convcost.layers.channels import ChannelShuffle, Permute, Slice
 from convcost.layers.unknown import Unknown
 

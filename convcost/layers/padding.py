@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, overload
 
 from convcost.errors import GeometryError, SpecError
-from convcost.geometry import feature_map
+from convcost.geometry import feature_map, sequence
 from convcost.layer import (
     ExplicitPadding,
     Layer,
@@ -81,15 +81,6 @@ class ZeroPadding2D(Layer):
 
 #: how Pad2D fills the border: a constant, the mirror image without the edge (reflect), the edge repeated
 PAD_MODES = ("constant", "reflect", "replicate")
-
-
-def sequence(layer: Layer, shape: Shape) -> tuple[int, int]:
-    """``(C, L)``, or a ``GeometryError`` naming the layer."""
-    if len(shape) != 2:
-        raise GeometryError(
-            f"layer '{layer.name}' ({type(layer).__name__}) needs a (C, L) sequence, got shape {list(shape)}"
-        )
-    return shape[0], shape[1]
 
 
 class SidesField:

@@ -63,7 +63,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
-from convcost.layers.resolution import transposed_crop
+from convcost.layers.transposed import transposed_crop
 from convcost.reference import depthwise, resampling
 from convcost.reference import kernels as k
 
