@@ -695,3 +695,23 @@ def test_crosscheck_says_calflops_failed_and_leaves_torch_as_it_was() -> None:
         crosscheck(model, "calflops")
     assert torch.nn.functional.relu is relu
     assert all(check.ok for check in crosscheck(model.with_batch(2), "calflops"))
+
+
+def test_hand_written_unet_example() -> None:
+    """examples/unet_tiny.toml, derived by hand from the file (docs/specfiles.md shows its table)."""
+    from pathlib import Path
+
+    from convcost import specfile
+
+    model = specfile.load(Path(__file__).resolve().parent.parent / "examples" / "unet_tiny.toml")
+    rows = {row.path: row for row in analyze(model).rows}
+    assert rows["enc1"].output == (8, 28, 28) and rows["enc2"].output == (16, 12, 12)
+    # 2x2 stride 2 from 12x12x16 to 24x24x8: 2*2*16*8 weights, each meeting the 144 input pixels
+    assert (rows["up"].output, rows["up"].params, rows["up"].macs) == ((8, 24, 24), 512 + 8, 512 * 144)
+    assert rows["skip"].output == (8, 24, 24) and rows["merge"].output == (16, 24, 24)
+    assert rows["dec"].macs == 3 * 3 * 16 * 8 * 24 * 24 and rows["logits"].output == (2, 30, 30)
+    totals = analyze(model).totals
+    assert totals.params == 224 + 1_168 + 520 + 1_160 + 18
+    assert totals.macs == 216 * 28 * 28 + 1_152 * 12 * 12 + 512 * 144 + 1_152 * 24 * 24 + 16 * 24 * 24
+    assert_tools_agree(model.with_batch(2))
+    assert_keras_agrees(model)
