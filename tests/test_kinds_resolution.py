@@ -715,3 +715,46 @@ def test_hand_written_unet_example() -> None:
     assert totals.macs == 216 * 28 * 28 + 1_152 * 12 * 12 + 512 * 144 + 1_152 * 24 * 24 + 16 * 24 * 24
     assert_tools_agree(model.with_batch(2))
     assert_keras_agrees(model)
+
+
+def keras_macs(built: Any) -> int:
+    """Conv and dense multiply-adds read off a live Keras model's own layers and kernels."""
+    total = 0
+    for layer in built.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)):
+            positions = math.prod(layer.output.shape[1:-1])
+            if isinstance(layer, keras.layers.SeparableConv2D):
+                kernels = (layer.depthwise_kernel, layer.pointwise_kernel)
+            else:
+                kernels = (layer.kernel,)
+            total += sum(math.prod(k.shape) for k in kernels) * positions
+        elif isinstance(layer, keras.layers.Dense):
+            total += math.prod(layer.kernel.shape) * math.prod(layer.output.shape[1:-1])
+    return total
+
+
+def test_nasnet_mobile_reads_exactly_now_that_cropping2d_is_known() -> None:
+    """keras.applications' NASNet crops its reduction cells' inputs with Cropping2D(((1, 0), (1, 0)))."""
+    from keras.src.applications import nasnet
+
+    # NASNetMobile's own arguments (keras.applications.NASNetMobile refuses the torch backend)
+    built = nasnet.NASNet(
+        (224, 224, 3),
+        penultimate_filters=1056,
+        num_blocks=4,
+        stem_block_filters=32,
+        skip_reduction=False,
+        filter_multiplier=2,
+        default_size=224,
+        weights=None,
+        name="nasnet_mobile",
+    )
+    assert any(isinstance(layer, keras.layers.Cropping2D) for layer in built.layers)
+    read = from_keras_json(built.to_json())
+    totals = analyze(read, "keras").totals
+    assert (totals.params, totals.trainable, totals.non_trainable) == (
+        built.count_params(),
+        keras_weights(built, True),
+        keras_weights(built, False),
+    )
+    assert totals.macs == keras_macs(built)
