@@ -228,10 +228,6 @@ PENDING |= {
         ZeroPadding1D,
     )
 }
-PENDING[(Slice, "read:keras")] = (
-    "Keras records x[..., a:b] as a GetItem operation whose slice is in the call's arguments, not in its "
-    "config: reading operation entries is the Keras reader's rework (issue 14)"
-)
 
 #: the interpreters, in the order ``gaps`` checks them
 INTERPRETERS = (

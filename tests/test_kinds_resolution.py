@@ -308,7 +308,7 @@ def padding2d(draw: st.DrawFn, keras_only: bool = False) -> tuple[Pad2D, Shape]:
     mode = draw(st.sampled_from(["constant", "reflect", "replicate"]))
     most = 1 if keras_only and mode == "replicate" else 3
     sides = st.tuples(st.integers(0, most), st.integers(0, most))
-    value = draw(st.sampled_from([0.0, 0.5, -2.0])) if mode == "constant" and not keras_only else 0.0
+    value = draw(st.sampled_from([0.0, 0.5, -2.0])) if mode == "constant" else 0.0
     layer = Pad2D((draw(sides), draw(sides)), mode=mode, value=value, name="k")
     shape = (draw(st.integers(1, 3)), draw(sizes), draw(sizes))
     fits(layer, shape)
@@ -361,10 +361,10 @@ def test_keras_build_counts_and_computes_as_the_reference(kind: type[Layer], dat
     model = example_model(layer, (shape,)).with_batch(2)
     built = assert_keras_agrees(model)
     assert_reference_equals_keras(model, built)
-    if kind is not Slice:  # Keras writes a slice as an operation whose slice is not in its config
-        back = from_keras_json(built.to_json(), batch=model.batch)
-        for convention in ("paper", "keras"):
-            assert analyze(back, convention).totals.to_dict() == analyze(model, convention).totals.to_dict()
+    back = from_keras_json(built.to_json(), batch=model.batch)
+    for convention in ("paper", "keras"):
+        assert analyze(back, convention).totals.to_dict() == analyze(model, convention).totals.to_dict()
+    assert back.shaped[-1].output == model.shaped[-1].output
 
 
 # ------------------------------------------------------------------------------------------ random stacks
@@ -432,10 +432,9 @@ def test_random_stacks_match_every_tool_and_the_reference(model: Model) -> None:
 @given(stacks(keras_only=True))
 def test_random_stacks_match_keras(model: Model) -> None:
     built = assert_keras_agrees(model)
-    if not any(isinstance(s.layer, Slice) for s in model.shaped):
-        back = from_keras_json(built.to_json(), batch=model.batch)
-        for convention in ("paper", "keras"):
-            assert analyze(back, convention).totals.to_dict() == analyze(model, convention).totals.to_dict()
+    back = from_keras_json(built.to_json(), batch=model.batch)
+    for convention in ("paper", "keras"):
+        assert analyze(back, convention).totals.to_dict() == analyze(model, convention).totals.to_dict()
 
 
 # ------------------------------------------------------------------------------------------ the tools' quirks, by hand
@@ -592,8 +591,9 @@ def test_keras_layers_read_from_their_json() -> None:
     y = keras.layers.UpSampling2D((1, 2), interpolation="bilinear", name="bilinear")(y)
     y = keras.layers.Resizing(9, 11, interpolation="nearest", name="resizing")(y)
     y = keras.ops.pad(y, [[0, 0], [1, 2], [0, 1], [0, 0]], mode="reflect")
+    y = y[..., 1:]  # a GetItem operation: 4 of the 5 channels
     y = keras.layers.Permute((2, 1, 3), name="permute")(y)
-    y = keras.layers.Reshape((12 * 12, 5), name="seq")(y)  # 9x11 padded to 12x12
+    y = keras.layers.Reshape((12 * 12, 4), name="seq")(y)  # 9x11 padded to 12x12
     y = keras.layers.ZeroPadding1D((1, 2), name="pad1d")(y)
     y = keras.layers.Cropping1D(3, name="crop1d")(y)
     y = keras.layers.Conv1DTranspose(2, 3, strides=2, padding="same", name="up1d")(y)
@@ -679,11 +679,39 @@ def test_what_keras_cannot_build_is_refused_by_name(layer: Layer, shape: Shape, 
         to_keras(one(layer, shape))
 
 
-def test_a_keras_constant_pad_is_refused_not_guessed() -> None:
-    x = keras.Input((4, 4, 2))
-    built = keras.Model(x, keras.ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=0.5))
-    with pytest.raises(UnsupportedLayerError, match="constant kept in the call's arguments"):
-        from_keras_json(built.to_json())
+def test_keras_operations_read_as_pads_and_slices() -> None:
+    """Keras writes ops.pad and x[...] as operations (their constant and slice in the call's arguments)."""
+    x = keras.Input((4, 5, 6))
+    outputs = [
+        keras.ops.pad(x, [[0, 0], [1, 2], [0, 1], [0, 0]], constant_values=0.5),
+        x[:, 1:3],
+        x[..., ::2],
+        x[..., -4:-1],
+    ]
+    read = from_keras_json(keras.Model(x, outputs).to_json())
+    layers = [s.layer for s in read.shaped]
+    assert [type(layer).__name__ for layer in layers] == ["Pad2D", "Slice", "Slice", "Slice"]
+    assert (layers[0].padding, layers[0].value) == (((1, 2), (0, 1)), 0.5)
+    assert [(s.layer.axis, s.layer.start, s.layer.stop, s.layer.step, s.output) for s in read.shaped[1:]] == [
+        (1, 1, 3, 1, (6, 2, 5)),  # H of a (6, 4, 5) map
+        (0, 0, None, 2, (3, 4, 5)),  # the channels
+        (0, -4, -1, 1, (3, 4, 5)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        (lambda x: x[:, 1], "reads slices only"),
+        (lambda x: x[:, 1:3, 1:2], "slices 2 axes"),
+        (lambda x: x[0:1, ...], "not the batch"),
+    ],
+    ids=["an integer index", "two axes", "the batch"],
+)
+def test_keras_indexing_that_is_no_slice_is_refused(index: Any, message: str) -> None:
+    x = keras.Input((4, 5, 6))
+    with pytest.raises(UnsupportedLayerError, match=message):
+        from_keras_json(keras.Model(x, index(x)).to_json())
 
 
 def test_crosscheck_says_calflops_failed_and_leaves_torch_as_it_was() -> None:

@@ -402,15 +402,15 @@ def _drop_path(keras: Any, layer: DropPath, site: Site, xs: list[Any], name: str
 # Family C (issue 12): resolution changes, channel plumbing, padding (spec -> keras)
 
 
-def _keras_axis(axis: int, rank: int) -> int:
+def _keras_sample_axis(axis: int, rank: int) -> int:
     """The Keras (channels-last) per-sample axis that holds spec axis ``axis`` of a rank-``rank`` tensor."""
     if rank < 2:
         return axis
     return rank - 1 if axis == 0 else axis - 1
 
 
-def _spec_axis(axis: int, rank: int) -> int:
-    """The spec (channels-first) axis that Keras per-sample axis ``axis`` holds: ``_keras_axis`` undone."""
+def _spec_sample_axis(axis: int, rank: int) -> int:
+    """The spec (channels-first) axis that Keras per-sample axis ``axis`` holds: ``_keras_sample_axis`` undone."""
     if rank < 2:
         return axis
     return 0 if axis == rank - 1 else axis + 1
@@ -419,13 +419,13 @@ def _spec_axis(axis: int, rank: int) -> int:
 def _keras_dims(dims: tuple[int, ...]) -> tuple[int, ...]:
     """Keras ``Permute`` dims (1-based, channels-last) for a spec ``Permute(dims)``."""
     rank = len(dims)
-    return tuple(_keras_axis(dims[_spec_axis(j, rank)], rank) + 1 for j in range(rank))
+    return tuple(_keras_sample_axis(dims[_spec_sample_axis(j, rank)], rank) + 1 for j in range(rank))
 
 
 def _spec_dims(keras_dims: list[int]) -> tuple[int, ...]:
     """A spec ``Permute``'s dims for Keras ``Permute(keras_dims)``: ``_keras_dims`` undone."""
     rank = len(keras_dims)
-    return tuple(_spec_axis(keras_dims[_keras_axis(i, rank)] - 1, rank) for i in range(rank))
+    return tuple(_spec_sample_axis(keras_dims[_keras_sample_axis(i, rank)] - 1, rank) for i in range(rank))
 
 
 def _keras_transposed(keras: Any, layer: Conv2DTranspose | Conv1DTranspose, x: Any, name: str) -> Any:
@@ -523,7 +523,7 @@ def _zero_padding1d(keras: Any, layer: ZeroPadding1D, site: Site, xs: list[Any],
 def _slice(keras: Any, layer: Slice, site: Site, xs: list[Any], name: str) -> Any:
     """Keras has no slice layer: ``x[..., a:b]`` records a ``GetItem`` operation in the graph."""
     rank = len(site.input)
-    axis = _keras_axis(layer.axis % rank, rank)
+    axis = _keras_sample_axis(layer.axis % rank, rank)
     return xs[0][(slice(None),) * (axis + 1) + (slice(layer.start, layer.stop, layer.step),)]
 
 
@@ -968,6 +968,7 @@ def _qualified(entry: dict[str, Any], class_name: str, config: dict[str, Any]) -
     elif module in _QUALIFIED_MODULES:
         class_name = f"{module}.{class_name}"
         extra["__args__"] = args
+        extra["__kwargs__"] = node.get("kwargs", {})  # Family C: ops.pad's constant_values
     return class_name, {**config, **extra} if extra else config
 
 
@@ -1209,10 +1210,42 @@ def _read_pad(c: dict[str, Any], name: str, source: str) -> list[Layer]:
     if mode == "symmetric" and max(max(side) for side in padding) <= 1:
         return [Pad2D(padding, mode="replicate", name=name)]  # one pixel deep, symmetric repeats the edge
     if mode == "constant":
-        raise UnsupportedLayerError(
-            f"{source}: '{name}' pads with a constant kept in the call's arguments, which this reader does not read"
-        )
+        value = (c.get("__kwargs__") or {}).get("constant_values")
+        return [Pad2D(padding, value=0.0 if value is None else value, name=name)]
     raise UnsupportedLayerError(f"{source}: '{name}' pads in mode {mode!r}")
+
+
+def _read_get_item(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    """``x[..., a:b]`` (``keras.src.ops.numpy.GetItem``): a Slice when it slices one axis of a sample.
+
+    The key is the op's second argument: a ``__slice__`` (``start``, ``stop``, ``step``), an
+    ``__ellipsis__``, or a list of them, indexing the Keras tensor (batch first, channels last).
+    """
+    args, shape = c.get("__args__") or [], c.get("__input_shape__")
+    if len(args) != 2 or not isinstance(shape, list):
+        raise UnsupportedLayerError(f"{source}: '{name}' indexes a tensor in a way convcost does not read")
+    key = args[1] if isinstance(args[1], list) else [args[1]]
+    kinds = [item.get("class_name") if isinstance(item, dict) else None for item in key]
+    if any(kind not in ("__slice__", "__ellipsis__") for kind in kinds) or kinds.count("__ellipsis__") > 1:
+        raise UnsupportedLayerError(f"{source}: '{name}' indexes with {key!r} (convcost reads slices only)")
+    rank = len(shape)  # with the batch
+    if "__ellipsis__" in kinds:
+        at = kinds.index("__ellipsis__")
+        positions = [*range(at), *range(rank - (len(key) - at - 1), rank)]
+        key = key[:at] + key[at + 1 :]
+    else:
+        positions = list(range(len(key)))
+    sliced = []
+    for position, item in zip(positions, key, strict=True):
+        bounds = item["config"]
+        if (bounds.get("start"), bounds.get("stop"), bounds.get("step")) != (None, None, None):
+            sliced.append((position, bounds))
+    if len(sliced) != 1 or sliced[0][0] == 0:
+        raise UnsupportedLayerError(f"{source}: '{name}' slices {len(sliced)} axes (convcost reads one, not the batch)")
+    position, bounds = sliced[0]
+    axis = _spec_sample_axis(position - 1, rank - 1)
+    start, step = bounds.get("start"), bounds.get("step")
+    return [Slice(axis, 0 if start is None else start, bounds.get("stop"), 1 if step is None else step, name=name)]
 
 
 _FAMILY_C: dict[str, Callable[[dict[str, Any], str, str], list[Layer]]] = {
@@ -1226,7 +1259,8 @@ _FAMILY_C: dict[str, Callable[[dict[str, Any], str, str], list[Layer]]] = {
     "Cropping1D": _read_cropping1d,
     "ZeroPadding1D": _read_zero_padding1d,
     "Permute": _read_permute,
-    "Pad": _read_pad,
+    "keras.src.ops.numpy.Pad": _read_pad,
+    "keras.src.ops.numpy.GetItem": _read_get_item,
 }
 
 
