@@ -470,6 +470,12 @@ def _keras_axis(axis: int, rank: int) -> int:
 @builds(LayerNorm)
 def _layer_norm(keras: Any, layer: LayerNorm, site: Site, xs: list[Any], name: str) -> Any:
     axis = _keras_axis(layer.normalised_axis(site.input), len(site.input))
+    if axis != -1 and keras.config.backend() == "torch":
+        # keras.ops.layer_normalization hands one axis to torch's F.layer_norm as if it were the last
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': Keras 3 on the torch backend cannot normalise axis {axis} "
+            "(its LayerNormalization passes that axis to torch.nn.functional.layer_norm as the last one)"
+        )
     return keras.layers.LayerNormalization(
         axis=axis, center=layer.center, scale=layer.scale, trainable=layer.trainable, name=name
     )(xs[0])

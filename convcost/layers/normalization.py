@@ -149,6 +149,12 @@ class InstanceNorm(Layer):
         shape = inputs[0]
         if len(shape) not in (2, 3):
             raise GeometryError(f"layer '{self.name}': InstanceNorm needs (C, L) or (C, H, W), got {list(shape)}")
+        if not self.track_running_stats and elements(shape[1:]) == 1:
+            # torch refuses it too (a channel's own statistics over one value)
+            raise GeometryError(
+                f"layer '{self.name}': InstanceNorm without running statistics needs more than one "
+                f"position per channel, got {list(shape)}"
+            )
         return shape
 
     def weights(self, site: Site) -> tuple[Weight, ...]:
