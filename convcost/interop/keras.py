@@ -560,6 +560,8 @@ def _conv1d_padding(layer: Conv1D | DepthwiseConv1D | SeparableConv1D, causal: b
 
 @builds(Conv1D)
 def _conv1d(keras: Any, layer: Conv1D, site: Site, xs: list[Any], name: str) -> Any:
+    if layer.stride > 1 and layer.dilation > 1:  # Keras' Conv1D refuses it (DepthwiseConv1D does not)
+        raise UnsupportedLayerError(f"layer '{layer.name}': Keras Conv1D takes no stride > 1 with dilation > 1")
     x, padding = _padding_1d(keras, _conv1d_padding(layer, causal=True), xs[0], name)
     return keras.layers.Conv1D(
         layer.filters,
