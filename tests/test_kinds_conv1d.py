@@ -382,3 +382,28 @@ def test_three_dimensional_convolutions_are_not_covered() -> None:
         output_shape(Conv2D(2, 1), (3, 4, 4, 4))
     with pytest.raises(GeometryError, match=r"needs a \(C, L\) sequence"):
         output_shape(Conv1D(2, 1), (3, 4, 4, 4))
+
+
+def test_hand_written_1d_example() -> None:
+    """examples/keyword_spotting_1d.toml, derived by hand: 40 MFCCs x 98 frames, stem 10x40x64 with
+    stride 2 ('same': 49 frames), two separable blocks (the second to 25 frames), a causal dilated
+    conv, max pooling to 12, a global average and a 12-way classifier."""
+    from pathlib import Path
+
+    from convcost import specfile
+
+    model = specfile.load(Path(__file__).resolve().parent.parent / "examples" / "keyword_spotting_1d.toml")
+    rows = {row.path: row for row in analyze(model).rows}
+    assert rows["stem"].macs == 10 * 40 * 64 * 49
+    assert rows["block1/dw"].macs == 3 * 64 * 49 and rows["block1/pw"].macs == 64 * 64 * 49
+    assert rows["block2/dw"].output == (64, 25) and rows["block2/pw"].macs == 64 * 128 * 25
+    assert rows["causal"].macs == 3 * 128 * 128 * 25 and rows["causal"].params == 3 * 128 * 128 + 128
+    assert rows["pool"].output == (128, 12) and rows["gap"].output == (128,)
+    assert rows["fc"].params == 128 * 12 + 12
+    assert [p.formula for p in analyze(model).separable] == [
+        Fraction(1, 64) + Fraction(1, 3),
+        Fraction(1, 128) + Fraction(1, 3),
+    ]
+    assert_every_tool(model.with_batch(2))
+    assert_keras_build(model)
+    assert_reference(model)
