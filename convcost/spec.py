@@ -133,7 +133,7 @@ __all__ += [
 ]
 
 # issue 12, family B: normalisation, pooling, 1-D convnets
-from convcost.layers import (
+from convcost.layers import (  # noqa: E402
     AdaptiveAvgPool2D,
     AdaptiveMaxPool2D,
     AvgPool1D,

@@ -461,12 +461,6 @@ from convcost.layers import (  # noqa: E402
 )
 
 
-def _keras_axis(axis: int, rank: int) -> int:
-    """A per-sample channels-first axis as a Keras axis (batch first, channels last): the channels
-    (0) are -1, a spatial axis i keeps its number."""
-    return -1 if axis == 0 else axis
-
-
 @builds(LayerNorm)
 def _layer_norm(keras: Any, layer: LayerNorm, site: Site, xs: list[Any], name: str) -> Any:
     axis = _keras_axis(layer.normalised_axis(site.input), len(site.input))
