@@ -466,7 +466,7 @@ from convcost.layers import (  # noqa: E402
 
 _CONVS_1D = (Conv1D, DepthwiseConv1D, SeparableConv1D)
 _NORMS = (LayerNorm, GroupNorm, InstanceNorm)
-#: kinds no tool of these prices (max pools have no counting rule but ptflops' and calflops')
+#: the max pools: torchinfo, fvcore and thop count nothing for them (ptflops and calflops do)
 _MAX_POOLS = (GlobalMaxPool2D, AdaptiveMaxPool2D, MaxPool1D, GlobalMaxPool1D)
 
 
@@ -556,7 +556,8 @@ def _calflops_pool1d(layer: Layer, site: Site) -> Cost:
 def _ptflops_keepdims_pool(layer: Layer, site: Site) -> Cost:
     """A global pool with ``keepdims`` is an nn.Adaptive*Pool module (hooked, and its functional
     patched: 2 per input element); without, a module calling the functional only (1 per element)."""
-    return _lumped(0, 0, (2 if getattr(layer, "keepdims", False) else 1) * elements(site.input))
+    assert isinstance(layer, (GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D))
+    return _lumped(0, 0, (2 if layer.keepdims else 1) * elements(site.input))
 
 
 def _ptflops_adaptive(layer: Layer, site: Site) -> Cost:
