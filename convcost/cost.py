@@ -18,9 +18,6 @@ class Cost:
     non_trainable: int = 0
     macs: int = 0
     flops: int = 0
-    #: FLOPs a tool counts once per forward pass, whatever the batch (calflops prices an upsampling
-    #: to a given size by that size alone: no batch, no channels); not scaled by the batch
-    unbatched_flops: int = 0
 
     @property
     def params(self) -> int:

@@ -153,3 +153,36 @@ __all__ += [
     "ScalarOp",
     "Subtract",
 ]
+
+# issue 12, family B: normalisation, pooling, 1-D convnets
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+__all__ += [
+    "AdaptiveAvgPool2D",
+    "AdaptiveMaxPool2D",
+    "AvgPool1D",
+    "Conv1D",
+    "DepthwiseConv1D",
+    "GlobalAvgPool1D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GroupNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "MaxPool1D",
+    "SeparableConv1D",
+]

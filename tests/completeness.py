@@ -189,6 +189,79 @@ NOT_BUILDABLE: dict[tuple[type[Layer], str], str] = {
     (Unknown, "read:torch"): "it cannot be built in torch, so there is nothing to read back",
 }
 
+# issue 12, family B: normalisation, pooling, 1-D convnets
+from convcost.spec import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+EXAMPLES[MaxPool2D] += [
+    (MaxPool2D(3, stride=2, ceil_mode=True, name="k"), ((3, 8, 8),)),  # a last, partial window
+]
+EXAMPLES[AvgPool2D] += [
+    (AvgPool2D(3, stride=2, ceil_mode=True, name="k"), ((3, 8, 8),)),
+    (AvgPool2D(3, stride=1, padding=1, count_include_pad=False, name="k"), ((3, 5, 5),)),
+]
+EXAMPLES.update(
+    {
+        LayerNorm: [
+            (LayerNorm(name="k"), ((4, 5, 5),)),  # over the channels of a map (ConvNeXt)
+            (LayerNorm(center=False, name="k"), ((6,),)),
+            (LayerNorm(center=False, scale=False, name="k"), ((3, 4),)),
+        ],
+        GroupNorm: [
+            (GroupNorm(2, name="k"), ((4, 3, 3),)),
+            (GroupNorm(3, center=False, scale=False, name="k"), ((6, 5),)),
+        ],
+        InstanceNorm: [
+            (InstanceNorm(name="k"), ((3, 4, 4),)),
+            (InstanceNorm(affine=True, name="k"), ((2, 5, 5),)),
+            (InstanceNorm(affine=True, track_running_stats=True, name="k"), ((3, 6),)),
+        ],
+        GlobalMaxPool2D: [
+            (GlobalMaxPool2D(name="k"), ((3, 5, 4),)),
+            (GlobalMaxPool2D(keepdims=True, name="k"), ((3, 4, 4),)),
+        ],
+        AdaptiveAvgPool2D: [(AdaptiveAvgPool2D((2, 3), name="k"), ((3, 7, 8),))],
+        AdaptiveMaxPool2D: [(AdaptiveMaxPool2D(2, name="k"), ((3, 5, 5),))],
+        MaxPool1D: [
+            (MaxPool1D(3, stride=2, padding="same", name="k"), ((3, 10),)),  # the odd pad on the right
+            (MaxPool1D(2, ceil_mode=True, name="k"), ((2, 7),)),
+        ],
+        AvgPool1D: [
+            (AvgPool1D(3, stride=1, padding="same", name="k"), ((3, 8),)),
+            (AvgPool1D(2, ceil_mode=True, name="k"), ((2, 7),)),
+        ],
+        GlobalAvgPool1D: [
+            (GlobalAvgPool1D(name="k"), ((3, 6),)),
+            (GlobalAvgPool1D(keepdims=True, name="k"), ((3, 5),)),
+        ],
+        GlobalMaxPool1D: [
+            (GlobalMaxPool1D(name="k"), ((3, 6),)),
+            (GlobalMaxPool1D(keepdims=True, name="k"), ((3, 5),)),
+        ],
+        Conv1D: [
+            (Conv1D(6, 3, stride=2, padding="same", name="k"), ((4, 9),)),
+            (Conv1D(8, 3, padding="causal", dilation=2, groups=2, bias=False, name="k"), ((4, 10),)),
+            (Conv1D(4, 3, groups=4, padding="same", name="k"), ((4, 6),)),
+            (Conv1D(5, 1, name="k"), ((3, 7),)),
+        ],
+        DepthwiseConv1D: [(DepthwiseConv1D(3, stride=2, padding="same", depth_multiplier=2, name="k"), ((3, 8),))],
+        SeparableConv1D: [(SeparableConv1D(5, 3, padding="same", depth_multiplier=2, name="k"), ((3, 8),))],
+    }
+)
+
 #: (kind, interpreter) pairs waiting for a reader being written elsewhere, with the reason
 PENDING: dict[tuple[type[Layer], str], str] = {
     (kind, "read:torch"): "the capture reader (issue 13) maps it"
@@ -210,6 +283,31 @@ PENDING: dict[tuple[type[Layer], str], str] = {
         Dropout,
     )
 }
+
+# family B: the torch reader of today refuses ceil_mode, and reads count_include_pad from the padding alone
+PENDING.update(
+    {
+        (kind, "read:torch"): "the capture reader (issue 13) maps it"
+        for kind in (
+            MaxPool2D,
+            AvgPool2D,
+            LayerNorm,
+            GroupNorm,
+            InstanceNorm,
+            GlobalMaxPool2D,
+            AdaptiveAvgPool2D,
+            AdaptiveMaxPool2D,
+            MaxPool1D,
+            AvgPool1D,
+            GlobalAvgPool1D,
+            GlobalMaxPool1D,
+            Conv1D,
+            DepthwiseConv1D,
+            SeparableConv1D,
+        )
+    }
+)
+
 
 # Family C (issue 12)
 PENDING |= {

@@ -357,130 +357,6 @@ CALFLOPS = register(
     )
 )
 
-# ---------------------------------------------------------------------------------------- Family C (issue 12)
-# Transposed convolutions, upsampling and resizing, cropping, slicing, permuting, shuffling, padding.
-# Each tool's table is extended here; the rules see the modules to_torch builds: nn.ConvTranspose*d
-# (a crop after it when torch's padding cannot say Keras 'same'), nn.Upsample(scale_factor=...) for
-# UpSampling2D, nn.Upsample(size=...) for Resize, nn.ChannelShuffle, nn.ConstantPad2d /
-# ReflectionPad2d / ReplicationPad2d / ZeroPad1d, and small modules that slice, crop and permute.
-
-_TRANSPOSED = (Conv2DTranspose, Conv1DTranspose)
-#: kinds that only move values: no tool prices them (fvcore ignores or has no handle for slice,
-#: permute, channel_shuffle, pad; no other tool hooks them)
-_MOVES = (Cropping2D, Cropping1D, Slice, Permute, ChannelShuffle, Pad2D, ZeroPadding1D)
-
-
-def _module_output(layer: Layer, site: Site) -> list[int]:
-    """The output lengths of the nn.ConvTranspose*d to_torch builds (before any crop after it)."""
-    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
-    return [torch_transposed_length(size, axis) for size, axis in zip(site.input[1:], layer.axes(), strict=True)]
-
-
-def _torchinfo_transposed(layer: Layer, site: Site) -> Cost:
-    """A class name with "Conv": (weights + bias) x the module's *output* positions, as for a conv."""
-    params, bias = torch_params(layer, site), _bias(layer, site)
-    times = math.prod(_module_output(layer, site))
-    return _lumped(params, (params - bias) * times, bias * times)
-
-
-def _thop_transposed(layer: Layer, site: Site) -> Cost:
-    """``calculate_conv2d_flops`` on the module's output: output elements x (C_in / groups) x kernel."""
-    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
-    kernel = math.prod(axis.kernel for axis in layer.axes())
-    outputs = layer.filters * math.prod(_module_output(layer, site))
-    return _lumped(torch_params(layer, site), outputs * (site.input[0] // layer.groups) * kernel)
-
-
-def _ptflops_transposed(layer: Layer, site: Site) -> Cost:
-    """Input positions x the kernel (the paper's count), plus a bias add per element of the module's output."""
-    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
-    bias_adds = layer.filters * math.prod(_module_output(layer, site)) if layer.bias else 0
-    return _lumped(torch_params(layer, site), layer.macs(site), bias_adds)
-
-
-def _calflops_transposed(layer: Layer, site: Site) -> Cost:
-    """``_conv_trans_flops_compute``: out_channels read from ``weight.shape[1]`` (already C_out / groups)
-    and divided by groups again; the bias sized by the *forward* conv formula on the input,
-    ``(in + 2p - d(k - 1) - 1) // s + 1`` per axis, which can be 0 or negative (FLOPs below 2 x MACs)."""
-    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
-    axes = layer.axes()
-    per_group = layer.filters // layer.groups
-    kernel = math.prod(axis.kernel for axis in axes)
-    macs = kernel * site.input[0] * (per_group // layer.groups) * elements(site.input[1:])
-    bias = 0
-    if layer.bias:
-        dims = [
-            (size + 2 * torch_transposed(axis)[0] - axis.dilated_kernel) // axis.stride + 1
-            for size, axis in zip(site.input[1:], axes, strict=True)
-        ]
-        bias = per_group * math.prod(dims)
-    return _calflops(macs, bias, torch_params(layer, site))
-
-
-def _resize_mode(layer: Layer) -> str:
-    assert isinstance(layer, (UpSampling2D, Resize))
-    return layer.interpolation
-
-
-def _fvcore_resize(layer: Layer, site: Site) -> Cost:
-    """``aten::upsample_nearest2d`` 1 and ``upsample_bilinear2d`` 4 per output element;
-    ``_upsample_nearest_exact2d`` has no handle (0)."""
-    per_output = {"nearest": 1, "bilinear": 4, "nearest_exact": 0}[_resize_mode(layer)]
-    return _lumped(0, 0, per_output * elements(site.output))
-
-
-def _thop_resize(layer: Layer, site: Site) -> Cost:
-    """nn.Upsample: ``calculate_upsample`` 1 (nearest) or 11 (bilinear) per output element; a mode it
-    does not list (nearest-exact) 0, with a warning."""
-    per_output = {"nearest": 1, "bilinear": 11, "nearest_exact": 0}[_resize_mode(layer)]
-    return _lumped(0, 0, per_output * elements(site.output))
-
-
-def _ptflops_resize(layer: Layer, site: Site) -> Cost:
-    """nn.Upsample's module hook (its output elements) and the patched ``F.interpolate`` (the same
-    number again): 2 per output element, in every mode."""
-    return _lumped(0, 0, 2 * elements(site.output))
-
-
-def _calflops_upsampling(layer: Layer, site: Site) -> Cost:
-    """``_upsample_flops_compute`` with a scale factor: the input elements (the product with the scale
-    is computed and thrown away). A non-square factor is a tuple, which calflops raises TypeError on
-    unless the batch is 2 (it compares the tuple's length with ``len(input)``): this is its count then."""
-    return _calflops(0, elements(site.input))
-
-
-def _calflops_resize(layer: Layer, site: Site) -> Cost:
-    """``_upsample_flops_compute`` with a size: ``prod(size)``, once per call: no batch, no channels."""
-    assert isinstance(layer, Resize)
-    return Cost(unbatched_flops=math.prod(layer.output))
-
-
-TORCHINFO = register(
-    TORCHINFO.with_rules(_table((_TRANSPOSED, _torchinfo_transposed), ((UpSampling2D, Resize, *_MOVES), _free)))
-)
-FVCORE = register(
-    FVCORE.with_rules(_table((_TRANSPOSED, _multiply_adds), ((UpSampling2D, Resize), _fvcore_resize), (_MOVES, _free)))
-)
-THOP = register(
-    THOP.with_rules(_table((_TRANSPOSED, _thop_transposed), ((UpSampling2D, Resize), _thop_resize), (_MOVES, _free)))
-)
-PTFLOPS = register(
-    PTFLOPS.with_rules(
-        _table((_TRANSPOSED, _ptflops_transposed), ((UpSampling2D, Resize), _ptflops_resize), (_MOVES, _free))
-    )
-)
-CALFLOPS = register(
-    CALFLOPS.with_rules(
-        _table(
-            (_TRANSPOSED, _calflops_transposed),
-            (UpSampling2D, _calflops_upsampling),
-            (Resize, _calflops_resize),
-            (_MOVES, _free),
-        )
-    )
-)
-
-
 #: the tool conventions, in the order ``crosscheck --against all`` runs the tools
 TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
 
@@ -575,4 +451,325 @@ FVCORE = _with_family_a(FVCORE)
 THOP = _with_family_a(THOP)
 PTFLOPS = _with_family_a(PTFLOPS)
 CALFLOPS = _with_family_a(CALFLOPS)
+TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
+
+
+# ---------------------------------------------------------------------------------------- issue 12, family B
+# Normalisation (layer, group, instance), global / adaptive / 1-D pooling and 1-D convolutions, on
+# the modules to_torch builds (nn.LayerNorm, or its LayerNormOverAxis container; nn.GroupNorm;
+# nn.InstanceNorm1d/2d; nn.AdaptiveAvgPool2d / AdaptiveMaxPool2d; nn.MaxPool1d, AvgPool1d;
+# nn.AdaptiveAvgPool1d(1) / AdaptiveMaxPool1d(1), or a module calling F.adaptive_*_pool*d then
+# flatten; nn.Conv1d, behind nn.ZeroPad1d for asymmetric padding). Pinned by
+# tests/test_kinds_normalization.py, test_kinds_pooling.py and test_kinds_conv1d.py.
+
+from convcost.geometry import explicit_padding1d  # noqa: E402
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+_CONVS_1D = (Conv1D, DepthwiseConv1D, SeparableConv1D)
+_NORMS = (LayerNorm, GroupNorm, InstanceNorm)
+#: the max pools: torchinfo, fvcore and thop count nothing for them (ptflops and calflops do)
+_MAX_POOLS = (GlobalMaxPool2D, AdaptiveMaxPool2D, MaxPool1D, GlobalMaxPool1D)
+
+
+def _has_gamma(layer: Layer) -> bool:
+    """The norm's torch module holds a weight (gamma): LayerNorm's ``elementwise_affine``, the
+    others' ``affine``."""
+    if isinstance(layer, LayerNorm):
+        return layer.scale
+    if isinstance(layer, GroupNorm):
+        return layer.scale and layer.center
+    assert isinstance(layer, InstanceNorm)
+    return layer.affine
+
+
+def _torchinfo_norm(layer: Layer, site: Site) -> Cost:
+    """A leaf with ``weight`` / ``bias`` parameters and no "Conv" in its name: its parameter count once."""
+    params = torch_params(layer, site)
+    return _lumped(params, 0, params)
+
+
+def _norm_estimate(layer: Layer, site: Site) -> int:
+    """fvcore's ``norm_flop_counter`` and calflops' layer/group/instance norm: 5 per input element
+    when the weight argument is a tensor, else 4 (whatever the mode and the running statistics)."""
+    return (5 if _has_gamma(layer) else 4) * elements(site.input)
+
+
+def _fvcore_norm(layer: Layer, site: Site) -> Cost:
+    return _lumped(torch_params(layer, site), 0, _norm_estimate(layer, site))
+
+
+def _thop_norm(layer: Layer, site: Site) -> Cost:
+    """``count_normalization`` (LayerNorm, InstanceNorm*d): 2 per element, 4 with ``affine`` or
+    ``elementwise_affine``; nn.GroupNorm is not in thop's table: nothing, not even its parameters."""
+    if isinstance(layer, GroupNorm):
+        return Cost()
+    return _lumped(torch_params(layer, site), 0, 2 * elements(site.input) * (2 if _has_gamma(layer) else 1))
+
+
+def _ptflops_norm(layer: Layer, site: Site) -> Cost:
+    """``bn_flops_counter_hook``: 1 per element, 2 when the module has a true ``affine`` attribute,
+    which nn.LayerNorm has not (it has ``elementwise_affine``): LayerNorm is always 1."""
+    affine = not isinstance(layer, LayerNorm) and _has_gamma(layer)
+    return _lumped(torch_params(layer, site), 0, elements(site.input) * (2 if affine else 1))
+
+
+def _calflops_norm(layer: Layer, site: Site) -> Cost:
+    return _calflops(0, _norm_estimate(layer, site), torch_params(layer, site))
+
+
+def _thop_adaptive(layer: Layer, site: Site, batch: int) -> Cost:
+    """``count_adap_avgpool``: ``int((prod(in / out) + 1) * output elements)`` in float64 over the
+    whole batch (the truncation is of the batch's product, so this is a batch rule)."""
+    C, H, W = site.input
+    n, m = site.output[1:]
+    return _lumped(0, 0, int(((H / n) * (W / m) + 1) * (batch * C * n * m)))
+
+
+def _thop_adaptive_one(layer: Layer, site: Site) -> Cost:
+    return _thop_adaptive(layer, site, 1)
+
+
+def _thop_global_pool1d(layer: Layer, site: Site) -> Cost:
+    """nn.AdaptiveAvgPool1d(1) (keepdims) costs (L + 1) per channel; the flattening module, unknown, nothing."""
+    assert isinstance(layer, GlobalAvgPool1D)
+    C, L = site.input
+    return _lumped(0, 0, (L + 1) * C) if layer.keepdims else Cost()
+
+
+def _pooled_elements1d(layer: MaxPool1D | AvgPool1D, site: Site) -> int:
+    """Elements the torch pool module reads (a pad module before it for asymmetric padding)."""
+    C, L = site.input
+    left, right = explicit_padding1d(layer.padding, L, layer.pool, layer.stride, 1)
+    return C * L if left == right else C * (L + left + right)
+
+
+def _ptflops_pool1d(layer: Layer, site: Site) -> Cost:
+    """Module hook and patched functional: 2 per element read."""
+    assert isinstance(layer, (MaxPool1D, AvgPool1D))
+    return _lumped(0, 0, 2 * _pooled_elements1d(layer, site))
+
+
+def _calflops_pool1d(layer: Layer, site: Site) -> Cost:
+    assert isinstance(layer, (MaxPool1D, AvgPool1D))
+    return _calflops(0, _pooled_elements1d(layer, site))
+
+
+def _ptflops_keepdims_pool(layer: Layer, site: Site) -> Cost:
+    """A global pool with ``keepdims`` is an nn.Adaptive*Pool module (hooked, and its functional
+    patched: 2 per input element); without, a module calling the functional only (1 per element)."""
+    assert isinstance(layer, (GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D))
+    return _lumped(0, 0, (2 if layer.keepdims else 1) * elements(site.input))
+
+
+def _ptflops_adaptive(layer: Layer, site: Site) -> Cost:
+    return _lumped(0, 0, 2 * elements(site.input))
+
+
+def _calflops_per_input_element(layer: Layer, site: Site) -> Cost:
+    return _calflops(0, elements(site.input))
+
+
+TORCHINFO = register(
+    TORCHINFO.with_rules(
+        _table(
+            (_CONVS_1D, _torchinfo_conv),
+            (_NORMS, _torchinfo_norm),
+            ((*_MAX_POOLS, AdaptiveAvgPool2D, AvgPool1D, GlobalAvgPool1D), _free),
+        )
+    )
+)
+FVCORE = register(
+    FVCORE.with_rules(
+        _table(
+            (_CONVS_1D, _multiply_adds),
+            (_NORMS, _fvcore_norm),
+            (AdaptiveAvgPool2D, _per_input_element),  # aten::adaptive_avg_pool2d; the 1-D op has no handle
+            ((*_MAX_POOLS, AvgPool1D, GlobalAvgPool1D), _free),
+        )
+    )
+)
+THOP = register(
+    THOP.with_rules(
+        _table(
+            (_CONVS_1D, _multiply_adds),
+            (_NORMS, _thop_norm),
+            (AdaptiveAvgPool2D, _thop_adaptive_one),
+            (AvgPool1D, _per_output_element),
+            (GlobalAvgPool1D, _thop_global_pool1d),
+            (_MAX_POOLS, _free),
+        ),
+        batch_rules={AdaptiveAvgPool2D: _thop_adaptive},
+    )
+)
+PTFLOPS = register(
+    PTFLOPS.with_rules(
+        _table(
+            (_CONVS_1D, _ptflops_weighted),
+            (_NORMS, _ptflops_norm),
+            ((MaxPool1D, AvgPool1D), _ptflops_pool1d),
+            ((GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D), _ptflops_keepdims_pool),
+            ((AdaptiveAvgPool2D, AdaptiveMaxPool2D), _ptflops_adaptive),
+        )
+    )
+)
+CALFLOPS = register(
+    CALFLOPS.with_rules(
+        _table(
+            (_CONVS_1D, _calflops_conv),
+            (_NORMS, _calflops_norm),
+            ((MaxPool1D, AvgPool1D), _calflops_pool1d),
+            (
+                (GlobalMaxPool2D, AdaptiveAvgPool2D, AdaptiveMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D),
+                _calflops_per_input_element,
+            ),
+        )
+    )
+)
+TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
+
+
+# ---------------------------------------------------------------------------------------- Family C (issue 12)
+# Transposed convolutions, upsampling and resizing, cropping, slicing, permuting, shuffling, padding.
+# Each tool's table is extended here; the rules see the modules to_torch builds: nn.ConvTranspose*d
+# (a crop after it when torch's padding cannot say Keras 'same'), nn.Upsample(scale_factor=...) for
+# UpSampling2D, nn.Upsample(size=...) for Resize, nn.ChannelShuffle, nn.ConstantPad2d /
+# ReflectionPad2d / ReplicationPad2d / ZeroPad1d, and small modules that slice, crop and permute.
+
+_TRANSPOSED = (Conv2DTranspose, Conv1DTranspose)
+#: kinds that only move values: no tool prices them (fvcore ignores or has no handle for slice,
+#: permute, channel_shuffle, pad; no other tool hooks them)
+_MOVES = (Cropping2D, Cropping1D, Slice, Permute, ChannelShuffle, Pad2D, ZeroPadding1D)
+
+
+def _module_output(layer: Layer, site: Site) -> list[int]:
+    """The output lengths of the nn.ConvTranspose*d to_torch builds (before any crop after it)."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    return [torch_transposed_length(size, axis) for size, axis in zip(site.input[1:], layer.axes(), strict=True)]
+
+
+def _torchinfo_transposed(layer: Layer, site: Site) -> Cost:
+    """A class name with "Conv": (weights + bias) x the module's *output* positions, as for a conv."""
+    params, bias = torch_params(layer, site), _bias(layer, site)
+    times = math.prod(_module_output(layer, site))
+    return _lumped(params, (params - bias) * times, bias * times)
+
+
+def _thop_transposed(layer: Layer, site: Site) -> Cost:
+    """``calculate_conv2d_flops`` on the module's output: output elements x (C_in / groups) x kernel."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    kernel = math.prod(axis.kernel for axis in layer.axes())
+    outputs = layer.filters * math.prod(_module_output(layer, site))
+    return _lumped(torch_params(layer, site), outputs * (site.input[0] // layer.groups) * kernel)
+
+
+def _ptflops_transposed(layer: Layer, site: Site) -> Cost:
+    """Input positions x the kernel (the paper's count), plus a bias add per element of the module's output."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    bias_adds = layer.filters * math.prod(_module_output(layer, site)) if layer.bias else 0
+    return _lumped(torch_params(layer, site), layer.macs(site), bias_adds)
+
+
+def _calflops_transposed(layer: Layer, site: Site) -> Cost:
+    """``_conv_trans_flops_compute``: out_channels read from ``weight.shape[1]`` (already C_out / groups)
+    and divided by groups again; the bias sized by the *forward* conv formula on the input,
+    ``(in + 2p - d(k - 1) - 1) // s + 1`` per axis, which can be 0 or negative (FLOPs below 2 x MACs)."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    axes = layer.axes()
+    per_group = layer.filters // layer.groups
+    kernel = math.prod(axis.kernel for axis in axes)
+    macs = kernel * site.input[0] * (per_group // layer.groups) * elements(site.input[1:])
+    bias = 0
+    if layer.bias:
+        dims = [
+            (size + 2 * torch_transposed(axis)[0] - axis.dilated_kernel) // axis.stride + 1
+            for size, axis in zip(site.input[1:], axes, strict=True)
+        ]
+        bias = per_group * math.prod(dims)
+    return _calflops(macs, bias, torch_params(layer, site))
+
+
+def _resize_mode(layer: Layer) -> str:
+    assert isinstance(layer, (UpSampling2D, Resize))
+    return layer.interpolation
+
+
+def _fvcore_resize(layer: Layer, site: Site) -> Cost:
+    """``aten::upsample_nearest2d`` 1 and ``upsample_bilinear2d`` 4 per output element;
+    ``_upsample_nearest_exact2d`` has no handle (0)."""
+    per_output = {"nearest": 1, "bilinear": 4, "nearest_exact": 0}[_resize_mode(layer)]
+    return _lumped(0, 0, per_output * elements(site.output))
+
+
+def _thop_resize(layer: Layer, site: Site) -> Cost:
+    """nn.Upsample: ``calculate_upsample`` 1 (nearest) or 11 (bilinear) per output element; a mode it
+    does not list (nearest-exact) 0, with a warning."""
+    per_output = {"nearest": 1, "bilinear": 11, "nearest_exact": 0}[_resize_mode(layer)]
+    return _lumped(0, 0, per_output * elements(site.output))
+
+
+def _ptflops_resize(layer: Layer, site: Site) -> Cost:
+    """nn.Upsample's module hook (its output elements) and the patched ``F.interpolate`` (the same
+    number again): 2 per output element, in every mode."""
+    return _lumped(0, 0, 2 * elements(site.output))
+
+
+def _calflops_upsampling(layer: Layer, site: Site) -> Cost:
+    """``_upsample_flops_compute`` with a scale factor: the input elements (the product with the scale
+    is computed and thrown away). A non-square factor is a tuple, which calflops raises TypeError on
+    unless the batch is 2 (it compares the tuple's length with ``len(input)``): this is its count then."""
+    return _calflops(0, elements(site.input))
+
+
+def _calflops_resize_batch(layer: Layer, site: Site, batch: int) -> Cost:
+    """``_upsample_flops_compute`` with a size: ``prod(size)``, once per call: no batch, no channels."""
+    assert isinstance(layer, Resize)
+    return _calflops(0, math.prod(layer.output))
+
+
+def _calflops_resize(layer: Layer, site: Site) -> Cost:
+    """One sample: the batch rule at batch 1."""
+    return _calflops_resize_batch(layer, site, 1)
+
+
+TORCHINFO = register(
+    TORCHINFO.with_rules(_table((_TRANSPOSED, _torchinfo_transposed), ((UpSampling2D, Resize, *_MOVES), _free)))
+)
+FVCORE = register(
+    FVCORE.with_rules(_table((_TRANSPOSED, _multiply_adds), ((UpSampling2D, Resize), _fvcore_resize), (_MOVES, _free)))
+)
+THOP = register(
+    THOP.with_rules(_table((_TRANSPOSED, _thop_transposed), ((UpSampling2D, Resize), _thop_resize), (_MOVES, _free)))
+)
+PTFLOPS = register(
+    PTFLOPS.with_rules(
+        _table((_TRANSPOSED, _ptflops_transposed), ((UpSampling2D, Resize), _ptflops_resize), (_MOVES, _free))
+    )
+)
+CALFLOPS = register(
+    CALFLOPS.with_rules(
+        _table(
+            (_TRANSPOSED, _calflops_transposed),
+            (UpSampling2D, _calflops_upsampling),
+            (Resize, _calflops_resize),
+            (_MOVES, _free),
+        ),
+        batch_rules={Resize: _calflops_resize_batch},
+    )
+)
+
+#: the tool conventions, in the order ``crosscheck --against all`` runs the tools
 TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)

@@ -22,11 +22,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from convcost.errors import ConvcostError, MissingRuleError, SpecError, UnsupportedLayerError
+from convcost.geometry import same_padding
 from convcost.graph import GraphBuilder
 from convcost.interop import require
 from convcost.layer import ExplicitPadding, Layer, Shape, Site
-
-# Family C (issue 12)
 from convcost.layers import (
     ACTIVATIONS,
     Activation,
@@ -72,7 +71,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
-from convcost.layers.transposed import transposed_crop
+from convcost.layers.transposed import transposed_crop  # Family C (issue 12)
 from convcost.model import Model
 
 L = TypeVar("L", bound=Layer)
@@ -217,14 +216,70 @@ def _activation(keras: Any, layer: Activation, site: Site, xs: list[Any], name: 
 
 @builds(MaxPool2D)
 def _max_pool2d(keras: Any, layer: MaxPool2D, site: Site, xs: list[Any], name: str) -> Any:
-    x, padding = _padding(keras, layer.padding, xs[0], name)
+    padding = _keras_pool_padding(layer, site, site.input[1:], layer.pool, layer.stride, None)
+    x, padding = _padding(keras, padding, xs[0], name)
     return keras.layers.MaxPooling2D(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
 
 
 @builds(AvgPool2D)
 def _avg_pool2d(keras: Any, layer: AvgPool2D, site: Site, xs: list[Any], name: str) -> Any:
-    x, padding = _padding(keras, layer.padding, xs[0], name)
+    padding = _keras_pool_padding(layer, site, site.input[1:], layer.pool, layer.stride, layer.includes_padding)
+    x, padding = _padding(keras, padding, xs[0], name)
     return keras.layers.AveragePooling2D(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
+
+
+def _keras_pool_padding(
+    layer: MaxPool2D | AvgPool2D | MaxPool1D | AvgPool1D,
+    site: Site,
+    sizes: Shape,
+    pool: Shape,
+    stride: Shape,
+    include: bool | None,
+) -> Any:
+    """The Keras padding of a pool: ``'same'``, ``'valid'`` or explicit pads (a ZeroPadding layer
+    before it, whose zeros a valid pool then counts). Keras has no ``ceil_mode`` and no choice of
+    counting the padding in a mean: a torch-only pool is built only where one of those gives the
+    same windows. ``include`` is None for a max pool, else whether the padding counts in the mean."""
+    padding = layer.padding
+    pads = _explicit_pads(padding, sizes, pool, stride)
+    no_padding = all(p == (0, 0) for p in pads)
+    if site.output[1:] == _windows(sizes, pool, stride, pads):  # no last, partial window
+        if padding in ("valid", "same") and not include:
+            return padding
+        if include is None or include or no_padding:
+            return pads if len(pads) == 2 else pads[0]
+        if pads == _same_pads(sizes, pool, stride):
+            return "same"  # the mean of the real pixels only
+    else:
+        # ceil_mode's last window: Keras 'same' keeps it and averages over real pixels only, so it
+        # is the same pool when it pads as much before each axis and gives as many windows
+        windows = tuple(-(-n // s) for n, s in zip(sizes, stride, strict=True))
+        before = all(a[0] == b[0] for a, b in zip(pads, _same_pads(sizes, pool, stride), strict=True))
+        if site.output[1:] == windows and before and (not include or no_padding):
+            return "same"
+    raise UnsupportedLayerError(
+        f"layer '{layer.name}': Keras cannot pool like this (ceil_mode={layer.ceil_mode}, "
+        f"padding {[list(p) for p in pads]}{'' if include is None else f', count_include_pad={include}'})"
+    )
+
+
+def _same_pads(sizes: Shape, pool: Shape, stride: Shape) -> tuple[tuple[int, int], ...]:
+    return tuple(same_padding(n, k, s) for n, k, s in zip(sizes, pool, stride, strict=True))
+
+
+def _explicit_pads(padding: object, sizes: Shape, pool: Shape, stride: Shape) -> tuple[tuple[int, int], ...]:
+    if padding == "same":
+        return _same_pads(sizes, pool, stride)
+    if padding == "valid":
+        return tuple((0, 0) for _ in sizes)
+    if len(sizes) == 1:
+        return (cast(tuple[int, int], padding),)
+    return cast(ExplicitPadding, padding)
+
+
+def _windows(sizes: Shape, pool: Shape, stride: Shape, pads: tuple[tuple[int, int], ...]) -> Shape:
+    """Output sizes of a pool over zero-padded input without ceil_mode (what Keras 'valid' gives)."""
+    return tuple((n + a + b - k) // s + 1 for n, k, s, (a, b) in zip(sizes, pool, stride, pads, strict=True))
 
 
 @builds(GlobalAvgPool2D)
@@ -396,6 +451,166 @@ def _drop_path(keras: Any, layer: DropPath, site: Site, xs: list[Any], name: str
     from keras.src.applications.convnext import StochasticDepth
 
     return StochasticDepth(layer.rate, name=name)(xs[0])
+
+
+# --------------------------------------------------------------------------------------------
+# issue 12, family B: normalisation, pooling, 1-D convnets (spec -> keras)
+
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+
+@builds(LayerNorm)
+def _layer_norm(keras: Any, layer: LayerNorm, site: Site, xs: list[Any], name: str) -> Any:
+    axis = _keras_axis(layer.normalised_axis(site.input), len(site.input))
+    if axis != -1 and keras.config.backend() == "torch":
+        # keras.ops.layer_normalization hands one axis to torch's F.layer_norm as if it were the last
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': Keras 3 on the torch backend cannot normalise axis {axis} "
+            "(its LayerNormalization passes that axis to torch.nn.functional.layer_norm as the last one)"
+        )
+    return keras.layers.LayerNormalization(
+        axis=axis, center=layer.center, scale=layer.scale, trainable=layer.trainable, name=name
+    )(xs[0])
+
+
+@builds(GroupNorm)
+def _group_norm(keras: Any, layer: GroupNorm, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.GroupNormalization(
+        layer.groups, center=layer.center, scale=layer.scale, trainable=layer.trainable, name=name
+    )(xs[0])
+
+
+@builds(InstanceNorm)
+def _instance_norm(keras: Any, layer: InstanceNorm, site: Site, xs: list[Any], name: str) -> Any:
+    # Keras has no instance norm layer. Without running statistics it is a group norm with one
+    # channel per group; with them, inference normalises by the running statistics: BatchNorm.
+    affine = layer.affine
+    if layer.track_running_stats:
+        norm = keras.layers.BatchNormalization(center=affine, scale=affine, trainable=layer.trainable, name=name)
+    else:
+        norm = keras.layers.GroupNormalization(
+            site.input[0], center=affine, scale=affine, trainable=layer.trainable, name=name
+        )
+    return norm(xs[0])
+
+
+@builds(GlobalMaxPool2D)
+def _global_max_pool2d(keras: Any, layer: GlobalMaxPool2D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.GlobalMaxPooling2D(keepdims=layer.keepdims, name=name)(xs[0])
+
+
+@builds(AdaptiveAvgPool2D)
+def _adaptive_avg_pool2d(keras: Any, layer: AdaptiveAvgPool2D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.AdaptiveAveragePooling2D(layer.output, name=name)(xs[0])
+
+
+@builds(AdaptiveMaxPool2D)
+def _adaptive_max_pool2d(keras: Any, layer: AdaptiveMaxPool2D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.AdaptiveMaxPooling2D(layer.output, name=name)(xs[0])
+
+
+def _padding_1d(keras: Any, padding: object, x: Any, name: str) -> tuple[Any, str]:
+    """Explicit 1-D padding goes in a ZeroPadding1D first (Keras layers take 'same' / 'valid')."""
+    if isinstance(padding, str):
+        return x, padding
+    if padding == (0, 0):
+        return x, "valid"
+    return keras.layers.ZeroPadding1D(padding, name=f"{name}_pad")(x), "valid"
+
+
+@builds(MaxPool1D)
+def _max_pool1d(keras: Any, layer: MaxPool1D, site: Site, xs: list[Any], name: str) -> Any:
+    padding = _keras_pool_padding(layer, site, site.input[1:], (layer.pool,), (layer.stride,), None)
+    x, padding = _padding_1d(keras, padding, xs[0], name)
+    return keras.layers.MaxPooling1D(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
+
+
+@builds(AvgPool1D)
+def _avg_pool1d(keras: Any, layer: AvgPool1D, site: Site, xs: list[Any], name: str) -> Any:
+    include = layer.includes_padding
+    padding = _keras_pool_padding(layer, site, site.input[1:], (layer.pool,), (layer.stride,), include)
+    x, padding = _padding_1d(keras, padding, xs[0], name)
+    return keras.layers.AveragePooling1D(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
+
+
+@builds(GlobalAvgPool1D)
+def _global_avg_pool1d(keras: Any, layer: GlobalAvgPool1D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.GlobalAveragePooling1D(keepdims=layer.keepdims, name=name)(xs[0])
+
+
+@builds(GlobalMaxPool1D)
+def _global_max_pool1d(keras: Any, layer: GlobalMaxPool1D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.GlobalMaxPooling1D(keepdims=layer.keepdims, name=name)(xs[0])
+
+
+def _conv1d_padding(layer: Conv1D | DepthwiseConv1D | SeparableConv1D, causal: bool) -> object:
+    """``'causal'`` where Keras takes it (Conv1D) and the padding is exactly that, else as stored."""
+    if causal and layer.padding == (layer.dilation * (layer.kernel - 1), 0) and layer.kernel > 1:
+        return "causal"
+    return layer.padding
+
+
+@builds(Conv1D)
+def _conv1d(keras: Any, layer: Conv1D, site: Site, xs: list[Any], name: str) -> Any:
+    if layer.stride > 1 and layer.dilation > 1:  # Keras' Conv1D refuses it (DepthwiseConv1D does not)
+        raise UnsupportedLayerError(f"layer '{layer.name}': Keras Conv1D takes no stride > 1 with dilation > 1")
+    x, padding = _padding_1d(keras, _conv1d_padding(layer, causal=True), xs[0], name)
+    return keras.layers.Conv1D(
+        layer.filters,
+        layer.kernel,
+        strides=layer.stride,
+        padding=padding,
+        dilation_rate=layer.dilation,
+        groups=layer.groups,
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
+
+
+@builds(DepthwiseConv1D)
+def _depthwise_conv1d(keras: Any, layer: DepthwiseConv1D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding_1d(keras, layer.padding, xs[0], name)
+    return keras.layers.DepthwiseConv1D(
+        layer.kernel,
+        strides=layer.stride,
+        padding=padding,
+        depth_multiplier=layer.depth_multiplier,
+        dilation_rate=layer.dilation,
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
+
+
+@builds(SeparableConv1D)
+def _separable_conv1d(keras: Any, layer: SeparableConv1D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding_1d(keras, layer.padding, xs[0], name)
+    return keras.layers.SeparableConv1D(
+        layer.filters,
+        layer.kernel,
+        strides=layer.stride,
+        padding=padding,
+        depth_multiplier=layer.depth_multiplier,
+        dilation_rate=layer.dilation,
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -817,6 +1032,9 @@ def _convert(class_name: str, c: dict[str, Any], name: str, source: str) -> list
         return [Reshape(_channels_first(list(c["target_shape"])), name=name)]
     if class_name == "ZeroPadding2D":
         return [ZeroPadding2D(_explicit(c.get("padding", 1)), name=name)]
+    family_b = _convert_family_b(class_name, c, name, source)
+    if family_b is not None:
+        return family_b
     # Family C (issue 12): resolution changes, channel plumbing, padding
     if class_name in _FAMILY_C:
         return _FAMILY_C[class_name](c, name, source)
@@ -826,6 +1044,100 @@ def _convert(class_name: str, c: dict[str, Any], name: str, source: str) -> list
             "with a standard layer"
         )
     raise UnsupportedLayerError(f"{source}: layer '{name}' is a {class_name}, which convcost does not support")
+
+
+# issue 12, family B: the Keras classes of normalisation, pooling and 1-D convnets
+
+
+def _one(value: Any) -> int:
+    """A 1-D size as Keras writes it: ``3`` or ``[3]``."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return cast(int, value[0])
+    return cast(int, value)
+
+
+def _channel_axis(c: dict[str, Any], name: str, source: str) -> None:
+    axis = c.get("axis", -1)
+    if axis not in (-1, 3, [-1], [3]):
+        raise UnsupportedLayerError(f"{source}: layer '{name}' normalises axis {axis} (only channels)")
+
+
+def _convert_family_b(class_name: str, c: dict[str, Any], name: str, source: str) -> list[Layer] | None:
+    """The spec layers for the Keras classes of issue 12's family B, or None for any other class."""
+    if class_name == "LayerNormalization":
+        _channel_axis(c, name, source)
+        if c.get("rms_scaling"):
+            raise UnsupportedLayerError(f"{source}: layer '{name}' is an RMS normalisation (rms_scaling)")
+        return [LayerNorm(0, center=c.get("center", True), scale=c.get("scale", True), name=name)]
+    if class_name == "GroupNormalization":
+        _channel_axis(c, name, source)
+        center, scale = c.get("center", True), c.get("scale", True)
+        if c.get("groups", 32) == -1:  # Keras' instance normalisation: one channel per group
+            if center != scale:
+                raise UnsupportedLayerError(f"{source}: layer '{name}': groups=-1 with center={center}, scale={scale}")
+            return [InstanceNorm(affine=center, name=name)]
+        return [GroupNorm(c.get("groups", 32), center=center, scale=scale, name=name)]
+    if class_name in ("GlobalMaxPooling2D", "GlobalMaxPool2D"):
+        return [GlobalMaxPool2D(keepdims=bool(c.get("keepdims", False)), name=name)]
+    if class_name == "AdaptiveAveragePooling2D":
+        return [AdaptiveAvgPool2D(_pair(c["output_size"]), name=name)]
+    if class_name == "AdaptiveMaxPooling2D":
+        return [AdaptiveMaxPool2D(_pair(c["output_size"]), name=name)]
+    if class_name in ("MaxPooling1D", "MaxPool1D", "AveragePooling1D", "AvgPool1D"):
+        pool = _one(c.get("pool_size", 2))
+        strides = c.get("strides")
+        kind = MaxPool1D if class_name.startswith("Max") else AvgPool1D
+        return [
+            kind(
+                pool,
+                stride=pool if strides is None else _one(strides),
+                padding=_keras_padding(c, name, source),
+                name=name,
+            )
+        ]
+    if class_name in ("GlobalAveragePooling1D", "GlobalAvgPool1D"):
+        return [GlobalAvgPool1D(keepdims=bool(c.get("keepdims", False)), name=name)]
+    if class_name in ("GlobalMaxPooling1D", "GlobalMaxPool1D"):
+        return [GlobalMaxPool1D(keepdims=bool(c.get("keepdims", False)), name=name)]
+    if class_name in ("Conv1D", "Convolution1D"):
+        padding = c.get("padding", "valid")
+        if padding not in ("same", "valid", "causal"):
+            raise UnsupportedLayerError(f"{source}: layer '{name}' has padding {padding!r}")
+        layer: Layer = Conv1D(
+            c["filters"],
+            _one(c["kernel_size"]),
+            stride=_one(c.get("strides", 1)),
+            padding=padding,
+            dilation=_one(c.get("dilation_rate", 1)),
+            groups=c.get("groups", 1),
+            bias=c.get("use_bias", True),
+            name=name,
+        )
+        return [layer, *_fused(c, name, source)]
+    if class_name == "DepthwiseConv1D":
+        layer = DepthwiseConv1D(
+            _one(c["kernel_size"]),
+            stride=_one(c.get("strides", 1)),
+            padding=_keras_padding(c, name, source),
+            depth_multiplier=c.get("depth_multiplier", 1),
+            dilation=_one(c.get("dilation_rate", 1)),
+            bias=c.get("use_bias", True),
+            name=name,
+        )
+        return [layer, *_fused(c, name, source)]
+    if class_name in ("SeparableConv1D", "SeparableConvolution1D"):
+        layer = SeparableConv1D(
+            c["filters"],
+            _one(c["kernel_size"]),
+            stride=_one(c.get("strides", 1)),
+            padding=_keras_padding(c, name, source),
+            depth_multiplier=c.get("depth_multiplier", 1),
+            dilation=_one(c.get("dilation_rate", 1)),
+            bias=c.get("use_bias", True),
+            name=name,
+        )
+        return [layer, *_fused(c, name, source)]
+    return None
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -1134,11 +1446,6 @@ def _read_conv2d_transpose(c: dict[str, Any], name: str, source: str) -> list[La
         name=name,
     )
     return [layer, *_fused(c, name, source)]
-
-
-def _one(value: Any) -> Any:
-    """A 1-D size Keras writes as ``[k]`` (or ``k``)."""
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _read_conv1d_transpose(c: dict[str, Any], name: str, source: str) -> list[Layer]:

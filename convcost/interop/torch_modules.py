@@ -281,6 +281,50 @@ class DropPath(nn.Module):  # type: ignore[misc]
         return f"rate={self.rate}"
 
 
+# ---------------------------------------------------------------------------------- issue 12, family B
+
+
+class LayerNormOverAxis(nn.Module):  # type: ignore[misc]
+    """``nn.LayerNorm`` over one axis that is not the last (ConvNeXt's channels of an NCHW map): the
+    axis is moved last, normalised by the ``norm`` child, and moved back."""
+
+    def __init__(self, dim: int, size: int, elementwise_affine: bool, bias: bool) -> None:
+        super().__init__()
+        self.dim = dim
+        self.norm = nn.LayerNorm(size, elementwise_affine=elementwise_affine, bias=bias)
+
+    def forward(self, x: Any) -> Any:
+        return self.norm(x.movedim(self.dim, -1)).movedim(-1, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GlobalMaxPool2d(nn.Module):  # type: ignore[misc]
+    """Maximum over the whole map, flattened to ``(N, C)`` (Keras GlobalMaxPooling2D)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.nn.functional.adaptive_max_pool2d(x, 1).flatten(1)
+
+
+class GlobalAvgPool1d(nn.Module):  # type: ignore[misc]
+    """Mean over the sequence, flattened to ``(N, C)`` (Keras GlobalAveragePooling1D)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.nn.functional.adaptive_avg_pool1d(x, 1).flatten(1)
+
+
+class GlobalMaxPool1d(nn.Module):  # type: ignore[misc]
+    """Maximum over the sequence, flattened to ``(N, C)`` (Keras GlobalMaxPooling1D)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.nn.functional.adaptive_max_pool1d(x, 1).flatten(1)
+
+
+class SeparableConv1d(nn.Sequential):  # type: ignore[misc]
+    """Keras SeparableConv1D: ``depthwise`` (grouped, no bias) then ``pointwise`` (k = 1, the bias)."""
+
+
 # ---------------------------------------------------------------------------------- Family C (issue 12)
 
 

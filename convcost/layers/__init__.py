@@ -6,11 +6,14 @@ imports is the order in which reports list the kinds (the paper's Table 2 rows f
 
 # ruff: noqa: I001 (the order of the imports is the order of the report's kinds)
 from convcost.layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
+from convcost.layers.conv1d import Conv1D, DepthwiseConv1D, SeparableConv1D
 from convcost.layers.dense import Dense
 from convcost.layers.transposed import Conv1DTranspose, Conv2DTranspose  # Family C (issue 12)
-from convcost.layers.normalization import BatchNorm
+from convcost.layers.normalization import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
 from convcost.layers.activation import ACTIVATIONS, Activation
 from convcost.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from convcost.layers.pooling import AdaptiveAvgPool2D, AdaptiveMaxPool2D, GlobalMaxPool2D
+from convcost.layers.pooling1d import AvgPool1D, GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D
 from convcost.layers.padding import ZeroPadding2D
 from convcost.layers.padding import Pad2D, ZeroPadding1D  # Family C (issue 12)
 from convcost.layers.merge import Add, Concat
@@ -82,4 +85,21 @@ __all__ += [
     "Rescaling",
     "ScalarOp",
     "Subtract",
+]
+
+# issue 12, family B: normalisation, pooling, 1-D convnets
+__all__ += [
+    "AdaptiveAvgPool2D",
+    "AdaptiveMaxPool2D",
+    "AvgPool1D",
+    "Conv1D",
+    "DepthwiseConv1D",
+    "GlobalAvgPool1D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GroupNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "MaxPool1D",
+    "SeparableConv1D",
 ]

@@ -26,6 +26,7 @@ from convcost.errors import GeometryError, SpecError
 from convcost.geometry import feature_map, sequence, sizes, stride_label
 from convcost.layer import (
     Layer,
+    Padding1DField,
     PaddingField,
     Pair,
     PairField,
@@ -256,40 +257,6 @@ class Conv2DTranspose(_Transposed):
     def spatial(self, shape: Shape) -> tuple[int, tuple[int, ...]]:
         channels, h, w = feature_map(self, shape)
         return channels, (h, w)
-
-
-class Padding1DField:
-    """A 1-D padding field: ``'same'``, ``'valid'``, ``p`` or ``(before, after)``, stored as a string or the pair."""
-
-    def __init__(self, default: str | int | Pair) -> None:
-        self.default = default
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.public = name
-        self.private = f"_{name}"
-
-    @overload
-    def __get__(self, layer: None, owner: Any) -> str | int | Pair: ...
-    @overload
-    def __get__(self, layer: object, owner: Any) -> str | Pair: ...
-    def __get__(self, layer: object | None, owner: Any) -> str | int | Pair:
-        if layer is None:
-            return self.default
-        value: str | Pair = getattr(layer, self.private)
-        return value
-
-    def __set__(self, layer: object, value: str | int | Pair) -> None:
-        if value in ("same", "valid"):
-            object.__setattr__(layer, self.private, value)
-            return
-        if is_int(value):
-            value = (value, value)  # type: ignore[assignment]
-        if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) and v >= 0 for v in value)):
-            raise SpecError(
-                f"{describe(layer)}: {self.public} must be 'same', 'valid', p or (before, after) with "
-                f"non-negative integers, got {value!r}"
-            )
-        object.__setattr__(layer, self.private, (value[0], value[1]))  # type: ignore[index]
 
 
 @dataclass(frozen=True)

@@ -178,12 +178,16 @@ def _activation(call: Call, layer: Activation) -> Array:
 
 @kernel(MaxPool2D)
 def _max_pool2d(call: Call, layer: MaxPool2D) -> Array:
-    return k.max_pool2d(call.feature_map(), layer.pool, layer.stride, layer.padding)
+    return k.max_pool2d(call.feature_map(), layer.pool, layer.stride, layer.padding, layer.ceil_mode)
 
 
 @kernel(AvgPool2D)
 def _avg_pool2d(call: Call, layer: AvgPool2D) -> Array:
-    return k.avg_pool2d(call.feature_map(), layer.pool, layer.stride, layer.padding)
+    x = call.feature_map()
+    padding: object = layer.padding
+    if padding == "same" and layer.includes_padding:  # 'same' pads, counted in the mean as asked
+        padding = k.resolve_padding("same", (x.shape[2], x.shape[3]), layer.pool, layer.stride, (1, 1))
+    return k.avg_pool2d(x, layer.pool, layer.stride, padding, layer.includes_padding, layer.ceil_mode)
 
 
 @kernel(GlobalAvgPool2D)
@@ -346,6 +350,167 @@ def _identity(call: Call, layer: Identity) -> Array:
 @kernel(DropPath)
 def _drop_path(call: Call, layer: DropPath) -> Array:
     return call.x  # the identity at inference
+
+
+# ---------------------------------------------------------------------------------- issue 12, family B
+# normalisation, pooling, 1-D convnets (the imports sit here so the three families merge apart)
+
+from convcost.geometry import same_padding  # noqa: E402
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+
+def _sequence(call: Call) -> Array:
+    """The input, which must be an ``(N, C, L)`` batch of sequences."""
+    if call.x.ndim != 3:
+        raise ValueError(f"needs a (C, L) sequence, got shape {list(call.x.shape[1:])}")
+    return call.x
+
+
+@kernel(LayerNorm)
+def _layer_norm(call: Call, layer: LayerNorm) -> Array:
+    x = call.x
+    sample = x.shape[1:]
+    if not -len(sample) <= layer.axis < len(sample):
+        raise ValueError(f"LayerNorm over axis {layer.axis} of a shape {list(sample)}")
+    axis = layer.axis % len(sample) + 1  # the batch axis comes first
+    size = x.shape[axis]
+    gamma = call.param("weight", (size,), "scale") if layer.scale else None
+    beta = call.param("bias", (size,), "bias") if layer.center else None
+    return k.layer_norm(x, axis, gamma, beta)
+
+
+@kernel(GroupNorm)
+def _group_norm(call: Call, layer: GroupNorm) -> Array:
+    c = call.x.shape[1]
+    gamma = call.param("weight", (c,), "scale") if layer.scale else None
+    beta = call.param("bias", (c,), "bias") if layer.center else None
+    return k.group_norm(call.x, layer.groups, gamma, beta)
+
+
+@kernel(InstanceNorm)
+def _instance_norm(call: Call, layer: InstanceNorm) -> Array:
+    x = call.x
+    if x.ndim not in (3, 4):
+        raise ValueError(f"InstanceNorm needs (C, L) or (C, H, W), got {list(x.shape[1:])}")
+    c = x.shape[1]
+    gamma = call.param("weight", (c,), "scale") if layer.affine else None
+    beta = call.param("bias", (c,), "bias") if layer.affine else None
+    mean = var = None
+    if layer.track_running_stats:
+        mean = call.param("running_mean", (c,), "bias")
+        var = call.param("running_var", (c,), "variance")
+    return k.instance_norm(x, gamma, beta, mean, var)
+
+
+@kernel(GlobalMaxPool2D)
+def _global_max_pool2d(call: Call, layer: GlobalMaxPool2D) -> Array:
+    return k.global_max_pool2d(call.feature_map(), layer.keepdims)
+
+
+@kernel(AdaptiveAvgPool2D)
+def _adaptive_avg_pool2d(call: Call, layer: AdaptiveAvgPool2D) -> Array:
+    return k.adaptive_avg_pool2d(call.feature_map(), layer.output)
+
+
+@kernel(AdaptiveMaxPool2D)
+def _adaptive_max_pool2d(call: Call, layer: AdaptiveMaxPool2D) -> Array:
+    return k.adaptive_max_pool2d(call.feature_map(), layer.output)
+
+
+@kernel(MaxPool1D)
+def _max_pool1d(call: Call, layer: MaxPool1D) -> Array:
+    return k.max_pool1d(_sequence(call), layer.pool, layer.stride, layer.padding, layer.ceil_mode)
+
+
+@kernel(AvgPool1D)
+def _avg_pool1d(call: Call, layer: AvgPool1D) -> Array:
+    x = _sequence(call)
+    padding: object = layer.padding
+    if padding == "same" and layer.includes_padding:  # 'same' pads, counted in the mean as asked
+        padding = same_padding(x.shape[2], layer.pool, layer.stride)
+    return k.avg_pool1d(x, layer.pool, layer.stride, padding, layer.includes_padding, layer.ceil_mode)
+
+
+@kernel(GlobalAvgPool1D)
+def _global_avg_pool1d(call: Call, layer: GlobalAvgPool1D) -> Array:
+    return np.asarray(_sequence(call).mean(axis=2, keepdims=layer.keepdims))
+
+
+@kernel(GlobalMaxPool1D)
+def _global_max_pool1d(call: Call, layer: GlobalMaxPool1D) -> Array:
+    return np.asarray(_sequence(call).max(axis=2, keepdims=layer.keepdims))
+
+
+@kernel(Conv1D)
+def _conv1d(call: Call, layer: Conv1D) -> Array:
+    x = _sequence(call)
+    c = x.shape[1]
+    if c % layer.groups:
+        raise ValueError(f"input channels ({c}) must be divisible by groups ({layer.groups})")
+    w = call.param("weight", (layer.filters, c // layer.groups, layer.kernel))
+    b = call.param("bias", (layer.filters,), "bias") if layer.bias else None
+    return k.conv1d(x, w, b, layer.stride, layer.padding, layer.dilation, layer.groups, tally=call.tally)
+
+
+def _row(padding: object, length: int, kernel: int, stride: int, dilation: int) -> k.Pads:
+    """A 1-D padding as the pads of a map one row high."""
+    return k.padding1d(padding, length, kernel, stride, dilation)
+
+
+@kernel(DepthwiseConv1D)
+def _depthwise_conv1d(call: Call, layer: DepthwiseConv1D) -> Array:
+    x = _sequence(call)
+    out_c = x.shape[1] * layer.depth_multiplier
+    w = call.param("weight", (out_c, 1, layer.kernel))
+    b = call.param("bias", (out_c,), "bias") if layer.bias else None
+    pads = _row(layer.padding, x.shape[2], layer.kernel, layer.stride, layer.dilation)
+    out = depthwise.depthwise_conv2d(
+        x[:, :, None, :],
+        w[:, :, None, :],
+        b,
+        (1, layer.stride),
+        pads,
+        (1, layer.dilation),
+        layer.depth_multiplier,
+        tally=call.tally,
+    )
+    return out[:, :, 0, :]
+
+
+@kernel(SeparableConv1D)
+def _separable_conv1d(call: Call, layer: SeparableConv1D) -> Array:
+    x = _sequence(call)
+    mid = x.shape[1] * layer.depth_multiplier
+    dw = call.param("depthwise_weight", (mid, 1, layer.kernel))
+    pw = call.param("pointwise_weight", (layer.filters, mid, 1))
+    b = call.param("bias", (layer.filters,), "bias") if layer.bias else None
+    pads = _row(layer.padding, x.shape[2], layer.kernel, layer.stride, layer.dilation)
+    out = depthwise.separable_conv2d(
+        x[:, :, None, :],
+        dw[:, :, None, :],
+        pw[:, :, None, :],
+        b,
+        (1, layer.stride),
+        pads,
+        (1, layer.dilation),
+        layer.depth_multiplier,
+        tally=call.tally,
+    )
+    return out[:, :, 0, :]
 
 
 # ---------------------------------------------------------------------------------- Family C (issue 12)

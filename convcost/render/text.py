@@ -238,6 +238,8 @@ def separable_cells(report: Report, index: int) -> list[str]:
     p = report.separable[index]
     Dk_h, Dk_w = p.kernel
     dk2 = f"{Dk_h}^2" if Dk_h == Dk_w else f"{Dk_h}*{Dk_w}"
+    if Dk_h == 1 and len(p.output) == 2 and p.output[0] == 1:
+        dk2 = str(Dk_w)  # a 1-D pair (1 x Dk kernel on a 1 x L map): 1/N + 1/Dk
     scale = f"{p.depth_multiplier} x " if p.depth_multiplier != 1 else ""
     return [
         f"{p.depthwise} + {p.pointwise}",
