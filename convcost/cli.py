@@ -20,6 +20,7 @@ from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
 from convcost.spec import Model
+from convcost.traffic import measure
 from convcost.zoo import ZOO
 
 EXIT_USAGE = 2
@@ -128,7 +129,8 @@ def table(
         from convcost.render.depth import collapse
 
         report = collapse(report, depth)
-    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops)
+    traffic = measure(spec, dtype) if fmt == "json" else None
+    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops, traffic=traffic)
     write_output(text, output)
 
 
