@@ -19,6 +19,7 @@ from convcost.errors import ConvcostError, SpecError
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
+from convcost.roofline import DEFAULT_DEVICE, PRESETS, Device
 from convcost.spec import Model
 from convcost.traffic import measure
 from convcost.zoo import ZOO
@@ -369,6 +370,105 @@ def crosscheck(spec: Model, against: str) -> int:
     if missing:
         return _fail("; ".join(missing), EXIT_USAGE)
     return 0
+
+
+def device_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--device / --peak-gflops + --bandwidth-gbs / --calibrate [--threads], passed on as ``device``."""
+
+    @functools.wraps(command)
+    def with_device(
+        device: str | None,
+        peak_gflops: str | None,
+        bandwidth_gbs: str | None,
+        calibrate: bool,
+        threads: int | None,
+        **rest: Any,
+    ) -> Any:
+        return command(device=choose_device(device, peak_gflops, bandwidth_gbs, calibrate, threads), **rest)
+
+    for option in reversed(
+        (
+            click.option(
+                "--device",
+                type=click.Choice(list(PRESETS)),
+                help=f"A named device (docs/roofline.md says where each number comes from); default {DEFAULT_DEVICE}.",
+            ),
+            click.option("--peak-gflops", help="The device's peak arithmetic rate, GFLOP/s (with --bandwidth-gbs)."),
+            click.option("--bandwidth-gbs", help="The device's memory bandwidth, GB/s (with --peak-gflops)."),
+            click.option(
+                "--calibrate",
+                is_flag=True,
+                help="Measure this machine: NumPy float32 matmul peak and array-copy bandwidth (a few seconds).",
+            ),
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                help="With --calibrate: BLAS and copy threads (default: NumPy's own; needs threadpoolctl).",
+            ),
+        )
+    ):
+        with_device = option(with_device)
+    return with_device
+
+
+def choose_device(
+    name: str | None, peak_gflops: str | None, bandwidth_gbs: str | None, calibrate: bool, threads: int | None
+) -> Device:
+    """The ``Device`` the options describe: a preset, the given rates, or this machine measured."""
+    from convcost import roofline
+
+    given = [flag for flag, value in (("--device", name), ("--peak-gflops", peak_gflops)) if value is not None]
+    if calibrate:
+        given.insert(0, "--calibrate")
+    if bandwidth_gbs is not None and "--peak-gflops" not in given:
+        given.append("--bandwidth-gbs")
+    if len(given) > 1:
+        raise SpecError(f"choose one way to give the device, not {' and '.join(given)}")
+    if threads is not None and not calibrate:
+        raise SpecError("--threads applies to --calibrate only")
+    if (peak_gflops is None) != (bandwidth_gbs is None):
+        raise SpecError("--peak-gflops and --bandwidth-gbs go together: give both")
+    if calibrate:
+        from convcost.calibrate import calibrate as measure
+
+        return measure(threads).device
+    if peak_gflops is not None and bandwidth_gbs is not None:
+        return roofline.device(peak_gflops, bandwidth_gbs)
+    return roofline.preset(name or roofline.DEFAULT_DEVICE)
+
+
+dtype_option = click.option(
+    "--dtype",
+    type=click.Choice(list(DTYPE_BYTES)),
+    default="float32",
+    show_default=True,
+    help="Value type of activations and weights: bytes moved per value.",
+)
+
+
+@cli.command(name="roofline")
+@model_options
+@device_options
+@dtype_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="Also draw the roofline (.svg, .png or .pdf; needs matplotlib)."
+)
+@output_option
+def roofline_command(spec: Model, device: Device, dtype: str, fmt: str, plot: str | None, output: str | None) -> None:
+    """Bytes moved, arithmetic intensity, bound and predicted time of every layer of MODEL on a device.
+
+    Each layer reads its inputs and weights and writes its output once; its time is
+    max(FLOPs / peak, bytes / bandwidth). The device is --device NAME, --peak-gflops with
+    --bandwidth-gbs, or --calibrate (measured here with NumPy); default cpu_core.
+    """
+    from convcost.render import roofline as rendering
+    from convcost.roofline import roofline
+
+    result = roofline(measure(spec, dtype), device)
+    if plot:
+        rendering.plot(result, plot)
+    write_output(rendering.render(result, fmt, color=_wants_color() and output is None), output)
 
 
 #: every character str.splitlines() breaks at: a layer named "a\rb" must not split the error line
