@@ -471,6 +471,32 @@ def roofline_command(spec: Model, device: Device, dtype: str, fmt: str, plot: st
     write_output(rendering.render(result, fmt, color=_wants_color() and output is None), output)
 
 
+@cli.command(name="report")
+@model_options
+@device_options
+@click.option(
+    "--convention",
+    type=click.Choice(list(CONVENTIONS)),
+    default="paper",
+    show_default=True,
+    help="What the params and mult-adds columns count (as for `convcost table`).",
+)
+@dtype_option
+@output_option
+def report_command(spec: Model, device: Device, convention: str, dtype: str, output: str | None) -> None:
+    """One self-contained HTML page for MODEL: layers, kinds, bars, the roofline, separable pairs.
+
+    The page needs no network; its numbers are those of `convcost table --format json` and
+    `convcost roofline --format json`. Write it with -o model.html.
+    """
+    from convcost.render.html import to_html
+    from convcost.roofline import roofline
+
+    report = analyze(spec, convention)
+    result = roofline(measure(spec, dtype), device)
+    write_output(to_html(report, result), output)
+
+
 #: every character str.splitlines() breaks at: a layer named "a\rb" must not split the error line
 _LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 

@@ -47,6 +47,7 @@ def test_table_command_is_light(fmt: str) -> None:
     [
         ["roofline", "--format", "json"],
         ["roofline", "--peak-gflops", "100", "--bandwidth-gbs", "10"],
+        ["report", "mobilenet_v2", "--device", "a100"],
     ],
 )
 def test_roofline_and_report_are_light(args: list[str]) -> None:
