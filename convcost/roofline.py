@@ -55,6 +55,10 @@ class Device:
         }
 
 
+#: the rates a device may have, in G per second: a kilo-FLOP/s to a zetta-FLOP/s (so every time fits a float)
+RATE_RANGE = (Fraction(1, 10**6), Fraction(10**12))
+
+
 def parse_rate(text: str, what: str) -> Fraction:
     """A positive decimal (``'100'``, ``'19.5'``, ``'1e3'``) as an exact number; a clear error otherwise."""
     try:
@@ -63,6 +67,9 @@ def parse_rate(text: str, what: str) -> Fraction:
         raise SpecError(f"{what} must be a positive number, got {text!r}") from None
     if value <= 0:
         raise SpecError(f"{what} must be a positive number, got {text!r}")
+    low, high = RATE_RANGE
+    if not low <= value <= high:
+        raise SpecError(f"{what} must be between {float(low):g} and {float(high):g}, got {text!r}")
     return value
 
 

@@ -319,3 +319,10 @@ def test_blocks_fold_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[s
     conv2 = sum(layer["bytes"] for layer in table["layers"] if layer["path"].startswith("conv2/"))
     assert block == f"{conv2:,}"
     browser.screenshot(tmp_path / "resnet50.png")
+
+
+def test_ci_installs_chromium_before_the_tests() -> None:
+    lines = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text().splitlines()
+    install = next(i for i, line in enumerate(lines) if "apt-get install -y -q chromium" in line)
+    tests = lines.index("pip install -e '.[test]' && python3 -m pytest")
+    assert install < tests

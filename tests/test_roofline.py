@@ -161,6 +161,7 @@ def test_bad_rates_are_one_line_errors(text: str, capsys: pytest.CaptureFixture[
         (["--device", "t4", "--peak-gflops", "1", "--bandwidth-gbs", "1"], "not --device and --peak-gflops"),
         (["--calibrate", "--device", "t4"], "not --calibrate and --device"),
         (["--threads", "1"], "--threads applies to --calibrate only"),
+        (["--peak-gflops", "1e13", "--bandwidth-gbs", "1"], "--peak-gflops must be between 1e-06 and 1e+12"),
         (["--device", "h100"], "Invalid value for '--device'"),
     ],
 )
