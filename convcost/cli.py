@@ -16,6 +16,7 @@ import click
 
 from convcost.conventions import CONVENTIONS
 from convcost.errors import ConvcostError, SpecError
+from convcost.labels import KINDS
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
@@ -452,10 +453,19 @@ dtype_option = click.option(
 @dtype_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(list(KINDS)),
+    multiple=True,
+    help="List only layers of this kind (repeatable); the totals stay the whole network's.",
+)
+@click.option(
     "--plot", type=click.Path(dir_okay=False), help="Also draw the roofline (.svg, .png or .pdf; needs matplotlib)."
 )
 @output_option
-def roofline_command(spec: Model, device: Device, dtype: str, fmt: str, plot: str | None, output: str | None) -> None:
+def roofline_command(
+    spec: Model, device: Device, dtype: str, fmt: str, kinds: tuple[str, ...], plot: str | None, output: str | None
+) -> None:
     """Bytes moved, arithmetic intensity, bound and predicted time of every layer of MODEL on a device.
 
     Each layer reads its inputs and weights and writes its output once; its time is
@@ -468,7 +478,8 @@ def roofline_command(spec: Model, device: Device, dtype: str, fmt: str, plot: st
     result = roofline(measure(spec, dtype), device)
     if plot:
         rendering.plot(result, plot)
-    write_output(rendering.render(result, fmt, color=_wants_color() and output is None), output)
+    text = rendering.render(result, fmt, color=_wants_color() and output is None, kinds=frozenset(kinds) or None)
+    write_output(text, output)
 
 
 @cli.command(name="report")

@@ -218,3 +218,35 @@ def test_plot_without_matplotlib(
 def test_plot_suffix_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["roofline", "--plot", str(tmp_path / "r.txt")], capsys)
     assert code == 2 and "must end in .svg, .png or .pdf" in err
+
+
+def test_kind_lists_only_those_layers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["roofline", "--kind", "depthwise", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and len(data["layers"]) == 13 and {layer["kind"] for layer in data["layers"]} == {"depthwise"}
+    assert data["totals"]["bytes"] == 138_662_272  # the whole network's
+    code, out, _ = run(["roofline", "--kind", "depthwise", "--kind", "dense"], capsys)
+    assert "14 of 84 layers listed (dense, depthwise); totals: all" in out
+    assert "\n83 │ fc " in out  # numbered in network order
+    code, out, _ = run(["roofline", "--kind", "dense", "--format", "csv"], capsys)
+    assert out.splitlines()[1].startswith("fc,fc,dense,1024000,")
+
+
+def test_the_svg_has_a_dot_per_layer_that_computes_on_the_roof() -> None:
+    import re
+
+    from convcost.render.svg import roofline_svg
+
+    result = roofline(measure(mobilenet_v1()), preset("cpu_core"))
+    svg = roofline_svg(result, standalone=True)
+    assert svg == roofline_svg(result, standalone=True)  # deterministic: the docs' pictures are checked
+    dots = re.findall(r'<circle class="point" data-path="([^"]+)" data-kind="([^"]+)" cx="([\d.]+)" cy="([\d.]+)"', svg)
+    assert len(dots) == 28 and {kind for _, kind, _, _ in dots} == {"conv", "depthwise", "pointwise", "dense"}
+    # compute-bound dots all sit on the flat part of the roof, at the same height
+    heights = {
+        cy
+        for path, _, _, cy in dots
+        if result.layers[[b.traffic.path for b in result.layers].index(path)].bound == "compute"
+    }
+    assert len(heights) == 1
+    assert "56 layers with no" in svg and 'xmlns="http://www.w3.org/2000/svg"' in svg

@@ -9,7 +9,7 @@ from fractions import Fraction
 from convcost.errors import MissingDependencyError, SpecError
 from convcost.render.grid import grid
 from convcost.render.text import exact, human, human_bytes, paper_shape
-from convcost.roofline import GIGA, Device, Roofline
+from convcost.roofline import GIGA, Device, LayerBound, Roofline
 
 FORMATS = ("table", "csv", "json")
 
@@ -70,8 +70,18 @@ def _intensity(value: Fraction | None) -> str:
     return "" if value is None else f"{float(value):.2f}"
 
 
-def to_table(result: Roofline, color: bool = False) -> str:
+def _shown(result: Roofline, kinds: frozenset[str] | None) -> list[tuple[int, LayerBound]]:
+    """The layers to list, numbered in network order: all of them, or those of ``kinds``."""
+    numbered = list(enumerate(result.layers, start=1))
+    return [(i, b) for i, b in numbered if kinds is None or b.traffic.kind in kinds]
+
+
+def to_table(result: Roofline, color: bool = False, kinds: frozenset[str] | None = None) -> str:
     total = result.time
+    shown = _shown(result, kinds)
+    title = headline(result) + "\n" + device_line(result.device)
+    if kinds is not None:
+        title += f"\n{len(shown)} of {len(result.layers)} layers listed ({', '.join(sorted(kinds))}); totals: all"
     rows = [
         [
             str(i),
@@ -85,14 +95,14 @@ def to_table(result: Roofline, color: bool = False) -> str:
             human_time(b.time),
             f"{100 * float(b.time / total):.2f}%" if total else "",
         ]
-        for i, b in enumerate(result.layers, start=1)
+        for i, b in shown
     ]
     layers = grid(
-        headline(result) + "\n" + device_line(result.device),
+        title,
         ["#", "Name", "Kind", "Mult-Adds", "Bytes", "FLOPs/B", "Bound", "GFLOP/s", "Time", "Share"],
         rows,
         right={0, 3, 4, 5, 7, 8, 9},
-        dim_rows={i for i, b in enumerate(result.layers) if b.bound != "compute"},
+        dim_rows={row for row, (_, b) in enumerate(shown) if b.bound != "compute"},
         color=color,
     )
     t = result.traffic.totals
@@ -106,7 +116,7 @@ def to_table(result: Roofline, color: bool = False) -> str:
         f"layers + {human_time(result.time_of('memory'))} in {memory} memory-bound layers\n"
     )
     times = result.time_by_kind()
-    kinds = grid(
+    by_kind = grid(
         "By kind",
         ["Kind", "Layers", "Mult-Adds", "Bytes", "Bytes share", "FLOPs/B", "Time", "Time share"],
         [
@@ -125,20 +135,20 @@ def to_table(result: Roofline, color: bool = False) -> str:
         right={1, 2, 3, 4, 5, 6, 7},
         color=color,
     )
-    return "\n".join([layers, summary, kinds])
+    return "\n".join([layers, summary, by_kind])
 
 
 CSV_COLUMNS = ("path", "name", "kind", "macs", "flops", "weights_read", "bytes", "intensity", "bound", "time_s")
 
 
-def to_csv(result: Roofline) -> str:
+def to_csv(result: Roofline, kinds: frozenset[str] | None = None) -> str:
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for b in result.layers:
+    for _, b in _shown(result, kinds):
         t = b.traffic
         intensity = "" if t.intensity is None else f"{float(t.intensity):.6g}"
         writer.writerow(
@@ -147,14 +157,18 @@ def to_csv(result: Roofline) -> str:
     return out.getvalue()
 
 
-def render(result: Roofline, fmt: str, color: bool = False) -> str:
+def render(result: Roofline, fmt: str, color: bool = False, kinds: frozenset[str] | None = None) -> str:
+    """``result`` as ``fmt`` (one of ``FORMATS``), listing only layers of ``kinds`` when given."""
     if fmt == "json":
         import json
 
-        return json.dumps(result.to_dict(), indent=2) + "\n"
+        data = result.to_dict()
+        if kinds is not None:
+            data["layers"] = [layer for layer in data["layers"] if layer["kind"] in kinds]
+        return json.dumps(data, indent=2) + "\n"
     if fmt == "csv":
-        return to_csv(result)
-    return to_table(result, color)
+        return to_csv(result, kinds)
+    return to_table(result, color, kinds)
 
 
 def plot(result: Roofline, path: str) -> None:

@@ -54,7 +54,7 @@ def roofline_svg(result: Roofline, *, standalone: bool = False) -> str:
 
     namespace = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     title = (
-        f"{result.traffic.model} on {dev.name}: peak {rate(dev.peak_flops / GIGA)} GFLOP/s, "
+        f"{result.traffic.model} ({result.traffic.dtype}) on {dev.name}: peak {rate(dev.peak_flops / GIGA)} GFLOP/s, "
         f"{rate(dev.bandwidth / GIGA)} GB/s, ridge {rate(dev.ridge)} FLOPs/byte"
     )
     out = [
@@ -90,8 +90,11 @@ def roofline_svg(result: Roofline, *, standalone: bool = False) -> str:
         f'<line class="ridge" x1="{x(ridge):.1f}" y1="{TOP}" x2="{x(ridge):.1f}" y2="{TOP + plot_h}" '
         'stroke="#666" stroke-dasharray="4 3"/>'
     )
+    # the ridge's label on the side of the line with room for it
+    anchor, shift = ("end", -4) if x(ridge) > LEFT + 0.7 * plot_w else ("start", 4)
     out.append(
-        f'<text x="{x(ridge) + 4:.1f}" y="{TOP + plot_h - 6}" fill="#444">ridge {rate(dev.ridge)} FLOPs/byte</text>'
+        f'<text x="{x(ridge) + shift:.1f}" y="{TOP + plot_h - 6}" fill="#444" text-anchor="{anchor}">'
+        f"ridge {rate(dev.ridge)} FLOPs/byte</text>"
     )
     out.append(f'<text x="{LEFT + 6}" y="{TOP + 14}" fill="#444">memory-bound</text>')
     out.append(f'<text x="{LEFT + plot_w - 6}" y="{TOP + 14}" fill="#444" text-anchor="end">compute-bound</text>')
