@@ -35,13 +35,17 @@ KIND_COLORS = {
 
 
 def human_time(seconds: Fraction | float) -> str:
-    """0.0123 -> '12.30 ms'; µs below a millisecond."""
+    """0.0123 -> '12.30 ms'; µs below a millisecond, ns below a microsecond."""
     s = float(seconds)
+    if s == 0:
+        return "0 s"
     if s >= 1:
-        return f"{s:.3f} s"
+        return f"{s:,.3f} s"
     if s >= 1e-3:
         return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.1f} µs"
+    if s >= 1e-6:
+        return f"{s * 1e6:.1f} µs"
+    return f"{s * 1e9:.1f} ns"
 
 
 def rate(value: Fraction) -> str:
@@ -91,7 +95,7 @@ def to_table(result: Roofline, color: bool = False, kinds: frozenset[str] | None
             human_bytes(b.traffic.bytes),
             _intensity(b.traffic.intensity),
             b.bound or "",
-            "" if b.attainable is None else f"{float(b.attainable / GIGA):.1f}",
+            "" if b.attainable is None else f"{float(b.attainable / GIGA):,.1f}",
             human_time(b.time),
             f"{100 * float(b.time / total):.2f}%" if total else "",
         ]
