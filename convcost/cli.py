@@ -20,7 +20,7 @@ from convcost.labels import KINDS
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
-from convcost.roofline import DEFAULT_DEVICE, PRESETS, Device
+from convcost.roofline import DEFAULT_DEVICE, PRESETS, Device, device, preset
 from convcost.spec import Model
 from convcost.traffic import measure
 from convcost.zoo import ZOO
@@ -416,8 +416,6 @@ def choose_device(
     name: str | None, peak_gflops: str | None, bandwidth_gbs: str | None, calibrate: bool, threads: int | None
 ) -> Device:
     """The ``Device`` the options describe: a preset, the given rates, or this machine measured."""
-    from convcost import roofline
-
     given = [flag for flag, value in (("--device", name), ("--peak-gflops", peak_gflops)) if value is not None]
     if calibrate:
         given.insert(0, "--calibrate")
@@ -430,12 +428,12 @@ def choose_device(
     if (peak_gflops is None) != (bandwidth_gbs is None):
         raise SpecError("--peak-gflops and --bandwidth-gbs go together: give both")
     if calibrate:
-        from convcost.calibrate import calibrate as measure
+        from convcost.calibrate import calibrate as calibrate_here  # imports NumPy: only now
 
-        return measure(threads).device
+        return calibrate_here(threads).device
     if peak_gflops is not None and bandwidth_gbs is not None:
-        return roofline.device(peak_gflops, bandwidth_gbs)
-    return roofline.preset(name or roofline.DEFAULT_DEVICE)
+        return device(peak_gflops, bandwidth_gbs)
+    return preset(name or DEFAULT_DEVICE)
 
 
 dtype_option = click.option(
