@@ -92,9 +92,9 @@ PRESETS: dict[str, Device] = {
             "100",
             "20",
             "cpu_core",
-            "one core of this project's 2-vCPU AMD EPYC (Zen 4) VM, rounded: float32 matmul 77-105 GFLOP/s "
-            "(NumPy 2048^3, one BLAS thread) and 18-26 GB/s (64 MiB copy), `convcost roofline --calibrate "
-            "--threads 1` (docs/roofline.md)",
+            "one core of this project's 2-vCPU AMD EPYC (Zen 4) VM, rounded: `convcost roofline --calibrate "
+            "--threads 1` measured 69-101 GFLOP/s (NumPy float32 matmul 2048^3) and 18.6-24.3 GB/s "
+            "(64 MiB copy) in 6 runs on 2026-12-01 (docs/performance.md)",
         ),
         device("19500", "1555", "a100", "NVIDIA A100 40 GB SXM4 datasheet: 19.5 TFLOP/s FP32, 1,555 GB/s HBM2"),
         device(
