@@ -163,6 +163,7 @@ def main() -> None:
     result = roofline(measure(model), device)
     inputs = {row.path: row.input for row in analyze(model).rows}
     net = to_torch(model).eval()
+    keys = {path: key for path, key, _ in net.wiring}  # each node's module in the GraphModule
     rng = np.random.default_rng(0)
     layers = []
     print("layer           kind       bound    predicted   measured   measured/predicted", flush=True)
@@ -172,7 +173,7 @@ def main() -> None:
             continue
         shape = inputs[t.path]
         x = torch.from_numpy(rng.standard_normal((args.batch, *shape), dtype=np.float32))
-        module = net._modules[t.path]
+        module = net.nodes[keys[t.path]]
 
         def call(module: Any = module, x: torch.Tensor = x) -> object:
             with torch.inference_mode():
