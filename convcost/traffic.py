@@ -10,8 +10,9 @@ Weights are every tensor the layer's kind declares (``Layer.weights``: a BatchNo
 per channel, scale, offset, mean and variance), whichever convention the report's parameter
 column uses; that is the ``keras`` convention's count, except that a layer called again (a node
 that shares another's weights) reads them again. Layers that only relabel their input (Flatten,
-Reshape, and Dropout, an identity at inference) move nothing. Each kind's rule is in ``RULES``; a
-kind without one is a ``MissingRuleError`` (a bug), never a zero.
+Reshape, and Dropout, an identity at inference) move nothing: each kind says so in its declaration
+(``Layer.moves_data``). An ``Unknown`` node (read without a mapping) is priced by its known input
+and output shapes, and the traffic is then a lower bound, as the report's totals are.
 
 Arithmetic intensity is FLOPs per byte moved, with FLOPs = 2 x the paper's multiply-adds (conv and
 fully-connected work only; element-wise layers have intensity 0). Values are exact (integers and
@@ -25,57 +26,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from convcost.errors import MissingRuleError
 from convcost.labels import KINDS
-from convcost.layer import Layer, Shape, elements
-from convcost.layers import (
-    Activation,
-    Add,
-    AvgPool2D,
-    BatchNorm,
-    Concat,
-    Conv2D,
-    Dense,
-    DepthwiseConv2D,
-    Dropout,
-    Flatten,
-    GlobalAvgPool2D,
-    MaxPool2D,
-    Reshape,
-    SeparableConv2D,
-    Unknown,
-    ZeroPadding2D,
-)
+from convcost.layer import Shape, elements
 from convcost.memory import DTYPE_BYTES
 from convcost.model import Model
 from convcost.render.depth import BLOCK_KIND
 from convcost.report import analyze
-
-#: the layer reads every input and every weight and writes its output
-MOVES = "moves"
-#: the layer only relabels or passes on its input at inference: no bytes move
-VIEW = "view"
-
-#: each kind's traffic rule. An ``Unknown`` node (read without a mapping, ``strict=False``) is
-#: priced by its known input and output shapes; the report says its totals are lower bounds.
-RULES: dict[type[Layer], str] = {
-    Conv2D: MOVES,
-    DepthwiseConv2D: MOVES,
-    SeparableConv2D: MOVES,
-    Dense: MOVES,
-    BatchNorm: MOVES,
-    Activation: MOVES,
-    MaxPool2D: MOVES,
-    AvgPool2D: MOVES,
-    GlobalAvgPool2D: MOVES,
-    ZeroPadding2D: MOVES,
-    Add: MOVES,
-    Concat: MOVES,
-    Unknown: MOVES,
-    Flatten: VIEW,
-    Reshape: VIEW,
-    Dropout: VIEW,
-}
 
 
 @dataclass(frozen=True)
@@ -215,10 +171,7 @@ def measure(model: Model, dtype: str = "float32") -> Traffic:
     report = analyze(model, "paper")  # the paper's multiply-adds, and every row's path and kind
     layers = []
     for row, s in zip(report.rows, model.shaped, strict=True):
-        rule = RULES.get(type(s.layer))
-        if rule is None:
-            raise MissingRuleError(f"traffic has no rule for {type(s.layer).__name__} (layer {row.path})")
-        if rule == VIEW:
+        if not s.layer.moves_data:  # a view or an identity at inference
             read = written = weights = 0
         else:
             read = sum(elements(shape) for shape in s.site.inputs) * model.batch

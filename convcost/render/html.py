@@ -233,6 +233,9 @@ class _Page:
                 f"{human_bytes(m['peak_bytes'])} ({exact(m['peak_activations'])} values, at {escape(m['peak_layer'])})",
             ),
         ]
+        if self.result.traffic.lower_bound or self.report.lower_bound:
+            unknown = ", ".join(escape(path) for path in self.report.unknown)
+            items.append(("Lower bounds", f"nodes read without a mapping are not costed: {unknown}"))
         cells = "\n".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in items)
         return f'<dl class="totals">\n{cells}\n</dl>\n<p id="check">The check needs JavaScript.</p>'
 

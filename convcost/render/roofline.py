@@ -119,6 +119,8 @@ def to_table(result: Roofline, color: bool = False, kinds: frozenset[str] | None
         f"Predicted time: {human_time(total)} = {human_time(result.time_of('compute'))} in {compute} compute-bound "
         f"layers + {human_time(result.time_of('memory'))} in {memory} memory-bound layers\n"
     )
+    if result.traffic.lower_bound:
+        summary += "Lower bounds: some nodes were read without a mapping; their weights and work are not counted\n"
     times = result.time_by_kind()
     by_kind = grid(
         "By kind",
