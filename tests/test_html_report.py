@@ -124,7 +124,7 @@ def test_names_cannot_break_out_of_the_page(tmp_path: Path, capsys: pytest.Captu
     assert "<script>alert(1)" not in page
     assert page.count("<script") == 2 and page.count("</script>") == 2
     data = embedded_data(page)
-    assert data["table"]["layers"][0]["name"] == "</script><script>alert(1)</script>&amp;"
+    assert data["table"]["layers"][0]["path"] == "</script><script>alert(1)</script>&amp;"
 
 
 def test_without_output_the_page_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
