@@ -10,8 +10,8 @@ Weights are every tensor the layer's kind declares (``Layer.weights``: a BatchNo
 per channel, scale, offset, mean and variance), whichever convention the report's parameter
 column uses; that is the ``keras`` convention's count, except that a layer called again (a node
 that shares another's weights) reads them again. Layers that only relabel their input (Flatten,
-Reshape, and Dropout, an identity at inference) move nothing: each kind says so in its declaration
-(``Layer.moves_data``). An ``Unknown`` node (read without a mapping) is priced by its known input
+Reshape) or pass it on at inference (Identity, Dropout, DropPath) move nothing: each kind says so
+in its declaration (``Layer.moves_data``). An ``Unknown`` node (read without a mapping) is priced by its known input
 and output shapes, and the traffic is then a lower bound, as the report's totals are.
 
 Arithmetic intensity is FLOPs per byte moved, with FLOPs = 2 x the paper's multiply-adds (conv and

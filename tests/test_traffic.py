@@ -164,7 +164,8 @@ def test_rows_carry_all_their_inputs() -> None:
 
 def test_only_views_and_identities_move_nothing() -> None:
     """Each kind declares whether it moves data; these three are the ones that do not."""
-    assert {name for name, kind in LAYER_TYPES.items() if not kind.moves_data} == {"Flatten", "Reshape", "Dropout"}
+    views = {name for name, kind in LAYER_TYPES.items() if not kind.moves_data}
+    assert views == {"Flatten", "Reshape", "Dropout", "Identity", "DropPath"}
 
 
 def test_weights_are_every_declared_tensor_whatever_the_convention() -> None:
