@@ -123,6 +123,9 @@ class Layer:
     categories: ClassVar[tuple[str, ...]] = ()
     #: the paper's convention counts this kind's weights (convolutions and fully-connected layers)
     counts_in_paper: ClassVar[bool] = False
+    #: at inference the layer reads its inputs and weights and writes a new output (convcost.traffic);
+    #: False for a view or an identity at inference (Flatten, Reshape, Dropout, Identity), which moves no data
+    moves_data: ClassVar[bool] = True
     #: how many inputs the layer takes: merges take two or more (``max_inputs`` None: no limit)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1

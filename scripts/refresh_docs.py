@@ -8,8 +8,11 @@ A block in a doc looks like this (the command line after ``cli:`` is run as ``co
     ```
     <!-- /cli -->
 
-Usage: python scripts/refresh_docs.py          rewrite the blocks in place
-       python scripts/refresh_docs.py --check  exit 1 if any block is stale (tests/test_docs.py)
+The pictures in ``PICTURES`` (roofline SVGs drawn by convcost itself, deterministic) are
+regenerated and checked the same way.
+
+Usage: python scripts/refresh_docs.py          rewrite the blocks and pictures in place
+       python scripts/refresh_docs.py --check  exit 1 if any block or picture is stale (tests/test_docs.py)
 """
 
 from __future__ import annotations
@@ -51,15 +54,32 @@ def refreshed(text: str) -> str:
     return BLOCK.sub(block, text)
 
 
+def pictures() -> dict[Path, str]:
+    """docs/ figures and the SVG text they must hold: MobileNet v1 on a CPU core and on tensor cores."""
+    from convcost.render.svg import roofline_svg
+    from convcost.roofline import preset, roofline
+    from convcost.traffic import measure
+    from convcost.zoo import mobilenet_v1
+
+    def drawn(dtype: str, device: str) -> str:
+        return roofline_svg(roofline(measure(mobilenet_v1(), dtype), preset(device)), standalone=True)
+
+    return {
+        DOCS / "roofline_cpu_core.svg": drawn("float32", "cpu_core"),
+        DOCS / "roofline_a100_fp16.svg": drawn("float16", "a100_fp16"),
+    }
+
+
 def stale_docs() -> list[Path]:
-    return [path for path in sorted(DOCS.glob("*.md")) if refreshed(path.read_text()) != path.read_text()]
+    stale = [path for path in sorted(DOCS.glob("*.md")) if refreshed(path.read_text()) != path.read_text()]
+    return stale + [path for path, text in pictures().items() if not path.exists() or path.read_text() != text]
 
 
 def main() -> int:
     if "--check" in sys.argv[1:]:
         stale = stale_docs()
         for path in stale:
-            print(f"stale CLI output in {path}: run python scripts/refresh_docs.py", file=sys.stderr)
+            print(f"stale generated output in {path}: run python scripts/refresh_docs.py", file=sys.stderr)
         return 1 if stale else 0
     for path in sorted(DOCS.glob("*.md")):
         text = path.read_text()
@@ -67,6 +87,10 @@ def main() -> int:
         if new != text:
             path.write_text(new)
             print(f"refreshed {path}")
+    for path, text in pictures().items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"redrew {path}")
     return 0
 
 

@@ -380,6 +380,7 @@ class Identity(Layer):
 
     default_prefix: ClassVar[str] = "identity"
     categories: ClassVar[tuple[str, ...]] = ("identity",)
+    moves_data: ClassVar[bool] = False
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return inputs[0]
@@ -403,6 +404,7 @@ class DropPath(Layer):
 
     default_prefix: ClassVar[str] = "stochastic_depth"
     categories: ClassVar[tuple[str, ...]] = ("dropout",)
+    moves_data: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

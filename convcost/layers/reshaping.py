@@ -24,6 +24,7 @@ class Flatten(Layer):
 
     default_prefix: ClassVar[str] = "flatten"
     categories: ClassVar[tuple[str, ...]] = ("flatten",)
+    moves_data: ClassVar[bool] = False
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return (elements(inputs[0]),)
@@ -48,6 +49,7 @@ class Dropout(Layer):
 
     default_prefix: ClassVar[str] = "dropout"
     categories: ClassVar[tuple[str, ...]] = ("dropout",)
+    moves_data: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -80,6 +82,7 @@ class Reshape(Layer):
 
     default_prefix: ClassVar[str] = "reshape"
     categories: ClassVar[tuple[str, ...]] = ("reshape",)
+    moves_data: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

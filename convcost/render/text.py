@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from convcost.conventions import get_convention
 from convcost.labels import PAPER_KIND_NAMES
 from convcost.report import Report, Row, Totals
 from convcost.spec import Shape
+
+if TYPE_CHECKING:
+    from convcost.traffic import Traffic
 
 
 class Counted(Protocol):
@@ -108,10 +111,15 @@ def headline(report: Report) -> str:
     )
 
 
-def to_json(report: Report, dtype: str = "float32") -> str:
+def to_json(report: Report, dtype: str = "float32", traffic: Traffic | None = None) -> str:
     import json
 
-    return json.dumps(report.to_dict(dtype), indent=2) + "\n"
+    data = report.to_dict(dtype)
+    if traffic is not None:
+        from convcost.traffic import annotate
+
+        annotate(data, traffic)
+    return json.dumps(data, indent=2) + "\n"
 
 
 CSV_COLUMNS = (
