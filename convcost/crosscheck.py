@@ -132,17 +132,41 @@ def measure(model: Model, tool: str) -> dict[str, int]:
             # calflops asks the first parameter for the device and dtype; an empty one counts nothing
             torch = _import_torch()
             module.register_parameter("device_probe", torch.nn.Parameter(torch.empty(0)))
-        flops, macs, params = _quiet(
-            lambda: calflops.calculate_flops(
-                model=module,
-                input_shape=tuple(x.shape),
-                output_as_string=False,
-                print_results=False,
-                print_detailed=False,
+        with _calflops_undone_on_failure():
+            flops, macs, params = _quiet(
+                lambda: calflops.calculate_flops(
+                    model=module,
+                    input_shape=tuple(x.shape),
+                    output_as_string=False,
+                    print_results=False,
+                    print_detailed=False,
+                )
             )
-        )
         return {"params": int(params), "macs": int(macs), "flops": int(flops)}
     raise UnknownConventionError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)}, all)")
+
+
+@contextlib.contextmanager
+def _calflops_undone_on_failure() -> Any:
+    """calflops replaces torch.nn.functional's and torch's functions while it runs and does not put
+    them back when it fails (a non-square upsampling scale at a batch other than 2 raises TypeError
+    inside it): put them back, and say which tool failed."""
+    torch = _import_torch()
+    functional = dict(vars(torch.nn.functional))
+    names = ("matmul", "mm", "bmm", "addmm", "baddbmm", "mul", "add", "einsum")
+    functions = {name: getattr(torch, name) for name in names}
+    methods = {name: getattr(torch.Tensor, name) for name in names if hasattr(torch.Tensor, name)}
+    try:
+        yield
+    except Exception as e:
+        for name, function in functional.items():
+            setattr(torch.nn.functional, name, function)
+        for name, function in functions.items():
+            setattr(torch, name, function)
+        for name, method in methods.items():
+            setattr(torch.Tensor, name, method)
+        detail = " ".join(str(e).split())
+        raise MissingDependencyError(f"calflops failed on this model: {type(e).__name__}: {detail}") from None
 
 
 def _numel(weight: Any) -> int:

@@ -49,22 +49,35 @@ from convcost.layers.elementwise import (  # family A (issue 12)
 )
 from convcost.model import Model
 from convcost.report import analyze
+
+# Family C (issue 12)
 from convcost.spec import (
     Activation,
     Add,
     AvgPool2D,
     BatchNorm,
+    ChannelShuffle,
     Concat,
+    Conv1DTranspose,
     Conv2D,
+    Conv2DTranspose,
+    Cropping1D,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
     Flatten,
     GlobalAvgPool2D,
     MaxPool2D,
+    Pad2D,
+    Permute,
     Reshape,
+    Resize,
     SeparableConv2D,
+    Slice,
     Unknown,
+    UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 
@@ -132,6 +145,40 @@ EXAMPLES.update(
         DropPath: [(DropPath(0.2, name="k"), ((3, 4, 4),))],
     }
 )
+
+# Family C (issue 12): resolution changes, channel plumbing, padding
+EXAMPLES |= {
+    Conv2DTranspose: [
+        # Keras 'same' at stride 2 removes its odd row at the end: torch needs a crop after the conv
+        (Conv2DTranspose(4, 3, stride=2, padding="same", name="k"), ((3, 5, 6),)),
+        (Conv2DTranspose(4, (2, 3), stride=(2, 1), output_padding=(1, 0), bias=False, name="k"), ((2, 4, 5),)),
+        (Conv2DTranspose(6, 4, stride=2, padding=1, name="k"), ((3, 4, 4),)),  # torch's padding
+    ],
+    Conv1DTranspose: [
+        (Conv1DTranspose(4, 3, stride=2, padding="same", name="k"), ((3, 7),)),
+        (Conv1DTranspose(2, 2, stride=3, padding=1, output_padding=2, name="k"), ((2, 5),)),
+    ],
+    UpSampling2D: [
+        (UpSampling2D(2, name="k"), ((3, 4, 5),)),
+        (UpSampling2D((2, 3), interpolation="bilinear", name="k"), ((2, 3, 4),)),
+    ],
+    Resize: [
+        (Resize((7, 9), interpolation="bilinear", name="k"), ((3, 4, 5),)),
+        (Resize((8, 10), interpolation="nearest", name="k"), ((2, 4, 5),)),
+        (Resize((5, 7), interpolation="nearest_exact", name="k"), ((2, 3, 4),)),
+    ],
+    Cropping2D: [(Cropping2D(((1, 0), (2, 1)), name="k"), ((3, 5, 6),))],
+    Cropping1D: [(Cropping1D((1, 2), name="k"), ((3, 6),))],
+    Slice: [(Slice(0, 1, 3, name="k"), ((4, 3, 3),)), (Slice(-1, 0, None, 2, name="k"), ((2, 3, 5),))],
+    Permute: [(Permute((1, 2, 0), name="k"), ((3, 4, 5),)), (Permute((1, 0), name="k"), ((3, 4),))],
+    ChannelShuffle: [(ChannelShuffle(2, name="k"), ((4, 3, 3),)), (ChannelShuffle(3, name="k"), ((6, 5),))],
+    Pad2D: [
+        (Pad2D(((1, 0), (2, 1)), mode="reflect", name="k"), ((2, 4, 4),)),
+        (Pad2D(1, mode="replicate", name="k"), ((2, 3, 3),)),
+        (Pad2D((1, 2), name="k"), ((2, 3, 3),)),
+    ],
+    ZeroPadding1D: [(ZeroPadding1D((1, 2), name="k"), ((3, 4),))],
+}
 
 #: (kind, interpreter) pairs a kind is excused from, with the reason
 NOT_BUILDABLE: dict[tuple[type[Layer], str], str] = {
@@ -260,6 +307,25 @@ PENDING.update(
         )
     }
 )
+
+
+# Family C (issue 12)
+PENDING |= {
+    (kind, "read:torch"): "the capture reader (issue 13) maps it"
+    for kind in (
+        ChannelShuffle,
+        Conv1DTranspose,
+        Conv2DTranspose,
+        Cropping1D,
+        Cropping2D,
+        Pad2D,
+        Permute,
+        Resize,
+        Slice,
+        UpSampling2D,
+        ZeroPadding1D,
+    )
+}
 
 #: the interpreters, in the order ``gaps`` checks them
 INTERPRETERS = (

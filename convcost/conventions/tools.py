@@ -14,28 +14,42 @@ which an element-wise operation weighs as much as a multiply-add; that count is 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from convcost.conventions import Convention, Rule, register
 from convcost.cost import Cost
 from convcost.geometry import explicit_padding
 from convcost.layer import Layer, Site, elements
+
+# Family C (issue 12)
 from convcost.layers import (
     Activation,
     Add,
     AvgPool2D,
     BatchNorm,
+    ChannelShuffle,
     Concat,
+    Conv1DTranspose,
     Conv2D,
+    Conv2DTranspose,
+    Cropping1D,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
     Flatten,
     GlobalAvgPool2D,
     MaxPool2D,
+    Pad2D,
+    Permute,
     Reshape,
+    Resize,
     SeparableConv2D,
+    Slice,
     Unknown,
+    UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 from convcost.layers.elementwise import (
@@ -53,6 +67,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
+from convcost.layers.transposed import torch_transposed, torch_transposed_length
 
 _CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
 #: kinds that hold no parameters and that no tool prices: moving values, merging, doing nothing
@@ -624,4 +639,137 @@ CALFLOPS = register(
         )
     )
 )
+TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
+
+
+# ---------------------------------------------------------------------------------------- Family C (issue 12)
+# Transposed convolutions, upsampling and resizing, cropping, slicing, permuting, shuffling, padding.
+# Each tool's table is extended here; the rules see the modules to_torch builds: nn.ConvTranspose*d
+# (a crop after it when torch's padding cannot say Keras 'same'), nn.Upsample(scale_factor=...) for
+# UpSampling2D, nn.Upsample(size=...) for Resize, nn.ChannelShuffle, nn.ConstantPad2d /
+# ReflectionPad2d / ReplicationPad2d / ZeroPad1d, and small modules that slice, crop and permute.
+
+_TRANSPOSED = (Conv2DTranspose, Conv1DTranspose)
+#: kinds that only move values: no tool prices them (fvcore ignores or has no handle for slice,
+#: permute, channel_shuffle, pad; no other tool hooks them)
+_MOVES = (Cropping2D, Cropping1D, Slice, Permute, ChannelShuffle, Pad2D, ZeroPadding1D)
+
+
+def _module_output(layer: Layer, site: Site) -> list[int]:
+    """The output lengths of the nn.ConvTranspose*d to_torch builds (before any crop after it)."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    return [torch_transposed_length(size, axis) for size, axis in zip(site.input[1:], layer.axes(), strict=True)]
+
+
+def _torchinfo_transposed(layer: Layer, site: Site) -> Cost:
+    """A class name with "Conv": (weights + bias) x the module's *output* positions, as for a conv."""
+    params, bias = torch_params(layer, site), _bias(layer, site)
+    times = math.prod(_module_output(layer, site))
+    return _lumped(params, (params - bias) * times, bias * times)
+
+
+def _thop_transposed(layer: Layer, site: Site) -> Cost:
+    """``calculate_conv2d_flops`` on the module's output: output elements x (C_in / groups) x kernel."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    kernel = math.prod(axis.kernel for axis in layer.axes())
+    outputs = layer.filters * math.prod(_module_output(layer, site))
+    return _lumped(torch_params(layer, site), outputs * (site.input[0] // layer.groups) * kernel)
+
+
+def _ptflops_transposed(layer: Layer, site: Site) -> Cost:
+    """Input positions x the kernel (the paper's count), plus a bias add per element of the module's output."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    bias_adds = layer.filters * math.prod(_module_output(layer, site)) if layer.bias else 0
+    return _lumped(torch_params(layer, site), layer.macs(site), bias_adds)
+
+
+def _calflops_transposed(layer: Layer, site: Site) -> Cost:
+    """``_conv_trans_flops_compute``: out_channels read from ``weight.shape[1]`` (already C_out / groups)
+    and divided by groups again; the bias sized by the *forward* conv formula on the input,
+    ``(in + 2p - d(k - 1) - 1) // s + 1`` per axis, which can be 0 or negative (FLOPs below 2 x MACs)."""
+    assert isinstance(layer, (Conv2DTranspose, Conv1DTranspose))
+    axes = layer.axes()
+    per_group = layer.filters // layer.groups
+    kernel = math.prod(axis.kernel for axis in axes)
+    macs = kernel * site.input[0] * (per_group // layer.groups) * elements(site.input[1:])
+    bias = 0
+    if layer.bias:
+        dims = [
+            (size + 2 * torch_transposed(axis)[0] - axis.dilated_kernel) // axis.stride + 1
+            for size, axis in zip(site.input[1:], axes, strict=True)
+        ]
+        bias = per_group * math.prod(dims)
+    return _calflops(macs, bias, torch_params(layer, site))
+
+
+def _resize_mode(layer: Layer) -> str:
+    assert isinstance(layer, (UpSampling2D, Resize))
+    return layer.interpolation
+
+
+def _fvcore_resize(layer: Layer, site: Site) -> Cost:
+    """``aten::upsample_nearest2d`` 1 and ``upsample_bilinear2d`` 4 per output element;
+    ``_upsample_nearest_exact2d`` has no handle (0)."""
+    per_output = {"nearest": 1, "bilinear": 4, "nearest_exact": 0}[_resize_mode(layer)]
+    return _lumped(0, 0, per_output * elements(site.output))
+
+
+def _thop_resize(layer: Layer, site: Site) -> Cost:
+    """nn.Upsample: ``calculate_upsample`` 1 (nearest) or 11 (bilinear) per output element; a mode it
+    does not list (nearest-exact) 0, with a warning."""
+    per_output = {"nearest": 1, "bilinear": 11, "nearest_exact": 0}[_resize_mode(layer)]
+    return _lumped(0, 0, per_output * elements(site.output))
+
+
+def _ptflops_resize(layer: Layer, site: Site) -> Cost:
+    """nn.Upsample's module hook (its output elements) and the patched ``F.interpolate`` (the same
+    number again): 2 per output element, in every mode."""
+    return _lumped(0, 0, 2 * elements(site.output))
+
+
+def _calflops_upsampling(layer: Layer, site: Site) -> Cost:
+    """``_upsample_flops_compute`` with a scale factor: the input elements (the product with the scale
+    is computed and thrown away). A non-square factor is a tuple, which calflops raises TypeError on
+    unless the batch is 2 (it compares the tuple's length with ``len(input)``): this is its count then."""
+    return _calflops(0, elements(site.input))
+
+
+def _calflops_resize_batch(layer: Layer, site: Site, batch: int) -> Cost:
+    """``_upsample_flops_compute`` with a size: ``prod(size)``, once per call: no batch, no channels."""
+    assert isinstance(layer, Resize)
+    return _calflops(0, math.prod(layer.output))
+
+
+def _calflops_resize(layer: Layer, site: Site) -> Cost:
+    """One sample: the batch rule at batch 1."""
+    return _calflops_resize_batch(layer, site, 1)
+
+
+TORCHINFO = register(
+    TORCHINFO.with_rules(_table((_TRANSPOSED, _torchinfo_transposed), ((UpSampling2D, Resize, *_MOVES), _free)))
+)
+FVCORE = register(
+    FVCORE.with_rules(_table((_TRANSPOSED, _multiply_adds), ((UpSampling2D, Resize), _fvcore_resize), (_MOVES, _free)))
+)
+THOP = register(
+    THOP.with_rules(_table((_TRANSPOSED, _thop_transposed), ((UpSampling2D, Resize), _thop_resize), (_MOVES, _free)))
+)
+PTFLOPS = register(
+    PTFLOPS.with_rules(
+        _table((_TRANSPOSED, _ptflops_transposed), ((UpSampling2D, Resize), _ptflops_resize), (_MOVES, _free))
+    )
+)
+CALFLOPS = register(
+    CALFLOPS.with_rules(
+        _table(
+            (_TRANSPOSED, _calflops_transposed),
+            (UpSampling2D, _calflops_upsampling),
+            (Resize, _calflops_resize),
+            (_MOVES, _free),
+        ),
+        batch_rules={Resize: _calflops_resize_batch},
+    )
+)
+
+#: the tool conventions, in the order ``crosscheck --against all`` runs the tools
 TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)

@@ -32,17 +32,28 @@ from convcost.layers import (
     Add,
     AvgPool2D,
     BatchNorm,
+    ChannelShuffle,
     Concat,
+    Conv1DTranspose,
     Conv2D,
+    Conv2DTranspose,
+    Cropping1D,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
     Flatten,
     GlobalAvgPool2D,
     MaxPool2D,
+    Pad2D,
+    Permute,
     Reshape,
+    Resize,
     SeparableConv2D,
+    Slice,
     Unknown,
+    UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 from convcost.layers.elementwise import (
@@ -60,6 +71,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
+from convcost.layers.transposed import transposed_crop  # Family C (issue 12)
 from convcost.model import Model
 
 L = TypeVar("L", bound=Layer)
@@ -602,6 +614,167 @@ def _separable_conv1d(keras: Any, layer: SeparableConv1D, site: Site, xs: list[A
 
 
 # --------------------------------------------------------------------------------------------
+# Family C (issue 12): resolution changes, channel plumbing, padding (spec -> keras)
+
+
+def _keras_sample_axis(axis: int, rank: int) -> int:
+    """The Keras (channels-last) per-sample axis that holds spec axis ``axis`` of a rank-``rank`` tensor."""
+    if rank < 2:
+        return axis
+    return rank - 1 if axis == 0 else axis - 1
+
+
+def _spec_sample_axis(axis: int, rank: int) -> int:
+    """The spec (channels-first) axis that Keras per-sample axis ``axis`` holds: ``_keras_sample_axis`` undone."""
+    if rank < 2:
+        return axis
+    return 0 if axis == rank - 1 else axis + 1
+
+
+def _keras_dims(dims: tuple[int, ...]) -> tuple[int, ...]:
+    """Keras ``Permute`` dims (1-based, channels-last) for a spec ``Permute(dims)``."""
+    rank = len(dims)
+    return tuple(_keras_sample_axis(dims[_spec_sample_axis(j, rank)], rank) + 1 for j in range(rank))
+
+
+def _spec_dims(keras_dims: list[int]) -> tuple[int, ...]:
+    """A spec ``Permute``'s dims for Keras ``Permute(keras_dims)``: ``_keras_dims`` undone."""
+    rank = len(keras_dims)
+    return tuple(_spec_sample_axis(keras_dims[_keras_sample_axis(i, rank)] - 1, rank) for i in range(rank))
+
+
+def _keras_transposed(keras: Any, layer: Conv2DTranspose | Conv1DTranspose, x: Any, name: str) -> Any:
+    """Keras' transposed conv takes 'same' / 'valid': explicit padding is 'valid' (with the rows torch
+    adds as output_padding), then a Cropping layer named ``<layer>_crop``."""
+    two_d = isinstance(layer, Conv2DTranspose)
+    cls = keras.layers.Conv2DTranspose if two_d else keras.layers.Conv1DTranspose
+    axes = layer.axes()
+    if layer.groups != 1:
+        raise UnsupportedLayerError(f"layer '{layer.name}': Keras' {cls.__name__} has no groups ({layer.groups})")
+    if max(a.stride for a in axes) > 1 and max(a.dilation for a in axes) > 1:
+        raise UnsupportedLayerError(f"layer '{layer.name}': Keras refuses a stride above 1 together with dilation")
+    crops = [(0, 0)] * len(axes)
+    if isinstance(layer.padding, str):
+        padding = layer.padding
+        added = None if layer.output_padding is None else [a.output_padding or 0 for a in axes]
+    else:
+        padding, added = "valid", []
+        for i, axis in enumerate(axes):
+            before, after = transposed_crop(axis)
+            added.append(max(0, -after))
+            crops[i] = (before, after + added[i])
+    if added is not None and any(op >= axis.stride for op, axis in zip(added, axes, strict=True)):
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': Keras' output_padding ({added}) must be smaller than the stride"
+        )
+    y = cls(
+        layer.filters,
+        tuple(a.kernel for a in axes),
+        strides=tuple(a.stride for a in axes),
+        padding=padding,
+        output_padding=None if added is None else tuple(added),
+        dilation_rate=tuple(a.dilation for a in axes),
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
+    if any(crop != (0, 0) for crop in crops):
+        crop_name = f"{name}_crop"
+        if two_d:
+            y = keras.layers.Cropping2D(tuple(crops), name=crop_name)(y)
+        else:
+            y = keras.layers.Cropping1D(crops[0], name=crop_name)(y)
+    return y
+
+
+@builds(Conv2DTranspose)
+def _conv2d_transpose(keras: Any, layer: Conv2DTranspose, site: Site, xs: list[Any], name: str) -> Any:
+    return _keras_transposed(keras, layer, xs[0], name)
+
+
+@builds(Conv1DTranspose)
+def _conv1d_transpose(keras: Any, layer: Conv1DTranspose, site: Site, xs: list[Any], name: str) -> Any:
+    return _keras_transposed(keras, layer, xs[0], name)
+
+
+@builds(UpSampling2D)
+def _up_sampling2d(keras: Any, layer: UpSampling2D, site: Site, xs: list[Any], name: str) -> Any:
+    if layer.align_corners:
+        raise UnsupportedLayerError(f"layer '{layer.name}': Keras' UpSampling2D never aligns the corners")
+    return keras.layers.UpSampling2D(layer.size, interpolation=layer.interpolation, name=name)(xs[0])
+
+
+@builds(Resize)
+def _resize(keras: Any, layer: Resize, site: Site, xs: list[Any], name: str) -> Any:
+    _, h, w = site.input
+    out_h, out_w = layer.output
+    # Keras' nearest is torch's nearest-exact; the two pick the same pixels at integer factors
+    integer = out_h % h == 0 and out_w % w == 0
+    if layer.align_corners or (layer.interpolation == "nearest" and not integer):
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': Keras' Resizing has no {layer.interpolation} interpolation"
+            f"{' with aligned corners' if layer.align_corners else ' (its nearest is nearest_exact)'}"
+        )
+    interpolation = "bilinear" if layer.interpolation == "bilinear" else "nearest"
+    return keras.layers.Resizing(out_h, out_w, interpolation=interpolation, name=name)(xs[0])
+
+
+@builds(Cropping2D)
+def _cropping2d(keras: Any, layer: Cropping2D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Cropping2D(layer.cropping, name=name)(xs[0])
+
+
+@builds(Cropping1D)
+def _cropping1d(keras: Any, layer: Cropping1D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Cropping1D(layer.cropping, name=name)(xs[0])
+
+
+@builds(ZeroPadding1D)
+def _zero_padding1d(keras: Any, layer: ZeroPadding1D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.ZeroPadding1D(layer.padding, name=name)(xs[0])
+
+
+@builds(Slice)
+def _slice(keras: Any, layer: Slice, site: Site, xs: list[Any], name: str) -> Any:
+    """Keras has no slice layer: ``x[..., a:b]`` records a ``GetItem`` operation in the graph."""
+    rank = len(site.input)
+    axis = _keras_sample_axis(layer.axis % rank, rank)
+    return xs[0][(slice(None),) * (axis + 1) + (slice(layer.start, layer.stop, layer.step),)]
+
+
+@builds(Permute)
+def _permute(keras: Any, layer: Permute, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Permute(_keras_dims(layer.dims), name=name)(xs[0])
+
+
+@builds(ChannelShuffle)
+def _channel_shuffle(keras: Any, layer: ChannelShuffle, site: Site, xs: list[Any], name: str) -> Any:
+    """Reshape the channels to ``(groups, C / groups)``, swap the two, reshape back (ShuffleNet in Keras)."""
+    shape = _channels_last(site.input)
+    *rest, channels = shape
+    rank = len(shape)
+    grouped = keras.layers.Reshape((*rest, layer.groups, channels // layer.groups), name=f"{name}_groups")(xs[0])
+    swapped = keras.layers.Permute((*range(1, rank), rank + 1, rank), name=f"{name}_transpose")(grouped)
+    return keras.layers.Reshape(shape, name=name)(swapped)
+
+
+@builds(Pad2D)
+def _pad2d(keras: Any, layer: Pad2D, site: Site, xs: list[Any], name: str) -> Any:
+    """Zeros are a ZeroPadding2D; other padding is the ``ops.pad`` operation (Keras has no layer for it)."""
+    (top, bottom), (left, right) = layer.padding
+    if (layer.mode == "constant" and layer.value == 0) or top == bottom == left == right == 0:
+        # no padding at all is a ZeroPadding2D too: Keras' ops.pad on torch fails on it in the other modes
+        return keras.layers.ZeroPadding2D(layer.padding, name=name)(xs[0])
+    widths = [[0, 0], [top, bottom], [left, right], [0, 0]]
+    if layer.mode == "constant":
+        return keras.ops.pad(xs[0], widths, constant_values=layer.value)
+    if layer.mode == "replicate" and max(top, bottom, left, right) > 1:
+        # NumPy's 'symmetric' (the mirror image with the edge) repeats the edge only one pixel deep
+        raise UnsupportedLayerError(f"layer '{layer.name}': Keras has no replicate padding beyond one pixel")
+    return keras.ops.pad(xs[0], widths, mode="reflect" if layer.mode == "reflect" else "symmetric")
+
+
+# --------------------------------------------------------------------------------------------
 # keras -> spec
 
 
@@ -862,6 +1035,9 @@ def _convert(class_name: str, c: dict[str, Any], name: str, source: str) -> list
     family_b = _convert_family_b(class_name, c, name, source)
     if family_b is not None:
         return family_b
+    # Family C (issue 12): resolution changes, channel plumbing, padding
+    if class_name in _FAMILY_C:
+        return _FAMILY_C[class_name](c, name, source)
     if class_name == "Lambda":
         raise UnsupportedLayerError(
             f"{source}: Lambda layer '{name}' holds Python code, which convcost never runs: replace it "
@@ -1104,6 +1280,7 @@ def _qualified(entry: dict[str, Any], class_name: str, config: dict[str, Any]) -
     elif module in _QUALIFIED_MODULES:
         class_name = f"{module}.{class_name}"
         extra["__args__"] = args
+        extra["__kwargs__"] = node.get("kwargs", {})  # Family C: ops.pad's constant_values
     return class_name, {**config, **extra} if extra else config
 
 
@@ -1243,6 +1420,154 @@ _FAMILY_A_CONVERTERS: dict[str, Callable[[dict[str, Any], str, str], list[Layer]
     "keras.src.ops.nn.HardSigmoid": _op_activation("hard_sigmoid"),
     "keras.src.ops.nn.HardSilu": _op_activation("hard_swish"),
     "keras.src.ops.nn.Gelu": _op_activation("gelu"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Family C (issue 12): the Keras configs of resolution changes, channel plumbing, padding
+
+
+def _transposed_padding(c: dict[str, Any], name: str, source: str) -> tuple[str, Any]:
+    output_padding = c.get("output_padding")
+    return _keras_padding(c, name, source), None if output_padding is None else tuple(output_padding)
+
+
+def _read_conv2d_transpose(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    padding, output_padding = _transposed_padding(c, name, source)
+    layer = Conv2DTranspose(
+        c["filters"],
+        _pair(c["kernel_size"]),
+        stride=_pair(c.get("strides", 1)),
+        padding=padding,
+        output_padding=output_padding,
+        dilation=_pair(c.get("dilation_rate", 1)),
+        groups=c.get("groups", 1),
+        bias=c.get("use_bias", True),
+        name=name,
+    )
+    return [layer, *_fused(c, name, source)]
+
+
+def _read_conv1d_transpose(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    padding, output_padding = _transposed_padding(c, name, source)
+    layer = Conv1DTranspose(
+        c["filters"],
+        _one(c["kernel_size"]),
+        stride=_one(c.get("strides", 1)),
+        padding=padding,
+        output_padding=None if output_padding is None else _one(list(output_padding)),
+        dilation=_one(c.get("dilation_rate", 1)),
+        groups=c.get("groups", 1),
+        bias=c.get("use_bias", True),
+        name=name,
+    )
+    return [layer, *_fused(c, name, source)]
+
+
+def _read_up_sampling2d(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    interpolation = c.get("interpolation", "nearest")
+    if interpolation not in ("nearest", "bilinear"):
+        raise UnsupportedLayerError(f"{source}: layer '{name}' upsamples with {interpolation!r} interpolation")
+    return [UpSampling2D(_pair(c.get("size", 2)), interpolation=interpolation, name=name)]
+
+
+def _read_resizing(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    interpolation = c.get("interpolation", "bilinear")
+    if interpolation not in ("nearest", "bilinear"):
+        raise UnsupportedLayerError(f"{source}: layer '{name}' resizes with {interpolation!r} interpolation")
+    if c.get("crop_to_aspect_ratio") or c.get("pad_to_aspect_ratio"):
+        raise UnsupportedLayerError(f"{source}: layer '{name}' resizes to an aspect ratio (crop or pad)")
+    # Keras' nearest takes pixel centres: torch's nearest-exact
+    mode = "nearest_exact" if interpolation == "nearest" else "bilinear"
+    return [Resize((c["height"], c["width"]), interpolation=mode, name=name)]
+
+
+def _read_cropping2d(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    return [Cropping2D(_explicit(c.get("cropping", 0)), name=name)]
+
+
+def _read_cropping1d(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    return [Cropping1D(_sides(c.get("cropping", 1)), name=name)]
+
+
+def _read_zero_padding1d(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    return [ZeroPadding1D(_sides(c.get("padding", 1)), name=name)]
+
+
+def _sides(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _read_permute(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    dims = c["dims"]
+    if not isinstance(dims, list) or sorted(dims) != list(range(1, len(dims) + 1)):
+        raise SpecError(f"{source}: layer '{name}' (Permute) has dims {dims!r}, not a permutation of 1 .. n")
+    return [Permute(_spec_dims(dims), name=name)]
+
+
+def _read_pad(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    """The ``ops.pad`` operation (``keras.src.ops.numpy.Pad``): a Pad2D when it pads only H and W."""
+    widths, mode = c["pad_width"], c.get("mode", "constant")
+    plain = [list(w) if isinstance(w, list) else [w, w] for w in widths] if isinstance(widths, list) else None
+    if plain is None or len(plain) != 4 or plain[0] != [0, 0] or plain[3] != [0, 0]:
+        raise UnsupportedLayerError(f"{source}: '{name}' pads {widths!r} (convcost reads padding of H and W only)")
+    padding = ((plain[1][0], plain[1][1]), (plain[2][0], plain[2][1]))
+    if mode == "reflect":
+        return [Pad2D(padding, mode="reflect", name=name)]
+    if mode == "symmetric" and max(max(side) for side in padding) <= 1:
+        return [Pad2D(padding, mode="replicate", name=name)]  # one pixel deep, symmetric repeats the edge
+    if mode == "constant":
+        value = (c.get("__kwargs__") or {}).get("constant_values")
+        return [Pad2D(padding, value=0.0 if value is None else value, name=name)]
+    raise UnsupportedLayerError(f"{source}: '{name}' pads in mode {mode!r}")
+
+
+def _read_get_item(c: dict[str, Any], name: str, source: str) -> list[Layer]:
+    """``x[..., a:b]`` (``keras.src.ops.numpy.GetItem``): a Slice when it slices one axis of a sample.
+
+    The key is the op's second argument: a ``__slice__`` (``start``, ``stop``, ``step``), an
+    ``__ellipsis__``, or a list of them, indexing the Keras tensor (batch first, channels last).
+    """
+    args, shape = c.get("__args__") or [], c.get("__input_shape__")
+    if len(args) != 2 or not isinstance(shape, list):
+        raise UnsupportedLayerError(f"{source}: '{name}' indexes a tensor in a way convcost does not read")
+    key = args[1] if isinstance(args[1], list) else [args[1]]
+    kinds = [item.get("class_name") if isinstance(item, dict) else None for item in key]
+    if any(kind not in ("__slice__", "__ellipsis__") for kind in kinds) or kinds.count("__ellipsis__") > 1:
+        raise UnsupportedLayerError(f"{source}: '{name}' indexes with {key!r} (convcost reads slices only)")
+    rank = len(shape)  # with the batch
+    if "__ellipsis__" in kinds:
+        at = kinds.index("__ellipsis__")
+        positions = [*range(at), *range(rank - (len(key) - at - 1), rank)]
+        key = key[:at] + key[at + 1 :]
+    else:
+        positions = list(range(len(key)))
+    sliced = []
+    for position, item in zip(positions, key, strict=True):
+        bounds = item["config"]
+        if (bounds.get("start"), bounds.get("stop"), bounds.get("step")) != (None, None, None):
+            sliced.append((position, bounds))
+    if len(sliced) != 1 or sliced[0][0] == 0:
+        raise UnsupportedLayerError(f"{source}: '{name}' slices {len(sliced)} axes (convcost reads one, not the batch)")
+    position, bounds = sliced[0]
+    axis = _spec_sample_axis(position - 1, rank - 1)
+    start, step = bounds.get("start"), bounds.get("step")
+    return [Slice(axis, 0 if start is None else start, bounds.get("stop"), 1 if step is None else step, name=name)]
+
+
+_FAMILY_C: dict[str, Callable[[dict[str, Any], str, str], list[Layer]]] = {
+    "Conv2DTranspose": _read_conv2d_transpose,
+    "Convolution2DTranspose": _read_conv2d_transpose,
+    "Conv1DTranspose": _read_conv1d_transpose,
+    "Convolution1DTranspose": _read_conv1d_transpose,
+    "UpSampling2D": _read_up_sampling2d,
+    "Resizing": _read_resizing,
+    "Cropping2D": _read_cropping2d,
+    "Cropping1D": _read_cropping1d,
+    "ZeroPadding1D": _read_zero_padding1d,
+    "Permute": _read_permute,
+    "keras.src.ops.numpy.Pad": _read_pad,
+    "keras.src.ops.numpy.GetItem": _read_get_item,
 }
 
 

@@ -29,22 +29,35 @@ from convcost.geometry import explicit_padding, window_output
 from convcost.graph import GraphBuilder
 from convcost.interop import require
 from convcost.layer import ExplicitPadding, Layer, Pair, Shape, Site
+
+# Family C (issue 12)
 from convcost.layers import (
     Activation,
     Add,
     AvgPool2D,
     BatchNorm,
+    ChannelShuffle,
     Concat,
+    Conv1DTranspose,
     Conv2D,
+    Conv2DTranspose,
+    Cropping1D,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
     Flatten,
     GlobalAvgPool2D,
     MaxPool2D,
+    Pad2D,
+    Permute,
     Reshape,
+    Resize,
     SeparableConv2D,
+    Slice,
     Unknown,
+    UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 from convcost.layers.elementwise import (
@@ -62,6 +75,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
+from convcost.layers.transposed import torch_transposed
 from convcost.model import Model
 from convcost.spec import Element, Parallel, Sequential
 
@@ -968,3 +982,104 @@ class _Graph:
 
 
 __all__ = ["BUILDERS", "builds", "from_torch", "to_torch"]
+
+
+# --------------------------------------------------------------------------------------------
+# Family C (issue 12): resolution changes, channel plumbing, padding
+
+#: Resize's interpolation -> torch's mode
+_TORCH_INTERPOLATIONS = {"nearest": "nearest", "nearest_exact": "nearest-exact", "bilinear": "bilinear"}
+
+
+def _transposed(layer: Conv2DTranspose | Conv1DTranspose, site: Site, cls: Any) -> Any:
+    """``nn.ConvTranspose*d``, and a crop after it when torch's padding cannot remove the rows itself."""
+    axes = layer.axes()
+    forms = [torch_transposed(axis) for axis in axes]
+    conv = cls(
+        site.input[0],
+        layer.filters,
+        tuple(axis.kernel for axis in axes),
+        tuple(axis.stride for axis in axes),
+        tuple(padding for padding, _, _ in forms),
+        tuple(output_padding for _, output_padding, _ in forms),
+        layer.groups,
+        layer.bias,
+        tuple(axis.dilation for axis in axes),
+    )
+    crops = tuple(crop for _, _, crop in forms)
+    if all(crop == (0, 0) for crop in crops):
+        return conv
+    return _modules().TransposedCropped(OrderedDict(conv=conv, crop=_modules().Crop(crops)))
+
+
+@builds(Conv2DTranspose)
+def _conv2d_transpose(layer: Conv2DTranspose, site: Site) -> Any:
+    return _transposed(layer, site, _nn().ConvTranspose2d)
+
+
+@builds(Conv1DTranspose)
+def _conv1d_transpose(layer: Conv1DTranspose, site: Site) -> Any:
+    return _transposed(layer, site, _nn().ConvTranspose1d)
+
+
+@builds(UpSampling2D)
+def _up_sampling2d(layer: UpSampling2D, site: Site) -> Any:
+    sh, sw = layer.size
+    bilinear = layer.interpolation == "bilinear"
+    return _nn().Upsample(
+        scale_factor=sh if sh == sw else (sh, sw),
+        mode=layer.interpolation,
+        align_corners=layer.align_corners if bilinear else None,
+    )
+
+
+@builds(Resize)
+def _resize(layer: Resize, site: Site) -> Any:
+    bilinear = layer.interpolation == "bilinear"
+    return _nn().Upsample(
+        size=layer.output,
+        mode=_TORCH_INTERPOLATIONS[layer.interpolation],
+        align_corners=layer.align_corners if bilinear else None,
+    )
+
+
+@builds(Cropping2D)
+def _cropping2d(layer: Cropping2D, site: Site) -> Any:
+    return _modules().Crop(layer.cropping)
+
+
+@builds(Cropping1D)
+def _cropping1d(layer: Cropping1D, site: Site) -> Any:
+    return _modules().Crop((layer.cropping,))
+
+
+@builds(Slice)
+def _slice(layer: Slice, site: Site) -> Any:
+    return _modules().SliceAxis(layer.axis % len(site.input), layer.start, layer.stop, layer.step)
+
+
+@builds(Permute)
+def _permute(layer: Permute, site: Site) -> Any:
+    return _modules().Permute(layer.dims)
+
+
+@builds(ChannelShuffle)
+def _channel_shuffle(layer: ChannelShuffle, site: Site) -> Any:
+    return _nn().ChannelShuffle(layer.groups)
+
+
+@builds(Pad2D)
+def _pad2d(layer: Pad2D, site: Site) -> Any:
+    nn = _nn()
+    (top, bottom), (left, right) = layer.padding
+    sides = (left, right, top, bottom)
+    if layer.mode == "reflect":
+        return nn.ReflectionPad2d(sides)
+    if layer.mode == "replicate":
+        return nn.ReplicationPad2d(sides)
+    return nn.ConstantPad2d(sides, layer.value)
+
+
+@builds(ZeroPadding1D)
+def _zero_padding1d(layer: ZeroPadding1D, site: Site) -> Any:
+    return _nn().ZeroPad1d(layer.padding)

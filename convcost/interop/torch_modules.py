@@ -323,3 +323,57 @@ class GlobalMaxPool1d(nn.Module):  # type: ignore[misc]
 
 class SeparableConv1d(nn.Sequential):  # type: ignore[misc]
     """Keras SeparableConv1D: ``depthwise`` (grouped, no bias) then ``pointwise`` (k = 1, the bias)."""
+
+
+# ---------------------------------------------------------------------------------- Family C (issue 12)
+
+
+class TransposedCropped(nn.Sequential):  # type: ignore[misc]
+    """A transposed convolution whose rows to remove torch's symmetric ``padding`` cannot say (Keras
+    ``same`` removing one more row at the end): ``conv`` (``nn.ConvTranspose*d``), then ``crop``."""
+
+
+class Crop(nn.Module):  # type: ignore[misc]
+    """Removes ``(before, after)`` positions from each of the last ``len(sides)`` axes (``x[..., a:-b]``)."""
+
+    def __init__(self, sides: tuple[tuple[int, int], ...]) -> None:
+        super().__init__()
+        self.sides = tuple(sides)
+
+    def forward(self, x: Any) -> Any:
+        first = x.dim() - len(self.sides)
+        index = [slice(None)] * first
+        for (before, after), size in zip(self.sides, x.shape[first:], strict=True):
+            index.append(slice(before, size - after))
+        return x[tuple(index)]
+
+    def extra_repr(self) -> str:
+        return f"sides={self.sides}"
+
+
+class SliceAxis(nn.Module):  # type: ignore[misc]
+    """``x[start:stop:step]`` along per-sample ``axis`` (0: the channels): a channel split's part."""
+
+    def __init__(self, axis: int, start: int, stop: int | None, step: int) -> None:
+        super().__init__()
+        self.axis, self.start, self.stop, self.step = axis, start, stop, step
+
+    def forward(self, x: Any) -> Any:
+        return x[(slice(None),) * (self.axis + 1) + (slice(self.start, self.stop, self.step),)]
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, start={self.start}, stop={self.stop}, step={self.step}"
+
+
+class Permute(nn.Module):  # type: ignore[misc]
+    """Reorders the per-sample axes: ``x.permute(0, *[d + 1 for d in dims])``."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: Any) -> Any:
+        return x.permute(0, *(d + 1 for d in self.dims))
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"

@@ -8,12 +8,14 @@ imports is the order in which reports list the kinds (the paper's Table 2 rows f
 from convcost.layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from convcost.layers.conv1d import Conv1D, DepthwiseConv1D, SeparableConv1D
 from convcost.layers.dense import Dense
+from convcost.layers.transposed import Conv1DTranspose, Conv2DTranspose  # Family C (issue 12)
 from convcost.layers.normalization import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
 from convcost.layers.activation import ACTIVATIONS, Activation
 from convcost.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from convcost.layers.pooling import AdaptiveAvgPool2D, AdaptiveMaxPool2D, GlobalMaxPool2D
 from convcost.layers.pooling1d import AvgPool1D, GlobalAvgPool1D, GlobalMaxPool1D, MaxPool1D
 from convcost.layers.padding import ZeroPadding2D
+from convcost.layers.padding import Pad2D, ZeroPadding1D  # Family C (issue 12)
 from convcost.layers.merge import Add, Concat
 from convcost.layers.elementwise import (
     Average,
@@ -31,6 +33,10 @@ from convcost.layers.elementwise import (
     Subtract,
 )
 from convcost.layers.reshaping import Dropout, Flatten, Reshape
+
+# Family C (issue 12): resolution changes and channel plumbing
+from convcost.layers.resolution import Cropping1D, Cropping2D, Resize, UpSampling2D
+from convcost.layers.channels import ChannelShuffle, Permute, Slice
 from convcost.layers.unknown import Unknown
 
 __all__ = [
@@ -39,17 +45,28 @@ __all__ = [
     "Add",
     "AvgPool2D",
     "BatchNorm",
+    "ChannelShuffle",
     "Concat",
+    "Conv1DTranspose",
     "Conv2D",
+    "Conv2DTranspose",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "GlobalAvgPool2D",
     "MaxPool2D",
+    "Pad2D",
+    "Permute",
     "Reshape",
+    "Resize",
     "SeparableConv2D",
+    "Slice",
     "Unknown",
+    "UpSampling2D",
+    "ZeroPadding1D",
     "ZeroPadding2D",
 ]
 

@@ -17,22 +17,35 @@ import numpy as np
 
 from convcost.errors import MissingRuleError
 from convcost.layer import Layer
+
+# Family C (issue 12)
 from convcost.layers import (
     Activation,
     Add,
     AvgPool2D,
     BatchNorm,
+    ChannelShuffle,
     Concat,
+    Conv1DTranspose,
     Conv2D,
+    Conv2DTranspose,
+    Cropping1D,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
     Flatten,
     GlobalAvgPool2D,
     MaxPool2D,
+    Pad2D,
+    Permute,
     Reshape,
+    Resize,
     SeparableConv2D,
+    Slice,
     Unknown,
+    UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 from convcost.layers.elementwise import (
@@ -50,7 +63,8 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
-from convcost.reference import depthwise
+from convcost.layers.transposed import transposed_crop
+from convcost.reference import depthwise, resampling
 from convcost.reference import kernels as k
 
 Array = k.Array
@@ -497,3 +511,101 @@ def _separable_conv1d(call: Call, layer: SeparableConv1D) -> Array:
         tally=call.tally,
     )
     return out[:, :, 0, :]
+
+
+# ---------------------------------------------------------------------------------- Family C (issue 12)
+# resolution changes, channel plumbing, padding (kernels in convcost.reference.resampling)
+
+
+@kernel(Conv2DTranspose)
+def _conv2d_transpose(call: Call, layer: Conv2DTranspose) -> Array:
+    x = call.feature_map()
+    kh, kw = layer.kernel
+    c = x.shape[1]
+    if c % layer.groups:
+        raise ValueError(f"input channels ({c}) must be divisible by groups ({layer.groups})")
+    w = call.param("weight", (c, layer.filters // layer.groups, kh, kw))
+    b = call.param("bias", (layer.filters,), "bias") if layer.bias else None
+    crops = tuple(transposed_crop(axis) for axis in layer.axes())
+    return resampling.conv_transpose2d(
+        x, w, b, layer.stride, layer.dilation, layer.groups, (crops[0], crops[1]), tally=call.tally
+    )
+
+
+@kernel(Conv1DTranspose)
+def _conv1d_transpose(call: Call, layer: Conv1DTranspose) -> Array:
+    x = call.x
+    if x.ndim != 3:
+        raise ValueError(f"needs a (C, L) sequence, got shape {list(x.shape[1:])}")
+    c = x.shape[1]
+    if c % layer.groups:
+        raise ValueError(f"input channels ({c}) must be divisible by groups ({layer.groups})")
+    w = call.param("weight", (c, layer.filters // layer.groups, layer.kernel))
+    b = call.param("bias", (layer.filters,), "bias") if layer.bias else None
+    (axis,) = layer.axes()
+    return resampling.conv_transpose1d(
+        x, w, b, layer.stride, layer.dilation, layer.groups, transposed_crop(axis), tally=call.tally
+    )
+
+
+@kernel(UpSampling2D)
+def _up_sampling2d(call: Call, layer: UpSampling2D) -> Array:
+    return resampling.upsample(call.feature_map(), layer.size, layer.interpolation, layer.align_corners)
+
+
+@kernel(Resize)
+def _resize(call: Call, layer: Resize) -> Array:
+    return resampling.resize(call.feature_map(), layer.output, layer.interpolation, layer.align_corners)
+
+
+@kernel(Cropping2D)
+def _cropping2d(call: Call, layer: Cropping2D) -> Array:
+    return resampling.crop(call.feature_map(), layer.cropping)
+
+
+@kernel(Cropping1D)
+def _cropping1d(call: Call, layer: Cropping1D) -> Array:
+    if call.x.ndim != 3:
+        raise ValueError(f"needs a (C, L) sequence, got shape {list(call.x.shape[1:])}")
+    return resampling.crop(call.x, (layer.cropping,))
+
+
+@kernel(Slice)
+def _slice(call: Call, layer: Slice) -> Array:
+    x = call.x
+    rank = x.ndim - 1
+    if not -rank <= layer.axis < rank:
+        raise ValueError(f"axis {layer.axis} does not exist in shape {list(x.shape[1:])}")
+    axis = layer.axis % rank
+    out = x[(slice(None),) * (axis + 1) + (slice(layer.start, layer.stop, layer.step),)]
+    if out.shape[axis + 1] == 0:
+        raise ValueError(f"slice {layer.start}:{layer.stop}:{layer.step} of axis {layer.axis} is empty")
+    return out
+
+
+@kernel(Permute)
+def _permute(call: Call, layer: Permute) -> Array:
+    x = call.x
+    if x.ndim - 1 != len(layer.dims):
+        raise ValueError(f"dims {list(layer.dims)} do not fit shape {list(x.shape[1:])}")
+    return x.transpose(0, *(d + 1 for d in layer.dims))
+
+
+@kernel(ChannelShuffle)
+def _channel_shuffle(call: Call, layer: ChannelShuffle) -> Array:
+    if call.x.ndim < 3:
+        raise ValueError(f"a channel shuffle needs (C, ...) with a spatial axis, got {list(call.x.shape[1:])}")
+    return resampling.channel_shuffle(call.x, layer.groups)
+
+
+@kernel(Pad2D)
+def _pad2d(call: Call, layer: Pad2D) -> Array:
+    return resampling.pad2d(call.feature_map(), layer.padding, layer.mode, layer.value)
+
+
+@kernel(ZeroPadding1D)
+def _zero_padding1d(call: Call, layer: ZeroPadding1D) -> Array:
+    x = call.x
+    if x.ndim != 3:
+        raise ValueError(f"needs a (C, L) sequence, got shape {list(x.shape[1:])}")
+    return np.pad(x, ((0, 0), (0, 0), layer.padding))
