@@ -75,7 +75,9 @@ def load_reference_weights(module: Any, model: Model, weights: dict[str, dict[st
 
 def assert_close(actual: np.ndarray, expected: np.ndarray) -> None:
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = max(float(np.abs(expected).max(initial=0.0)), 1e-6)
+    # outputs that are zero in exact arithmetic (a LayerNorm over one channel) come out of torch as
+    # float32 rounding noise around 1e-8: the floor of the scale is float32's resolution of O(1) values
+    scale = max(float(np.abs(expected).max(initial=0.0)), 1e-3)
     err = float(np.abs(actual.astype(np.float64) - expected.astype(np.float64)).max(initial=0.0))
     assert err <= RTOL * scale, f"max abs error {err} vs scale {scale}"
 
