@@ -1,7 +1,8 @@
 """``Sequential`` and ``Parallel``: builders that write a graph the way papers draw networks.
 
 A ``Sequential`` runs its elements one after another; a ``Parallel`` runs branches on the same
-input and merges them by ``'add'`` (residual) or ``'concat'`` (Inception); blocks nest. ``lower``
+input and merges them by ``'add'`` (residual), ``'concat'`` (Inception) or ``'multiply'``
+(squeeze-excite: the input times a gate computed from it); blocks nest. ``lower``
 turns such a tree into the graph every interpreter reads: a leaf at ``block/branch/layer`` becomes
 the node of that name, a ``Parallel``'s merge the node named after the ``Parallel`` itself, and an
 empty branch is the identity (the merge reads the branch's input).
@@ -21,12 +22,12 @@ from typing import ClassVar
 from convcost.errors import GraphError, SpecError
 from convcost.graph import Graph, GraphBuilder, Input
 from convcost.layer import Layer, describe
-from convcost.layers import Add, Concat
+from convcost.layers import Add, Concat, Multiply
 
 #: blocks nest at most this deep (real networks nest a few levels; every reader keeps this limit)
 MAX_DEPTH = 64
 
-MERGES: dict[str, type[Layer]] = {"add": Add, "concat": Concat}
+MERGES: dict[str, type[Layer]] = {"add": Add, "concat": Concat, "multiply": Multiply}
 
 #: explicit inputs of elements of a tree, by the element's path
 Wiring = Mapping[str, tuple[str, ...]]
@@ -73,7 +74,8 @@ class Sequential(Block):
 
 @dataclass(frozen=True)
 class Parallel(Block):
-    """Branches that all read the same input, merged by ``'add'`` (residual) or ``'concat'`` (Inception).
+    """Branches that all read the same input, merged by ``'add'`` (residual), ``'concat'`` (Inception)
+    or ``'multiply'`` (squeeze-excite, the gate broadcast over the map).
 
     An empty branch is the identity: ``Parallel((Sequential(body), Sequential()), merge="add")`` is
     a residual block whose shortcut holds no layers. Rows are reported as
@@ -88,7 +90,7 @@ class Parallel(Block):
         if not isinstance(self.name, str):
             raise SpecError(f"Parallel: name must be a string, got {self.name!r}")
         if self.merge not in MERGES:
-            raise SpecError(f"{describe(self)}: merge must be 'add' or 'concat', got {self.merge!r}")
+            raise SpecError(f"{describe(self)}: merge must be 'add', 'concat' or 'multiply', got {self.merge!r}")
         branches = tuple(b if isinstance(b, Sequential) else Sequential(layers=tuple(b)) for b in self.branches)
         if len(branches) < 2:
             raise SpecError(f"{describe(self)}: needs at least two branches, got {len(branches)}")

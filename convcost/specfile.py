@@ -3,7 +3,7 @@
 A spec file is plain data: ``name``, ``input`` (``[C, H, W]``), optional ``batch``, ``layers`` (a
 list of tables each with a ``type``, the layer class: ``Conv2D``, ``DepthwiseConv2D``, ... and that
 class's fields) and optional ``outputs``. ``Sequential`` holds ``layers``; ``Parallel`` holds
-``branches`` (each with a ``name`` and ``layers``) and a ``merge`` (``add`` or ``concat``).
+``branches`` (each with a ``name`` and ``layers``) and a ``merge`` (``add``, ``concat`` or ``multiply``).
 
 Any layer or block may name its ``inputs`` (node paths, or ``input`` for the model input): that is
 how a file describes a graph that is not a tree of blocks (a layer feeding two later merges, a

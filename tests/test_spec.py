@@ -57,7 +57,7 @@ def test_layers_are_immutable_and_comparable() -> None:
         (lambda: ZeroPadding2D("same"), "padding must be integers"),
         (lambda: Sequential([Conv2D(8, name="a"), Dense(3, name="a")]), "duplicate layer name 'a'"),
         (lambda: Parallel([[Conv2D(8)]], name="p"), "needs at least two branches"),
-        (lambda: Parallel([[], []], merge="mul"), "merge must be 'add' or 'concat'"),
+        (lambda: Parallel([[], []], merge="mul"), "merge must be 'add', 'concat' or 'multiply'"),
         (lambda: Model("m", (3, 0, 8), []), "input must be positive integers"),
         (lambda: Model("m", (3, 8, 8), [], batch=0), "batch must be a positive integer"),
     ],
@@ -150,3 +150,17 @@ def test_a_layer_inside_a_branch_is_named_by_its_path() -> None:
     top = Conv2D(4, 5, name="conv")
     with pytest.raises(GeometryError, match=r"^layer 'conv': height 4"):
         infer_shapes(Model("m", (3, 4, 4), Sequential((top,))))
+
+
+def test_a_multiply_merge_is_squeeze_excite() -> None:
+    """The input times a (C, 1, 1) gate computed from it: one Multiply row named after the Parallel,
+    the gate broadcast over the map, no weights of its own."""
+    gate = Sequential(
+        (GlobalAvgPool2D(keepdims=True, name="squeeze"), Conv2D(2, 1, name="reduce"), Conv2D(8, 1, name="expand")),
+        name="gate",
+    )
+    block = Parallel((Sequential(name="input"), gate), merge="multiply", name="excite")
+    rows = {row.path: row for row in analyze(Model("se", (8, 5, 5), [block]), "keras").rows}
+    assert list(rows) == ["excite/gate/squeeze", "excite/gate/reduce", "excite/gate/expand", "excite"]
+    assert rows["excite/gate/expand"].output == (8, 1, 1)
+    assert (rows["excite"].kind, rows["excite"].output, rows["excite"].params) == ("multiply", (8, 5, 5), 0)
