@@ -37,6 +37,9 @@ MODULES = {
     "resnet50": "imagenet",
     "resnet50_torchvision": "imagenet",
     "mobilenet_v2": "imagenet",
+    "efficientnet_b0": "efficientnet",
+    "mobilenet_v3_small": "mobilenet_v3",
+    "mobilenet_v3_large": "mobilenet_v3",
 }
 
 
@@ -107,6 +110,7 @@ __all__ = [
     "ZooEntry",
     "alexnet8",
     "build",
+    "efficientnet_b0",
     "get_entry",
     "inception10",
     "lenet5",
@@ -116,6 +120,8 @@ __all__ = [
     "mobilenet_v1_mnist",
     "mobilenet_v1_shallow",
     "mobilenet_v2",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
     "resnet18_fashion",
     "resnet50",
     "resnet50_torchvision",

@@ -26,3 +26,24 @@ def positive_ints(model: str, field: str, values: object) -> tuple[int, ...]:
     if not isinstance(values, (tuple, list)) or not values:
         raise SpecError(f"{model}: {field} must be a non-empty list of positive integers, got {values!r}")
     return tuple(positive_int(model, field, v) for v in values)
+
+
+def boolean(model: str, field: str, value: object) -> bool:
+    """``value`` if it is True or False (switches such as ``include_preprocessing``)."""
+    if not isinstance(value, bool):
+        raise SpecError(f"{model}: {field} must be true or false, got {value!r}")
+    return value
+
+
+class KerasNames:
+    """The names Keras gives layers created without one, in a fresh session: the first ``ReLU()`` is
+    ``re_lu``, the next ``re_lu_1``, one counter per prefix (``keras.backend.clear_session()`` resets
+    them). Call it in the order the source creates its layers."""
+
+    def __init__(self) -> None:
+        self._used: dict[str, int] = {}
+
+    def __call__(self, prefix: str) -> str:
+        n = self._used.get(prefix, 0)
+        self._used[prefix] = n + 1
+        return prefix if n == 0 else f"{prefix}_{n}"
