@@ -40,6 +40,7 @@ MODULES = {
     "efficientnet_b0": "efficientnet",
     "mobilenet_v3_small": "mobilenet_v3",
     "mobilenet_v3_large": "mobilenet_v3",
+    "convnext_tiny": "convnext",
 }
 
 
@@ -110,6 +111,7 @@ __all__ = [
     "ZooEntry",
     "alexnet8",
     "build",
+    "convnext_tiny",
     "efficientnet_b0",
     "get_entry",
     "inception10",
