@@ -1,4 +1,4 @@
-"""The zoo entries of issue 12 against the frameworks.
+"""The zoo entries of issue 12 against the frameworks (EfficientNet-B0, MobileNetV3, ConvNeXt-Tiny).
 
 * keras.applications, built here (Keras 3, torch backend, ``weights=None``, in a fresh session so
   the layers Keras names itself get the names the zoo gives them): every operation of the Keras
@@ -27,6 +27,7 @@ KERAS_APPLICATIONS = {
     "efficientnet_b0": "EfficientNetB0",
     "mobilenet_v3_small": "MobileNetV3Small",
     "mobilenet_v3_large": "MobileNetV3Large",
+    "convnext_tiny": "ConvNeXtTiny",
 }
 
 #: Keras layers that own weights but do no conv or dense multiply-adds (the paper's convention)
@@ -49,7 +50,9 @@ def keras_operations(model: Any) -> list[Any]:
     import keras
 
     found: list[Any] = []
-    for op in model.operations:
+    # a nested Sequential (ConvNeXt's stem and downsampling blocks) lists its layers, a Functional
+    # its layers and tensor operations
+    for op in model.layers if isinstance(model, keras.Sequential) else model.operations:
         if isinstance(op, keras.layers.InputLayer):
             continue
         if isinstance(op, keras.Model):
@@ -114,6 +117,9 @@ KERAS_CASES = [
     ("mobilenet_v3_large", {}),
     ("mobilenet_v3_large", {"alpha": 0.75, "resolution": 97, "minimalistic": True}),
     ("mobilenet_v3_large", {"alpha": 1.3, "resolution": 65, "include_preprocessing": False}),
+    ("convnext_tiny", {}),
+    ("convnext_tiny", {"resolution": 97, "classes": 10}),
+    ("convnext_tiny", {"resolution": 64, "include_preprocessing": False}),
 ]
 
 
@@ -123,6 +129,7 @@ DEFAULTS = {
     "efficientnet_b0": (5_330_571, 5_288_548, 42_023, 385_814_752),
     "mobilenet_v3_small": (2_554_968, 2_542_856, 12_112, 56_510_400),
     "mobilenet_v3_large": (5_507_432, 5_483_032, 24_400, 216_589_760),
+    "convnext_tiny": (28_589_128, 28_589_128, 0, 4_455_531_264),
 }
 
 
@@ -148,6 +155,7 @@ TOOL_CASES = [
     ("efficientnet_b0", {"resolution": 33, "classes": 10}),
     ("mobilenet_v3_small", {"alpha": 0.75, "resolution": 35}),
     ("mobilenet_v3_large", {"alpha": 0.5, "resolution": 32, "classes": 7}),
+    ("convnext_tiny", {"resolution": 35, "classes": 10}),
 ]
 TOOLS = ("torchinfo", "fvcore", "thop", "ptflops", "calflops")
 
