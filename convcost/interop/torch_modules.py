@@ -204,38 +204,43 @@ def _along(values: Any, axis: int, rank: int) -> Any:
     return values.reshape(shape)
 
 
+def _constant(values: Any, axis: int, rank: int) -> Any:
+    """A number or one per position of ``axis``, shaped to broadcast: a constant of the layer's config,
+    held as a plain tensor, not a buffer (the declaration has no weights, so neither does the module)."""
+    return _along(torch.tensor(values, dtype=torch.float32).reshape(-1), axis, rank)
+
+
 class Rescaling(nn.Module):  # type: ignore[misc]
-    """Keras Rescaling, ``x * scale + offset``; per-channel constants are buffers (no tool counts them)."""
+    """Keras Rescaling, ``x * scale + offset``; scale and offset are constants, not buffers."""
 
     def __init__(self, scale: Any, offset: Any, rank: int) -> None:
         super().__init__()
-        self.register_buffer("scale", _along(torch.tensor(scale, dtype=torch.float32).reshape(-1), 0, rank))
-        self.register_buffer("offset", _along(torch.tensor(offset, dtype=torch.float32).reshape(-1), 0, rank))
+        self.scale = _constant(scale, 0, rank)
+        self.offset = _constant(offset, 0, rank)
 
     def forward(self, x: Any) -> Any:
-        return x * self.scale + self.offset
+        return x * self.scale.to(x) + self.offset.to(x)
 
 
 class Normalization(nn.Module):  # type: ignore[misc]
-    """Keras Normalization along ``axis``: ``(x - mean) / max(sqrt(variance), 1e-7)``. mean, variance
-    and count are buffers (Keras does not train them; the torch tools do not count buffers)."""
+    """Keras Normalization along ``axis``: ``(x - mean) / max(sqrt(variance), 1e-7)``. Without given
+    statistics, mean, variance and count are buffers (Keras does not train them; the torch tools do
+    not count buffers); given, they are constants of the config, not buffers, as in the declaration."""
 
     def __init__(self, size: int, axis: int, rank: int, invert: bool, mean: Any = None, variance: Any = None) -> None:
         super().__init__()
         self.axis, self.rank, self.invert = axis, rank, invert
-        given = mean is not None
-
-        def statistic(values: Any, default: Any) -> Any:
-            return torch.tensor(values, dtype=torch.float32).expand(size).clone() if given else default
-
-        self.register_buffer("mean", statistic(mean, torch.zeros(size)))
-        self.register_buffer("variance", statistic(variance, torch.ones(size)))
-        if not given:
+        if mean is not None:
+            self.mean = torch.tensor(mean, dtype=torch.float32).expand(size).clone()
+            self.variance = torch.tensor(variance, dtype=torch.float32).expand(size).clone()
+        else:
+            self.register_buffer("mean", torch.zeros(size))
+            self.register_buffer("variance", torch.ones(size))
             self.register_buffer("count", torch.zeros((), dtype=torch.int64))
 
     def forward(self, x: Any) -> Any:
-        std = torch.clamp(torch.sqrt(_along(self.variance, self.axis, self.rank)), min=1e-7)
-        mean = _along(self.mean, self.axis, self.rank)
+        std = torch.clamp(torch.sqrt(_along(self.variance.to(x), self.axis, self.rank)), min=1e-7)
+        mean = _along(self.mean.to(x), self.axis, self.rank)
         return x * std + mean if self.invert else (x - mean) / std
 
 
