@@ -31,6 +31,11 @@ def row_counts(model: Model, convention: str) -> list[tuple[str, int, int, int]]
     return [(r.kind, r.trainable, r.non_trainable, r.macs) for r in analyze(model, convention).rows]
 
 
+#: zoo models built of kinds today's torch.fx reader does not map (tests/completeness.py PENDING: the
+#: capture reader of issue 13 maps them): built and run in torch, and refused when read back, by name
+READ_BACK_PENDING = {"efficientnet_b0", "mobilenet_v3_small", "mobilenet_v3_large", "convnext_tiny"}
+
+
 @pytest.mark.parametrize("name", list(ZOO))
 def test_zoo_model_to_torch_and_back(name: str) -> None:
     model = build(name)
@@ -41,6 +46,10 @@ def test_zoo_model_to_torch_and_back(name: str) -> None:
     assert tuple(out.shape[1:]) == rows[-1].output
     # torch's parameter count, all trainable; BN statistics are buffers
     assert sum(p.numel() for p in module.parameters()) == analyze(model, "torchinfo").totals.params
+    if name in READ_BACK_PENDING:  # when this stops raising, the reader reads it: take it off the list
+        with pytest.raises(UnsupportedLayerError):
+            from_torch(module, model.input)
+        return
     back = from_torch(module, model.input)
     for convention in CONVENTIONS:
         assert row_counts(back, convention) == row_counts(model, convention), convention
