@@ -41,6 +41,7 @@ MODULES = {
     "mobilenet_v3_small": "mobilenet_v3",
     "mobilenet_v3_large": "mobilenet_v3",
     "convnext_tiny": "convnext",
+    "unet": "unet",
 }
 
 
@@ -128,6 +129,7 @@ __all__ = [
     "resnet50",
     "resnet50_torchvision",
     "separable_fashion",
+    "unet",
     "vgg16",
     "vgg16_fashion",
 ]
