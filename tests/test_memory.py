@@ -36,21 +36,30 @@ def simulated_peak(model: Model) -> int:
         sizes.append(math.prod(shape))
         return len(sizes) - 1
 
-    def emit(block: Sequential, x: int, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    wiring = dict(model.wiring)  # explicit inputs by path (the U-Net's skips)
+    made: dict[str, tuple[int, tuple[int, ...]]] = {}  # path -> (tensor, shape)
+
+    def emit(block: Sequential, x: int, shape: tuple[int, ...], prefix: str = "") -> tuple[int, tuple[int, ...]]:
         for layer in block.layers:
+            path = prefix + layer.name
+            reads = [made[p] for p in wiring.get(path, ())] or [(x, shape)]
             if isinstance(layer, Sequential):
-                x, shape = emit(layer, x, shape)
+                x, shape = emit(layer, *reads[0], path + "/")
             elif isinstance(layer, Parallel):
-                outs = [emit(branch, x, shape) for branch in layer.branches]
-                merged = outs[0][1] if layer.merge == "add" else (sum(s[0] for _, s in outs), *outs[0][1][1:])
+                outs = [emit(branch, *reads[0], f"{path}/{branch.name}/") for branch in layer.branches]
+                if layer.merge == "concat":
+                    merged = (sum(s[0] for _, s in outs), *outs[0][1][1:])
+                else:  # add, multiply: sizes of 1 broadcast
+                    merged = tuple(max(sizes) for sizes in zip(*(s for _, s in outs), strict=True))
                 y = tensor(merged)
                 ops.append(([t for t, _ in outs], y))
                 x, shape = y, merged
             else:
-                shape = output_shape(layer, shape)
+                shape = output_shape(layer, *(s for _, s in reads))
                 y = tensor(shape)
-                ops.append(([x], y))
+                ops.append(([t for t, _ in reads], y))
                 x = y
+            made[path] = (x, shape)
         return x, shape
 
     first = tensor(model.input)
