@@ -204,6 +204,7 @@ SMALL = {
     "resnet50": {"resolution": 64},
     "resnet50_torchvision": {"resolution": 64},
     "vgg16": {"resolution": 64},
+    "unet": {"resolution": 64, "filters": 4, "depth": 2},
 }
 
 

@@ -25,6 +25,8 @@ def small_arguments(name: str) -> dict[str, Any]:
         arguments["alpha"] = 0.25
     if "resolution" in accepted:
         arguments["resolution"] = min(accepted["resolution"], 64)
+    if "filters" in accepted and "depth" in accepted:  # the U-Net: its narrowest and shallowest
+        arguments.update(filters=4, depth=2)
     return arguments
 
 
