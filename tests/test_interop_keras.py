@@ -172,7 +172,7 @@ def test_lambda_layer_is_refused_by_name() -> None:
         (
             '{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": '
             '{"batch_shape": [null, 4, 4, 1], "name": "i"}}, {"class_name": "Attention", "config": {"name": "att"}}]}}',
-            "'att' is a Attention",
+            "Attention is not supported yet \\(layer 'att'\\)",
         ),
         (
             '{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": '
