@@ -1,0 +1,82 @@
+"""Real Keras 2, tf.keras and TensorFlow.js files (tests/data/keras2/SOURCES.md), read without Keras.
+
+Expected counts: Keras 3's own loader for Keras 2 configs, or a tfjs file's weight manifest
+(``expected.json``, made by scripts/keras2_expected.py); for the small files the loader runs here too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convcost import analyze
+from convcost.errors import UnsupportedLayerError
+from convcost.interop.keras import from_keras_json
+
+DATA = Path(__file__).resolve().parent / "data" / "keras2"
+EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text())
+#: files with layer classes convcost does not read yet, and the classes their refusal names
+PENDING = {
+    "kotlindl_imagenet_efficientb0.json.gz": ["Rescaling", "Normalization", "Multiply"],
+    "kotlindl_imagenet_nasnetmobile.json.gz": ["Cropping2D"],
+    "kotlindl_imagenet_inceptionresnetv2.json.gz": ["Lambda"],
+}
+#: cheap enough to count with Keras in the test run as well
+LIVE = [
+    "kotlindl_toyresnet_modelConfig.json",
+    "kotlindl_batchnorm_modelConfig.json",
+    "kotlindl_imagenet_mobilenet.json.gz",
+]
+
+
+def text(name: str) -> str:
+    path = DATA / name
+    return gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+
+
+def counts(name: str) -> dict[str, int]:
+    model = from_keras_json(text(name), source=name)
+    k, p = analyze(model, "keras").totals, analyze(model, "paper").totals
+    return {"params": k.params, "trainable": k.trainable, "non_trainable": k.non_trainable, "macs": p.macs}
+
+
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) - set(PENDING)))
+def test_a_keras2_file_costs_what_keras_says(name: str) -> None:
+    expected = {
+        key: value for key, value in EXPECTED[name].items() if key in ("params", "trainable", "non_trainable", "macs")
+    }
+    got = counts(name)
+    assert {key: got[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("name", LIVE)
+def test_keras_loads_the_small_files_to_the_recorded_counts(name: str) -> None:
+    spec = importlib.util.spec_from_file_location("keras2_expected", DATA.parents[2] / "scripts" / "keras2_expected.py")
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    live = script.keras_counts_of(json.loads(text(name)))
+    assert {key: live[key] for key in ("params", "trainable", "non_trainable", "macs")} == counts(name)
+
+
+@pytest.mark.parametrize("name", sorted(PENDING))
+def test_a_file_with_classes_not_read_yet_is_refused_naming_them(name: str) -> None:
+    with pytest.raises(UnsupportedLayerError) as error:
+        counts(name)
+    message = str(error.value)
+    for class_name in PENDING[name]:
+        assert class_name in message, message
+
+
+def test_the_nested_tfjs_models_keep_their_paths_and_node_numbering() -> None:
+    image = from_keras_json(text("tfjs_teachable_machine_image_model.json.gz"))
+    paths = [name for name, _ in image.layers()]
+    assert paths[0] == "sequential_5/model2/Conv1_pad" and paths[-1] == "sequential_7/dense_Dense4_softmax"
+    assert image.input == (3, 224, 224)  # the innermost model's InputLayer: no level above says it
+    audio = from_keras_json(text("tfjs_teachable_machine_audio_model.json"))
+    assert audio.graph.outputs == ("sequential_3/dense_Dense2_softmax",)  # ["sequential_3", 1, 0]: its call 0
