@@ -79,4 +79,4 @@ def test_the_nested_tfjs_models_keep_their_paths_and_node_numbering() -> None:
     assert paths[0] == "sequential_5/model2/Conv1_pad" and paths[-1] == "sequential_7/dense_Dense4_softmax"
     assert image.input == (3, 224, 224)  # the innermost model's InputLayer: no level above says it
     audio = from_keras_json(text("tfjs_teachable_machine_audio_model.json"))
-    assert audio.graph.outputs == ("sequential_3/dense_Dense2_softmax",)  # ["sequential_3", 1, 0]: its call 0
+    assert audio.graph.outputs == ("sequential_3/NewHeadDense_softmax",)  # ["sequential_3", 1, 0]: its call 0
