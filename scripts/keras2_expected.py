@@ -93,7 +93,11 @@ def keras_counts_of(document: dict[str, Any]) -> dict[str, Any]:
     params, trainable, non_trainable, macs = keras_counts.counts(model)
     keras.backend.clear_session()
     row: dict[str, Any] = {"params": params, "trainable": trainable, "non_trainable": non_trainable, "macs": macs}
-    return {"source": f"Keras {keras.__version__} legacy loader", **row, "repairs": {k: sorted(set(v)) for k, v in repairs.items()}}
+    return {
+        "source": f"Keras {keras.__version__} legacy loader",
+        **row,
+        "repairs": {k: sorted(set(v)) for k, v in repairs.items()},
+    }
 
 
 def manifest_counts(document: dict[str, Any]) -> dict[str, Any]:
