@@ -22,9 +22,7 @@ DATA = Path(__file__).resolve().parent / "data" / "keras2"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text())
 #: files with layer classes convcost does not read yet, and the classes their refusal names
 PENDING = {
-    "kotlindl_imagenet_efficientb0.json.gz": ["Rescaling", "Normalization", "Multiply"],
     "kotlindl_imagenet_nasnetmobile.json.gz": ["Cropping2D"],
-    "kotlindl_imagenet_inceptionresnetv2.json.gz": ["Lambda"],
 }
 #: cheap enough to count with Keras in the test run as well
 LIVE = [

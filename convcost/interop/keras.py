@@ -1116,7 +1116,7 @@ def _explicit(value: Any) -> ExplicitPadding:
 
 _MODELS = ("Functional", "Model", "Sequential")
 #: layers that take an axis, which convcost reads only as the channels axis (the last, channels-last)
-_LAST_AXIS = ("BatchNormalization", "Concatenate")
+_LAST_AXIS = ("BatchNormalization", "Concatenate", "Normalization")
 _SHOWN = 3  # names shown in a message before "and N more"
 
 
@@ -1148,6 +1148,8 @@ class _Entry:
     config: dict[str, Any]
     position: int
     calls: list[_Call] = field(default_factory=list)
+    #: the entry as the file has it (the family A converters read an op's arguments and input shape off it)
+    item: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_input(self) -> bool:
@@ -1712,7 +1714,7 @@ class _Reader:
         module = item.get("module") or ""
         if not isinstance(module, str):
             raise SpecError(f"{self.source}: layer '{name}': 'module' must be a string, got {module!r}")
-        return _Entry(name, class_name, module, config, position)
+        return _Entry(name, class_name, module, config, position, item=item)
 
     def functional(self, config: dict[str, Any], name: str, path: str) -> _Definition:
         items = config.get("layers")
@@ -2019,6 +2021,9 @@ class _Reader:
         owners = None if entry.is_op else self.owners.get(key)
         made: list[str] = []
         current = inputs
+        if len(layers) == 2 and isinstance(layers[0], ScalarOp) and len(inputs) == 2:  # x + r * scale
+            scaled = self.builder.add(self.builder.unique(f"{prefix}{call_name}_scale"), layers[0], inputs[1:])
+            return self.builder.add(prefix + call_name, layers[1], [inputs[0], scaled])
         for j, layer in enumerate(layers):
             leaf = call_name + layer.name[len(entry.name) :] if layer.name.startswith(entry.name) else layer.name
             shares = owners[j] if owners is not None else ""
@@ -2039,7 +2044,8 @@ class _Reader:
         try:
             made = self.convert(key, entry, entry.calls[k])
         except _NotSupportedYet as e:
-            self.refused.setdefault(e.label, []).append(prefix + entry.name)
+            label = f"the op {e.label}" if e.label.startswith("keras.src.ops.") else e.label
+            self.refused.setdefault(label, []).append(prefix + entry.name)
             made = None
         except UnsupportedLayerError as e:
             message = str(e)
@@ -2061,10 +2067,13 @@ class _Reader:
             config = {**config, "axis": -1}
         if entry.module and not entry.module.startswith(("keras.", "tf_keras.")) and entry.module != "keras":
             raise _NotSupportedYet(f"{class_name} (module {entry.module})")
-        if entry.is_op:
-            if class_name == "Add" and len(call.tensors) >= 2 and not call.constants:
-                return [Add(name=name)]
+        scale = _residual_scale(entry)
+        if scale is not None:  # two nodes, wired by `node`
+            return [ScalarOp("multiply", scale, name=f"{name}_scale"), Add(name=name)]
+        if entry.is_op and entry.module not in _QUALIFIED_MODULES:
             raise _NotSupportedYet(f"the op {entry.label}")
+        # ops by module and class name (an op on two tensors is the merge of the same name), ConvNeXt's layers
+        class_name, config = _qualified(entry.item, class_name, config)
         if class_name == "TFOpLambda":  # TF-Keras records `x + y` and tf.* calls this way
             function = config.get("function")
             if function in ("__operators__.add", "math.add") and len(call.tensors) == 2 and not call.constants:
@@ -2082,6 +2091,41 @@ class _Reader:
                 raise UnsupportedLayerError(f"'{name}' concatenates along axis {config.get('axis')}")
             return [_MERGES[class_name](name=name)]
         return _layer(class_name, config, name, self.source)
+
+
+def _residual_scale(entry: _Entry) -> float | None:
+    """The ``scale`` of keras.applications' InceptionResNetV2 residual ``x + r * scale``: Keras 3's
+    CustomScaleLayer, or Keras 2's Lambda, recognised by its module and arguments (its code never runs)."""
+    config = entry.config
+    if entry.class_name == "CustomScaleLayer" and entry.module.endswith("inception_resnet_v2"):
+        scale = config.get("scale")
+    elif (
+        entry.class_name == "Lambda"
+        and str(config.get("module")).endswith("inception_resnet_v2")
+        and isinstance(config.get("arguments"), dict)
+        and set(config["arguments"]) == {"scale"}
+    ):
+        scale = config["arguments"]["scale"]
+    else:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or any(c.constants for c in entry.calls):
+        raise UnsupportedLayerError(f"layer '{entry.name}' ({entry.class_name}) scales by {scale!r}, not a number")
+    if any(len(c.tensors) != 2 for c in entry.calls):
+        raise UnsupportedLayerError(f"layer '{entry.name}' ({entry.class_name}) is not called on [x, residual]")
+    return float(scale)
+
+
+def _tensors(args: Any) -> list[dict[str, Any]]:
+    """The Keras 3 tensors in a call's arguments, in order (a walk with a stack: no recursion)."""
+    found: list[dict[str, Any]] = []
+    stack = [args]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack += reversed(item)
+    return found
 
 
 def _looks_like_ref(value: Any) -> bool:
