@@ -78,3 +78,65 @@ def test_the_nested_tfjs_models_keep_their_paths_and_node_numbering() -> None:
     assert image.input == (3, 224, 224)  # the innermost model's InputLayer: no level above says it
     audio = from_keras_json(text("tfjs_teachable_machine_audio_model.json"))
     assert audio.graph.outputs == ("sequential_3/NewHeadDense_softmax",)  # ["sequential_3", 1, 0]: its call 0
+
+
+def tf_op(name: str, function: str, node: list[Any]) -> dict[str, Any]:
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": [node],
+            "config": {"name": name, "trainable": True, "dtype": "float32", "function": function}}  # fmt: skip
+
+
+def test_tf_keras_op_layers_are_read_by_the_function_they_name() -> None:
+    """TF >= 2.4 records ``x + 3``, ``x * y``, ``1 - x`` and tf.nn calls as TFOpLambda layers whose one
+    call is a flat ``[layer, node, tensor, kwargs]`` (a constant first: ``_CONSTANT_VALUE``). No such
+    file was found to copy; the forms are TF-Keras' (engine/node.py serialize, keras.md section 3.4)."""
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "hard_swish",
+            "layers": [
+                {
+                    "class_name": "InputLayer",
+                    "name": "in",
+                    "inbound_nodes": [],
+                    "config": {"name": "in", "batch_input_shape": [None, 8, 8, 3]},
+                },
+                {
+                    "class_name": "Conv2D",
+                    "name": "conv",
+                    "inbound_nodes": [[["in", 0, 0, {}]]],
+                    "config": {"name": "conv", "filters": 4, "kernel_size": [3, 3], "padding": "same"},
+                },
+                tf_op("plus3", "__operators__.add", ["conv", 0, 0, {"y": 3.0, "name": None}]),
+                tf_op("relu6", "nn.relu6", ["plus3", 0, 0, {"name": None}]),
+                tf_op("sixth", "math.multiply", ["relu6", 0, 0, {"y": 1 / 6, "name": None}]),
+                tf_op("hswish", "math.multiply", ["conv", 0, 0, {"y": ["sixth", 0, 0], "name": None}]),
+                tf_op("inverse", "math.subtract", ["_CONSTANT_VALUE", -1, 1.0, {"y": ["hswish", 0, 0], "name": None}]),
+                tf_op("squeeze", "compat.v1.squeeze", ["inverse", 0, 0, {"axis": 1}]),
+            ],
+            "input_layers": [["in", 0, 0]],
+            "output_layers": [["squeeze", 0, 0]],
+        },
+        "keras_version": "2.13.1",
+        "backend": "tensorflow",
+    }
+    with pytest.raises(
+        UnsupportedLayerError, match=r"TFOpLambda compat\.v1\.squeeze is not supported yet \(layer 'squeeze'\)"
+    ):
+        from_keras_json(json.dumps(config))
+    config["config"]["layers"].pop()
+    config["config"]["output_layers"] = [["inverse", 0, 0]]
+    model = from_keras_json(json.dumps(config))
+    read = [
+        (name, type(layer).__name__, getattr(layer, "op", getattr(layer, "function", "")))
+        for name, layer in model.layers()
+    ]
+    assert read == [
+        ("conv", "Conv2D", ""),
+        ("plus3", "ScalarOp", "add"),
+        ("relu6", "Activation", "relu6"),
+        ("sixth", "ScalarOp", "multiply"),
+        ("hswish", "Multiply", ""),
+        ("inverse", "ScalarOp", "rsubtract"),
+    ]
+    assert model.graph.by_name["hswish"].inputs == ("conv", "sixth")
+    assert analyze(model, "keras").totals.params == 3 * 3 * 3 * 4 + 4

@@ -1136,6 +1136,10 @@ class _Call:
     tensors: list[_Ref]
     constants: list[Any] = field(default_factory=list)
     keyword_tensors: list[str] = field(default_factory=list)
+    #: TF-Keras' flat form: the keyword arguments that are not tensors (``{"y": 3.0, "name": None}``)
+    keywords: dict[str, Any] = field(default_factory=dict)
+    #: TF-Keras' flat form: the first argument is a constant (``1 - x``: ``["_CONSTANT_VALUE", -1, 1.0, {"y": x}]``)
+    constant_first: bool = False
 
 
 @dataclass
@@ -1817,12 +1821,14 @@ class _Reader:
         if isinstance(node, list) and node and isinstance(node[0], str):  # TFOpLambda: one flat reference
             kwargs = node[3] if len(node) > 3 and isinstance(node[3], dict) else {}
             if node[0] == "_CONSTANT_VALUE" and len(node) > 2:
-                call = _Call([], [node[2]])
+                call = _Call([], [node[2]], constant_first=True)
             else:
                 call = _Call([self.ref(node, path, entry)])
-            for value in kwargs.values():
+            for key, value in kwargs.items():
                 if _looks_like_ref(value):
                     call.tensors.append(self.ref(value, path, entry))
+                else:
+                    call.keywords[str(key)] = value
             return call
         if isinstance(node, list):
             call = _Call([self.ref(item, path, entry) for item in node])
@@ -2074,11 +2080,8 @@ class _Reader:
             raise _NotSupportedYet(f"the op {entry.label}")
         # ops by module and class name (an op on two tensors is the merge of the same name), ConvNeXt's layers
         class_name, config = _qualified(entry.item, class_name, config)
-        if class_name == "TFOpLambda":  # TF-Keras records `x + y` and tf.* calls this way
-            function = config.get("function")
-            if function in ("__operators__.add", "math.add") and len(call.tensors) == 2 and not call.constants:
-                return [Add(name=name)]
-            raise _NotSupportedYet(f"TFOpLambda {function}")
+        if class_name == "TFOpLambda":  # TF-Keras records `x + y`, `x * 0.5` and tf.* calls this way
+            return _tf_op(entry, call)
         if call.keyword_tensors:
             raise UnsupportedLayerError(
                 f"layer '{name}' ({class_name}) is called with a tensor as its '{call.keyword_tensors[0]}' "
@@ -2091,6 +2094,47 @@ class _Reader:
                 raise UnsupportedLayerError(f"'{name}' concatenates along axis {config.get('axis')}")
             return [_MERGES[class_name](name=name)]
         return _layer(class_name, config, name, self.source)
+
+
+#: TF-Keras' TFOpLambda functions on two tensors, or a tensor and a number (``y``, or the first argument)
+_TF_ARITHMETIC: dict[str, tuple[type[Layer], str, str]] = {
+    "__operators__.add": (Add, "add", "add"),
+    "math.add": (Add, "add", "add"),
+    "math.subtract": (Subtract, "subtract", "rsubtract"),
+    "math.multiply": (Multiply, "multiply", "multiply"),
+    "math.truediv": (Divide, "divide", "rdivide"),
+    "math.divide": (Divide, "divide", "rdivide"),
+}
+_TF_ACTIVATIONS = {
+    "nn.relu": "relu",
+    "nn.relu6": "relu6",
+    "math.sigmoid": "sigmoid",
+    "nn.sigmoid": "sigmoid",
+    "nn.silu": "silu",
+    "nn.swish": "silu",
+    "math.tanh": "tanh",
+    "nn.tanh": "tanh",
+}
+
+
+def _tf_op(entry: _Entry, call: _Call) -> list[Layer]:
+    """A TFOpLambda layer (TF >= 2.4): the TF function it calls, read from its config (never run)."""
+    function, name = entry.config.get("function"), entry.name
+    others = {k: v for k, v in call.keywords.items() if k not in ("y", "name") and v is not None}
+    if function in _TF_ACTIVATIONS and len(call.tensors) == 1 and not call.constants and not others:
+        return [Activation(_TF_ACTIVATIONS[function], name=name)]
+    if function in _TF_ARITHMETIC and not others:
+        merge, op, reversed_op = _TF_ARITHMETIC[function]
+        constants = [*call.constants, *([call.keywords["y"]] if call.keywords.get("y") is not None else [])]
+        if len(call.tensors) == 2 and not constants:
+            return [merge(name=name)]
+        if len(call.tensors) == 1 and len(constants) == 1 and _is_number(constants[0]):
+            return [ScalarOp(reversed_op if call.constant_first else op, constants[0], name=name)]
+    raise _NotSupportedYet(f"TFOpLambda {function}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _residual_scale(entry: _Entry) -> float | None:
