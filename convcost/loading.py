@@ -85,8 +85,11 @@ def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
     if is_path(target):
         suffix = Path(target).suffix.lower()
         refused = {name: value for name, value in given.items() if name not in OPTIONS.get(suffix, ())}
+        zoo_only = {name: value for name, value in refused.items() if name != "input_size"}
+        if zoo_only:
+            raise SpecError(f"{_flags(zoo_only)} apply to zoo models; {target} is a file (edit the file instead)")
         if refused:
-            raise SpecError(f"{_flags(refused)} apply to zoo models; {target} is a file (edit the file instead)")
+            raise SpecError(f"--input-size applies to Keras files that leave a size open; {target} is not one")
         if suffix not in READERS:
             *most, last = sorted(READERS)
             raise SpecFileError(f"{target}: a model file must end in {', '.join(most)} or {last}")

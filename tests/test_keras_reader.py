@@ -303,7 +303,7 @@ def test_the_cli_reads_a_keras_archive_with_its_sizes(tmp_path: Path, capsys: py
         built, [(1, 40, 40, 3)]
     )
     assert main(["table", "examples/separable_cifar.toml", "--input-size", "3,32,32"]) == 2
-    assert "--input-size apply to zoo models" in capsys.readouterr().err
+    assert "--input-size applies to Keras files" in capsys.readouterr().err
     assert main(["table", "mobilenet_v1", "--input-size", "3,32,32"]) == 2
     assert "takes --resolution" in capsys.readouterr().err
     assert main(["table", str(path), "--input-size", "3,x"]) == 2

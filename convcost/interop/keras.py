@@ -2012,7 +2012,9 @@ class _Reader:
         self, d: _Definition, entry: _Entry, call_name: str, inputs: list[str], prefix: str, trainable: bool, depth: int
     ) -> list[str]:
         if depth >= MAX_DEPTH:
-            raise SpecError(f"{self.source}: models nested deeper than {MAX_DEPTH} levels (at '{prefix}{call_name}')")
+            parts = f"{prefix}{call_name}".split("/")
+            at = "/".join(parts) if len(parts) <= 4 else "/".join([*parts[:2], "...", *parts[-2:]])
+            raise SpecError(f"{self.source}: models nested deeper than {MAX_DEPTH} levels (at '{at}')")
         inner = self.nested(entry, f"{d.path}{entry.name}/")
         return self.instantiate(inner, f"{prefix}{call_name}/", inputs, trainable and inner.trainable, depth + 1)
 
