@@ -65,7 +65,6 @@ BUILDS: dict[str, tuple[Callable[[], Any], int | None]] = {
 }
 #: the layer classes each model needs that convcost does not read yet (issue 12's kinds): refused by name
 PENDING = {
-    "ConvNeXtTiny": ["LayerNormalization"],
     "NASNetMobile": ["Cropping2D"],
 }
 #: archives are written (weights and all) only for the small models

@@ -1116,7 +1116,7 @@ def _explicit(value: Any) -> ExplicitPadding:
 
 _MODELS = ("Functional", "Model", "Sequential")
 #: layers that take an axis, which convcost reads only as the channels axis (the last, channels-last)
-_LAST_AXIS = ("BatchNormalization", "Concatenate", "Normalization")
+_LAST_AXIS = ("BatchNormalization", "Concatenate", "Normalization", "LayerNormalization", "GroupNormalization")
 _SHOWN = 3  # names shown in a message before "and N more"
 
 
