@@ -361,6 +361,17 @@ def test_from_keras_takes_models_and_configs_only() -> None:
         from_keras({"layers": [object()]})
 
 
+def test_a_live_model_keras_cannot_serialise_is_one_clean_error() -> None:
+    class Broken:
+        name = "broken"
+
+        def to_json(self) -> str:
+            raise TypeError("cannot serialize object of type Foo")
+
+    with pytest.raises(SpecError, match=r"Keras model 'broken': Keras cannot write its config \(TypeError"):
+        convcost.from_keras(Broken())
+
+
 def test_a_subclassed_model_is_refused_by_name() -> None:
     class Sub(keras.Model):
         def call(self, x: Any) -> Any:

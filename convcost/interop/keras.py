@@ -795,7 +795,11 @@ def from_keras(
         document = keras_files.from_config_dict(model, source)
     elif callable(getattr(model, "to_json", None)):
         source = f"Keras model '{getattr(model, 'name', '')}'"
-        document = keras_files.unwrap(keras_files.parse_json(model.to_json(), source), source)
+        try:
+            text = model.to_json()
+        except (TypeError, ValueError, NotImplementedError, AttributeError) as e:  # Keras' own refusal
+            raise SpecError(f"{source}: Keras cannot write its config ({type(e).__name__}: {e})") from None
+        document = keras_files.unwrap(keras_files.parse_json(text, source), source)
     else:
         hint = " (a path: convcost.load; JSON text: from_keras_json)" if isinstance(model, str) else ""
         raise SpecError(f"from_keras takes a keras.Model or its get_config() dict, got {type(model).__name__}{hint}")
