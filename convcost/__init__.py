@@ -14,7 +14,7 @@ from convcost.errors import (
     UnknownConventionError,
     UnknownModelError,
 )
-from convcost.interop.keras import from_keras
+from convcost.interop.keras_reader import from_keras
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,

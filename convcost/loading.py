@@ -49,7 +49,7 @@ KERAS_SIZES = ("input_size", "resolution")
 @reads(".json", options=KERAS_SIZES)
 def _json_file(path: str, **sizes: Any) -> Model:
     """A Keras ``to_json()`` config (it says ``class_name`` and ``config``), else a spec file."""
-    from convcost.interop.keras import keras_json_file  # plain JSON: imports no framework
+    from convcost.interop.keras_reader import keras_json_file  # plain JSON: imports no framework
     from convcost.specfile import load
 
     model = keras_json_file(path, **sizes)
@@ -63,7 +63,7 @@ def _json_file(path: str, **sizes: Any) -> Model:
 @reads(".keras", options=KERAS_SIZES)
 def _keras_archive(path: str, **sizes: Any) -> Model:
     """A ``.keras`` archive: its config.json, read without Keras (the weights are never opened)."""
-    from convcost.interop.keras import keras_archive_file
+    from convcost.interop.keras_reader import keras_archive_file
 
     return keras_archive_file(path, **sizes)
 

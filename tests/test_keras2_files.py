@@ -16,7 +16,7 @@ import pytest
 
 from convcost import analyze
 from convcost.errors import UnsupportedLayerError
-from convcost.interop.keras import from_keras_json
+from convcost.interop.keras_reader import from_keras_json
 
 DATA = Path(__file__).resolve().parent / "data" / "keras2"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text())

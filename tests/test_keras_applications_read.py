@@ -19,7 +19,7 @@ import pytest
 
 from convcost import analyze
 from convcost.errors import UnsupportedLayerError
-from convcost.interop.keras import from_keras_json, keras_archive_file
+from convcost.interop.keras_reader import from_keras_json, keras_archive_file
 from tests import keras_counts
 
 apps = keras.applications

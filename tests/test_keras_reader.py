@@ -24,7 +24,7 @@ import convcost
 from convcost import analyze
 from convcost.cli import main
 from convcost.errors import ConvcostError, SpecError, UnsupportedLayerError
-from convcost.interop.keras import from_keras, from_keras_json, keras_archive_file
+from convcost.interop.keras_reader import from_keras, from_keras_json, keras_archive_file
 from convcost.model import Model
 from tests import keras_counts
 
