@@ -309,8 +309,8 @@ class _Reader:
         self.loose_ends: list[str] = []
         #: layers given a positive axis (Keras 2's BatchNormalization(axis=[1]) after a Dense): the channel
         #: axis only at that rank, checked once shapes are known: (node, axis, class, layer)
-        self.axis_checks: list[tuple[str, int, str, str]] = []
-        self.last_axis: dict[tuple[str, str], int] = {}
+        self.axis_checks: list[tuple[str, tuple[int, Any], str, str]] = []
+        self.last_axis: dict[tuple[str, str], tuple[int, Any]] = {}
         #: InceptionResNetV2's residual scalings: two nodes each, not a chain
         self.residuals: set[tuple[str, str]] = set()
         self.keras2 = False
@@ -354,11 +354,11 @@ class _Reader:
 
     def check_axes(self, model: Model) -> None:
         ranks = {s.path: len(s.input) for s in model.shaped}
-        for node, axis, class_name, layer in self.axis_checks:
+        for node, (axis, written), class_name, layer in self.axis_checks:
             if ranks[node] != axis:
                 raise UnsupportedLayerError(
-                    f"{self.source}: layer '{layer}' ({class_name}) works on axis {axis} of a {ranks[node] + 1}-axis "
-                    "tensor: convcost reads only the channels axis (the last)"
+                    f"{self.source}: layer '{layer}' ({class_name}) works on axis {written} of a "
+                    f"{ranks[node] + 1}-axis tensor: convcost reads only the channels axis (the last)"
                 )
 
     # ------------------------------------------------------------------ definitions
@@ -746,13 +746,14 @@ class _Reader:
         # ops by module and class name (an op on two tensors is the merge of the same name), ConvNeXt's layers
         class_name, config = _qualified(entry.item, class_name, config)
         axis: Any = config.get("axis")
+        written = axis
         if class_name in _LAST_AXIS and isinstance(axis, list) and len(axis) == 1:
             axis = axis[0]
         # a positive axis is the channels at one rank only; Normalization reads any axis of a known rank
         known_rank = class_name == "Normalization" and "__input_shape__" in config
         if class_name in _LAST_AXIS and is_int(axis) and axis > 0 and not known_rank:
             # read as the channels axis (the last), checked against the shapes once they are known
-            self.last_axis[key] = int(axis)
+            self.last_axis[key] = (int(axis), written)
             config = {**config, "axis": -1}
         if class_name == "TFOpLambda":  # TF-Keras records `x + y`, `x * 0.5` and tf.* calls this way
             others = {k: v for k, v in call.keywords.items() if k not in ("y", "name") and v is not None}
