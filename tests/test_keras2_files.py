@@ -20,10 +20,6 @@ from convcost.interop.keras_reader import from_keras_json
 
 DATA = Path(__file__).resolve().parent / "data" / "keras2"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((DATA / "expected.json").read_text())
-#: files with layer classes convcost does not read yet, and the classes their refusal names
-PENDING = {
-    "kotlindl_imagenet_nasnetmobile.json.gz": ["Cropping2D"],
-}
 #: cheap enough to count with Keras in the test run as well
 LIVE = [
     "kotlindl_toyresnet_modelConfig.json",
@@ -43,7 +39,7 @@ def counts(name: str) -> dict[str, int]:
     return {"params": k.params, "trainable": k.trainable, "non_trainable": k.non_trainable, "macs": p.macs}
 
 
-@pytest.mark.parametrize("name", sorted(set(EXPECTED) - set(PENDING)))
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_keras2_file_costs_what_keras_says(name: str) -> None:
     expected = {
         key: value for key, value in EXPECTED[name].items() if key in ("params", "trainable", "non_trainable", "macs")
@@ -60,15 +56,6 @@ def test_keras_loads_the_small_files_to_the_recorded_counts(name: str) -> None:
     spec.loader.exec_module(script)
     live = script.keras_counts_of(json.loads(text(name)))
     assert {key: live[key] for key in ("params", "trainable", "non_trainable", "macs")} == counts(name)
-
-
-@pytest.mark.parametrize("name", sorted(PENDING))
-def test_a_file_with_classes_not_read_yet_is_refused_naming_them(name: str) -> None:
-    with pytest.raises(UnsupportedLayerError) as error:
-        counts(name)
-    message = str(error.value)
-    for class_name in PENDING[name]:
-        assert class_name in message, message
 
 
 def test_the_nested_tfjs_models_keep_their_paths_and_node_numbering() -> None:

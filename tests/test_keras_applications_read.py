@@ -18,7 +18,6 @@ import keras
 import pytest
 
 from convcost import analyze
-from convcost.errors import UnsupportedLayerError
 from convcost.interop.keras_reader import from_keras_json, keras_archive_file
 from tests import keras_counts
 
@@ -63,10 +62,6 @@ BUILDS: dict[str, tuple[Callable[[], Any], int | None]] = {
     "NASNetMobile": (nasnet_mobile, None),
     "InceptionResNetV2": (lambda: apps.InceptionResNetV2(weights=None), None),
 }
-#: the layer classes each model needs that convcost does not read yet (issue 12's kinds): refused by name
-PENDING = {
-    "NASNetMobile": ["Cropping2D"],
-}
 #: archives are written (weights and all) only for the small models
 ARCHIVED = ["MobileNetV2/notop_avg", "MobileNetV2/alpha_0.35_96", "MobileNet", "MobileNetV3Small"]
 
@@ -93,7 +88,7 @@ def ours(read: Any) -> tuple[int, int, int, int]:
     return k.params, k.trainable, k.non_trainable, p.macs
 
 
-@pytest.mark.parametrize("name", [n for n in BUILDS if n.split("/")[0] not in PENDING])
+@pytest.mark.parametrize("name", list(BUILDS))
 def test_a_keras_application_read_without_keras_costs_what_keras_says(name: str, tmp_path: Path) -> None:
     """From to_json(), and for the small models also from the .keras archive Keras writes."""
     model = from_keras_json(built(name).to_json(), resolution=BUILDS[name][1])
@@ -115,12 +110,3 @@ def test_a_none_size_save_is_costed_as_saved_not_as_built_at_the_size() -> None:
     at_225 = apps.MobileNetV3Small(weights=None, input_shape=(225, 225, 3))
     assert ours(from_keras_json(at_225.to_json())) == keras_counts.counts(at_225)
     assert keras_counts.macs(at_225) == 65_379_560
-
-
-@pytest.mark.parametrize("name", sorted(PENDING))
-def test_a_keras_application_with_classes_not_read_yet_is_refused_naming_them(name: str) -> None:
-    with pytest.raises(UnsupportedLayerError) as error:
-        from_keras_json(built(name).to_json(), resolution=BUILDS[name][1])
-    message = str(error.value)
-    named = [part.split(" is not supported yet")[0] for part in message.split(": ", 1)[1].split("; ")]
-    assert sorted(named) == sorted(PENDING[name]), message

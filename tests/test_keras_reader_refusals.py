@@ -321,7 +321,7 @@ def test_the_docs_list_every_keras_class_the_reader_maps() -> None:
     source = Path(mapping.__file__).read_text() + Path(reader.__file__).read_text()
     mapped = set(re.findall(r'class_name == "(\w+)"', source)) | set(reader._MODELS)
     mapped |= {n for group in re.findall(r"class_name in \(([^)]*)\)", source) for n in re.findall(r'"(\w+)"', group)}
-    for known in (mapping._MERGES, mapping._POOLS, mapping._FAMILY_A_CONVERTERS):
+    for known in (mapping._MERGES, mapping._POOLS, mapping._FAMILY_A_CONVERTERS, mapping._FAMILY_C):
         mapped |= {name.rsplit(".", 1)[-1] for name in known}  # an op or an application's layer: its class
     functions = set(mapping._TF_ARITHMETIC) | set(mapping._TF_ACTIVATIONS)  # TFOpLambda's
     assert mapped - documented == set(), "read but not in docs/keras.md"
