@@ -61,7 +61,7 @@ def from_keras(
     else:
         hint = " (a path: convcost.load; JSON text: from_keras_json)" if isinstance(model, str) else ""
         raise SpecError(f"from_keras takes a keras.Model or its get_config() dict, got {type(model).__name__}{hint}")
-    return _read(document, source, batch, _Sizes(input_size, resolution))
+    return _read(document, source, batch, input_size, resolution)
 
 
 def from_keras_json(
@@ -75,7 +75,7 @@ def from_keras_json(
     """Read ``model.to_json()`` output (Sequential or Functional, Keras 3 or 2, tfjs-layers'
     ``model.json``) without importing Keras."""
     document = keras_files.unwrap(keras_files.parse_json(text, source), source)
-    return _read(document, source, batch, _Sizes(input_size, resolution))
+    return _read(document, source, batch, input_size, resolution)
 
 
 def keras_json_file(
@@ -102,14 +102,14 @@ def keras_json_file(
     # class_name + config is what Keras writes (a spec file has neither): a broken one is reported as Keras
     if not keras_files.is_keras_document(document):
         return None
-    return _read(keras_files.unwrap(document, str(file)), str(file), None, _Sizes(input_size, resolution))
+    return _read(keras_files.unwrap(document, str(file)), str(file), None, input_size, resolution)
 
 
 def keras_archive_file(path: str, *, input_size: InputSize = None, resolution: int | None = None) -> Model:
     """The model in a ``.keras`` archive: its ``config.json`` alone is read (never the weights)."""
     text = keras_files.read_archive(path)
     document = keras_files.unwrap(keras_files.parse_json(text, path), path)
-    return _read(document, path, None, _Sizes(input_size, resolution))
+    return _read(document, path, None, input_size, resolution)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,10 +275,12 @@ def _shown(dims: list[int | None]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
 
 
-def _read(document: dict[str, Any], source: str, batch: int | None, sizes: _Sizes) -> Model:
+def _read(
+    document: dict[str, Any], source: str, batch: int | None, input_size: InputSize, resolution: int | None
+) -> Model:
     """The model a Keras document describes; every error names ``source``."""
     try:
-        return _Reader(source, sizes).model(document, batch)
+        return _Reader(source, _Sizes(input_size, resolution)).model(document, batch)
     except ConvcostError as e:
         if str(e).startswith(source):
             raise
