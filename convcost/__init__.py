@@ -14,6 +14,7 @@ from convcost.errors import (
     UnknownConventionError,
     UnknownModelError,
 )
+from convcost.interop.keras_reader import from_keras
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,
@@ -107,6 +108,7 @@ __all__ = [
     "ZeroPadding2D",
     "analyze",
     "build",
+    "from_keras",
     "mobilenet_v1",
     "mobilenet_v1_conv",
     "mobilenet_v1_shallow",

@@ -46,30 +46,67 @@ def write_output(text: str, path: str | None) -> None:
     write_atomically(path, write, f"--output {path}")
 
 
-def load_model(model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int) -> Model:
+def load_model(
+    model: str,
+    alpha: float | None,
+    resolution: int | None,
+    classes: int | None,
+    batch: int | None,
+    input_size: tuple[int, ...] | None = None,
+) -> Model:
     """A zoo model built with the given arguments, or a network read from a file."""
     from convcost.loading import load
 
-    return load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes)
+    return load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes, input_size=input_size)
+
+
+def _input_size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """``3,224,224`` -> (3, 224, 224): a shape per sample, channels-first (or with the batch in front)."""
+    if value is None:
+        return None
+    try:
+        size = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        size = ()
+    if not size or any(d < 1 for d in size):
+        raise click.BadParameter(f"{value!r} is not positive integers separated by commas (C,H,W)")
+    return size
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """MODEL (zoo name or spec file) and --alpha/--resolution/--classes/--batch, passed on as ``spec``."""
+    """MODEL (zoo name or model file) and --alpha/--resolution/--classes/--input-size/--batch, passed
+    on as ``spec``."""
 
     @functools.wraps(command)
     def with_model(
-        model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int, **rest: Any
+        model: str,
+        alpha: float | None,
+        resolution: int | None,
+        classes: int | None,
+        input_size: tuple[int, ...] | None,
+        batch: int | None,
+        **rest: Any,
     ) -> Any:
-        return command(spec=load_model(model, alpha, resolution, classes, batch), **rest)
+        return command(spec=load_model(model, alpha, resolution, classes, batch, input_size), **rest)
 
     for option in reversed(
         (
             click.argument("model", default="mobilenet_v1"),
             click.option("--alpha", type=float, help="Width multiplier: every layer keeps int(channels * alpha)."),
-            click.option("--resolution", type=int, help="Input height and width in pixels."),
+            click.option(
+                "--resolution", type=int, help="Input height and width in pixels (of a Keras file: where it says None)."
+            ),
             click.option("--classes", type=int, help="Number of output classes."),
             click.option(
-                "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass."
+                "--input-size",
+                callback=_input_size,
+                metavar="C,H,W",
+                help="The input size a Keras file leaves as None, channels-first (N,C,H,W: with the batch).",
+            ),
+            click.option(
+                "--batch",
+                type=click.IntRange(min=1),
+                help="Images per forward pass.  [default: the file's own (a Keras --input-size N,C,H,W), else 1]",
             ),
         )
     ):

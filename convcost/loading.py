@@ -1,8 +1,9 @@
 """One way in: the model behind a zoo name or a file, for the CLI and ``convcost.load``.
 
 ``load(target)`` takes a zoo name (``mobilenet_v1``) or a path; a path is read by the reader its
-suffix names in ``READERS`` (spec files and Keras JSON today; each reader adds its own entry).
-Nothing a file holds is ever imported, evaluated or unpickled.
+suffix names in ``READERS`` (spec files, Keras JSON and ``.keras`` archives today; each reader adds
+its own entry, and names in ``OPTIONS`` the options it takes, such as the sizes a Keras file leaves
+as None). Nothing a file holds is ever imported, evaluated or unpickled.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from typing import Any
 from convcost.errors import GeometryError, SpecError, SpecFileError
 from convcost.model import Model
 
-#: how a file is read, by its lower-case suffix: ``reader(path) -> Model``
-READERS: dict[str, Callable[[str], Model]] = {}
+#: how a file is read, by its lower-case suffix: ``reader(path, **options) -> Model``
+READERS: dict[str, Callable[..., Model]] = {}
+#: the options (``load``'s keyword arguments) each suffix's reader takes, beyond the path
+OPTIONS: dict[str, tuple[str, ...]] = {}
 
 
-def reads(*suffixes: str) -> Callable[[Callable[[str], Model]], Callable[[str], Model]]:
-    """Register the decorated function as the reader of files with these suffixes."""
+def reads(*suffixes: str, options: tuple[str, ...] = ()) -> Callable[[Callable[..., Model]], Callable[..., Model]]:
+    """Register the decorated function as the reader of files with these suffixes; it is called
+    with the path and those of ``options`` the user gave."""
 
-    def register(function: Callable[[str], Model]) -> Callable[[str], Model]:
+    def register(function: Callable[..., Model]) -> Callable[..., Model]:
         for suffix in suffixes:
             READERS[suffix] = function
+            OPTIONS[suffix] = options
         return function
 
     return register
@@ -37,13 +42,34 @@ def _spec_file(path: str) -> Model:
     return load(path)
 
 
-@reads(".json")
-def _json_file(path: str) -> Model:
+#: what a Keras file may leave as None, filled from the command line (``--input-size``, ``--resolution``)
+KERAS_SIZES = ("input_size", "resolution")
+
+
+@reads(".json", options=KERAS_SIZES)
+def _json_file(path: str, **sizes: Any) -> Model:
     """A Keras ``to_json()`` config (it says ``class_name`` and ``config``), else a spec file."""
-    from convcost.interop.keras import keras_json_file  # plain JSON: imports no framework
+    from convcost.interop.keras_reader import keras_json_file  # plain JSON: imports no framework
     from convcost.specfile import load
 
-    return keras_json_file(path) or load(path)
+    model = keras_json_file(path, **sizes)
+    if model is not None:
+        return model
+    if sizes:
+        raise SpecError(f"{_flags(sizes)} apply to zoo models and Keras files; {path} is a spec file (edit it instead)")
+    return load(path)
+
+
+@reads(".keras", options=KERAS_SIZES)
+def _keras_archive(path: str, **sizes: Any) -> Model:
+    """A ``.keras`` archive: its config.json, read without Keras (the weights are never opened)."""
+    from convcost.interop.keras_reader import keras_archive_file
+
+    return keras_archive_file(path, **sizes)
+
+
+def _flags(options: dict[str, Any]) -> str:
+    return ", ".join(f"--{name.replace('_', '-')}" for name in options)
 
 
 def is_path(target: str) -> bool:
@@ -53,17 +79,21 @@ def is_path(target: str) -> bool:
 
 def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
     """The model ``target`` names: a zoo model built with ``arguments`` (alpha, resolution, classes),
-    or the network in a file. ``batch``, when given, replaces the model's own."""
+    or the network in a file (a Keras file also takes ``input_size`` and ``resolution``, for sizes
+    it leaves as None). ``batch``, when given, replaces the model's own."""
+    given = {name: value for name, value in arguments.items() if value is not None}
     if is_path(target):
-        given = {name: value for name, value in arguments.items() if value is not None}
-        if given:
-            flags = ", ".join(f"--{name}" for name in given)
-            raise SpecError(f"{flags} apply to zoo models; {target} is a file (edit the file instead)")
         suffix = Path(target).suffix.lower()
+        refused = {name: value for name, value in given.items() if name not in OPTIONS.get(suffix, ())}
+        zoo_only = {name: value for name, value in refused.items() if name != "input_size"}
+        if zoo_only:
+            raise SpecError(f"{_flags(zoo_only)} apply to zoo models; {target} is a file (edit the file instead)")
+        if refused:
+            raise SpecError(f"--input-size applies to Keras files that leave a size open; {target} is not one")
         if suffix not in READERS:
             *most, last = sorted(READERS)
             raise SpecFileError(f"{target}: a model file must end in {', '.join(most)} or {last}")
-        model = READERS[suffix](target)
+        model = READERS[suffix](target, **given)
         try:  # a layer that does not fit its input: say which file, as every other file error does
             model.shaped  # noqa: B018 (works the shapes out)
         except GeometryError as e:
@@ -71,5 +101,7 @@ def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
     else:
         from convcost.zoo import build
 
-        model = build(target, **{name: value for name, value in arguments.items() if value is not None})
+        if "input_size" in given:
+            raise SpecError(f"--input-size applies to model files that leave a size open; {target} takes --resolution")
+        model = build(target, **given)
     return model if batch is None else model.with_batch(batch)

@@ -12,8 +12,10 @@ allowed outcomes:
 
 Never any other exception. The Keras JSON fixtures in tests/data were written by Keras 3 itself
 (``convcost.interop.keras.to_keras(model).to_json()`` of a 10-layer Sequential and of a residual add
-plus an Inception-style concat), so the fuzzer starts from what Keras really writes without paying
-for ``import keras``; ``test_keras_seeds_are_read_exactly`` pins them to hand-counted totals.
+plus an Inception-style concat; and ``keras_nested_shared.json``, a frozen nested Functional called
+on two inputs, a nested Sequential, an op with a constant and a Dense shared by two outputs), so the
+fuzzer starts from what Keras really writes without paying for ``import keras``;
+``test_keras_seeds_are_read_exactly`` pins them to hand-counted totals.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ SEEDS: list[dict[str, Any]] = [specfile.model_to_dict(build(name)) for name in S
 SEEDS += [json.loads((ROOT / "examples" / "inception_block.json").read_text())]
 SEEDS += [specfile.model_to_dict(specfile.load(ROOT / "examples" / "separable_cifar.toml"))]
 KERAS_SEEDS = [
-    json.loads((DATA / name).read_text()) for name in ("keras_tiny_sequential.json", "keras_tiny_functional.json")
+    json.loads((DATA / name).read_text())
+    for name in ("keras_tiny_sequential.json", "keras_tiny_functional.json", "keras_nested_shared.json")
 ]
 
 WEIRD = st.one_of(
@@ -264,6 +267,9 @@ def test_keras_seeds_are_read_exactly() -> None:
     functional = analyze(from_keras_json(json.dumps(KERAS_SEEDS[1])), "keras").totals
     # c1 3x3x8x8+8; BN 4x8; a 1x1x8x4+4; b 3x3x8x6+6; fc (4+6+8)x3+3
     assert functional.params == (9 * 8 * 8 + 8) + 4 * 8 + (8 * 4 + 4) + (9 * 8 * 6 + 6) + (18 * 3 + 3)
+    nested = analyze(from_keras_json(json.dumps(KERAS_SEEDS[2])), "keras").totals
+    # frozen tower (called twice, counted once): conv 3x3x3x4+4, BN 4x4; block 1x1x4x4+4; head 4x2+2 (shared)
+    assert (nested.trainable, nested.non_trainable) == ((4 * 4 + 4) + (4 * 2 + 2), (9 * 3 * 4 + 4) + 4 * 4)
 
 
 def test_keras_window_sizes_are_never_rounded() -> None:

@@ -67,26 +67,6 @@ def test_zoo_model_to_keras_json_and_back(name: str) -> None:
     assert from_keras(built).body == back.body
 
 
-APPLICATIONS = {
-    "MobileNet": lambda: keras.applications.MobileNet(weights=None),
-    "MobileNetV2": lambda: keras.applications.MobileNetV2(weights=None),
-    "ResNet50": lambda: keras.applications.ResNet50(weights=None),
-    "VGG16": lambda: keras.applications.VGG16(weights=None),
-    "Xception": lambda: keras.applications.Xception(weights=None),
-    "DenseNet121": lambda: keras.applications.DenseNet121(weights=None),
-}
-
-
-@pytest.mark.parametrize("name", list(APPLICATIONS))
-def test_keras_applications_json_is_read_exactly(name: str) -> None:
-    theirs = APPLICATIONS[name]()
-    model = from_keras_json(theirs.to_json())
-    totals = analyze(model, "keras").totals
-    assert totals.params == theirs.count_params()
-    assert (totals.trainable, totals.non_trainable) == (weights(theirs, True), weights(theirs, False))
-    assert tuple(theirs.output.shape[1:]) == infer_shapes(model)[-1].output == (1000,)
-
-
 def test_mobilenet_json_matches_the_zoo_mobilenet() -> None:
     """keras.applications' MobileNet read from its JSON costs what the zoo's mobilenet_v1 costs."""
     read = analyze(from_keras_json(keras.applications.MobileNet(weights=None).to_json()), "keras").totals
@@ -172,7 +152,7 @@ def test_lambda_layer_is_refused_by_name() -> None:
         (
             '{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": '
             '{"batch_shape": [null, 4, 4, 1], "name": "i"}}, {"class_name": "Attention", "config": {"name": "att"}}]}}',
-            "'att' is a Attention",
+            "Attention is not supported yet \\(layer 'att'\\)",
         ),
         (
             '{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": '

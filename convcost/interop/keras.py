@@ -1,4 +1,4 @@
-"""spec <-> Keras: ``to_keras(model)``, ``from_keras(model)``, and ``from_keras_json(text)`` without Keras.
+"""spec <-> Keras: ``to_keras(model)``, and what each Keras layer class becomes when a config is read.
 
 Keras is channels-last; specs are channels-first, so shapes and ``Reshape`` targets are turned
 around at the border. ``to_keras`` builds a Functional model with one Keras layer per node, looked
@@ -6,24 +6,22 @@ up in ``BUILDERS`` by layer kind and named after the node's path ('/' becomes '_
 cannot hold it). Keras has no explicit padding on a layer, so explicit padding becomes a
 ``ZeroPadding2D`` named ``<layer>_pad`` first.
 
-``from_keras_json`` reads the JSON of ``model.to_json()`` (Keras 3, and Keras 2's inbound-node
-lists) as plain data: nothing in the file is imported or executed. Every Keras layer becomes a
-node reading the nodes its inbound node names (a Functional config is a graph already); a Lambda,
-a custom or an unknown layer is an ``UnsupportedLayerError`` naming it. An activation fused into a
-layer (``Conv2D(..., activation='relu')``) becomes its own ``Activation`` node named
-``<layer>_<activation>`` (it costs nothing under the paper and Keras conventions, and the torch
-tools count it as the separate module it becomes).
+Reading goes the other way, one layer entry at a time: ``_convert`` maps a Keras class and its
+config to convcost layers (a Lambda, a custom or an unknown class is refused by name). An
+activation fused into a layer (``Conv2D(..., activation='relu')``) becomes its own ``Activation``
+node named ``<layer>_<activation>`` (it costs nothing under the paper and Keras conventions, and the
+torch tools count it as the separate module it becomes). Whole configs (``to_json()``,
+``get_config()``, ``.keras``: nested models, shared and frozen layers, sizes) are read by
+``convcost.interop.keras_reader``; ``from_keras`` and ``from_keras_json`` here are its readers.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from convcost.errors import ConvcostError, MissingRuleError, SpecError, UnsupportedLayerError
+from convcost.errors import MissingRuleError, SpecError, UnsupportedLayerError
 from convcost.geometry import same_padding
-from convcost.graph import GraphBuilder
 from convcost.interop import require
 from convcost.layer import ExplicitPadding, Layer, Shape, Site
 from convcost.layers import (
@@ -775,133 +773,16 @@ def _pad2d(keras: Any, layer: Pad2D, site: Site, xs: list[Any], name: str) -> An
 
 
 # --------------------------------------------------------------------------------------------
-# keras -> spec
+# keras -> spec: the mapping of one Keras class to convcost layers (the reading machinery, which
+# takes every call of every layer of a config to nodes, is convcost/interop/keras_reader.py)
 
 
-def from_keras(model: Any, *, batch: int = 1) -> Model:
-    """Read a live Keras model through its JSON config (the same reader as ``from_keras_json``)."""
-    return from_keras_json(model.to_json(), batch=batch)
+class _NotSupportedYet(UnsupportedLayerError):
+    """A Keras class (or op) convcost has no mapping for: refusals are grouped by it."""
 
-
-#: JSON's names for what json.loads returns, for messages about a file
-_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
-_JSON_TYPES[type(None)] = "null"
-
-
-def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") -> Model:
-    """Read ``model.to_json()`` output (Sequential or Functional) without importing Keras."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SpecError(f"{source}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    except RecursionError:
-        raise SpecError(f"{source}: nested too deeply") from None
-    if not isinstance(document, dict) or "config" not in document:
-        raise SpecError(f"{source}: expected a Keras model config with 'class_name' and 'config'")
-    if not isinstance(document["config"], dict):
-        got = _JSON_TYPES.get(type(document["config"]), "something else")
-        raise SpecError(f"{source}: a Keras model config's 'config' must be an object, got {got}")
-    kind = document.get("class_name")
-    config = document["config"]
-    layers = config.get("layers")
-    if not isinstance(layers, list) or not layers:
-        raise SpecError(f"{source}: the model config has no 'layers' list")
-    name = str(config.get("name") or "keras_model")
-    try:
-        if kind == "Sequential":
-            graph = _read_sequential(layers, source)
-        elif kind in ("Functional", "Model"):
-            graph = _read_functional(config, layers, source)
-        else:
-            raise UnsupportedLayerError(f"{source}: unsupported model class {kind!r} (Sequential or Functional)")
-        return Model.from_graph(name, graph, batch=batch)
-    except ConvcostError as e:
-        if str(e).startswith(source):
-            raise
-        # a layer's own check (Conv2D 'stem': dilation must be ...) does not know the file
-        raise type(e)(f"{source}: {e}") from None
-    except (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError) as e:
-        # the file is JSON but not the shape Keras writes (a list where a table belongs, ...)
-        detail = " ".join(str(e).split())
-        raise SpecError(f"{source}: malformed Keras config ({type(e).__name__}: {detail})") from None
-
-
-def keras_json_file(path: str, max_bytes: int = 64 * 1024 * 1024) -> Model | None:
-    """The model in ``path`` when it is a Keras ``to_json()`` config, else None (not JSON, another
-    kind of file, or unreadable: the caller's own reader reports those)."""
-    from pathlib import Path
-
-    file = Path(path)
-    if file.suffix.lower() != ".json":
-        return None
-    try:
-        if file.stat().st_size > max_bytes:
-            return None
-        text = file.read_text(encoding="utf-8")
-        document = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    # class_name + config is what Keras writes (a spec file has neither): a broken one is reported as Keras
-    if not (isinstance(document, dict) and "class_name" in document and "config" in document):
-        return None
-    return from_keras_json(text, source=str(file))
-
-
-def _batch_shape(config: dict[str, Any], source: str, name: str) -> Shape:
-    shape = config.get("batch_shape") or config.get("batch_input_shape")
-    if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) for d in shape[1:]):
-        raise SpecError(f"{source}: layer '{name}' does not give a complete input shape (got {shape!r})")
-    return _channels_first(shape[1:])
-
-
-def _read_sequential(layers: list[Any], source: str) -> Any:
-    builder = GraphBuilder()
-    current = ""
-    for entry in layers:
-        class_name, config, name = _entry(entry, source)
-        if class_name == "InputLayer":
-            current = builder.input(name, _batch_shape(config, source, name))
-            continue
-        if not current:
-            build = entry.get("build_config") or {}
-            if "batch_input_shape" in config:
-                current = builder.input("input", _batch_shape(config, source, name))
-            elif isinstance(build.get("input_shape"), list):
-                current = builder.input("input", _batch_shape({"batch_shape": build["input_shape"]}, source, name))
-            else:
-                raise SpecError(f"{source}: the Sequential model does not say its input shape")
-        if class_name in _MERGES:
-            raise UnsupportedLayerError(f"{source}: merge layer '{name}' inside a Sequential model")
-        current = _add_layer(builder, class_name, config, name, [current], source)
-    if not current:
-        raise SpecError(f"{source}: the Sequential model does not say its input shape")
-    return builder.graph([current])
-
-
-def _add_layer(
-    builder: GraphBuilder, class_name: str, config: dict[str, Any], name: str, reads: list[str], source: str
-) -> str:
-    """The nodes of one Keras layer (a fused activation is a second node); returns the tensor it makes."""
-    if class_name in _MERGES:
-        if class_name == "Concatenate" and config.get("axis", -1) not in (-1, 3):
-            raise UnsupportedLayerError(f"{source}: '{name}' concatenates along axis {config.get('axis')}")
-        return builder.add(name, _MERGES[class_name](name=name), reads)
-    if len(reads) != 1:
-        raise UnsupportedLayerError(f"{source}: layer '{name}' ({class_name}) takes {len(reads)} inputs")
-    current = reads[0]
-    for layer in _layer(class_name, config, name, source):
-        current = builder.add(builder.unique(layer.name), layer, [current])
-    return current
-
-
-def _entry(entry: Any, source: str) -> tuple[str, dict[str, Any], str]:
-    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
-        raise SpecError(f"{source}: a layer entry is not an object with a 'config'")
-    class_name = str(entry.get("class_name"))
-    config = entry["config"]
-    name = str(config.get("name") or entry.get("name") or class_name)
-    class_name, config = _qualified(entry, class_name, config)
-    return class_name, config, name
+    def __init__(self, label: str) -> None:
+        super().__init__(f"{label} is not supported yet")
+        self.label = label
 
 
 _MERGES: dict[str, type[Layer]] = {"Add": Add, "Concatenate": Concat}
@@ -1043,7 +924,7 @@ def _convert(class_name: str, c: dict[str, Any], name: str, source: str) -> list
             f"{source}: Lambda layer '{name}' holds Python code, which convcost never runs: replace it "
             "with a standard layer"
         )
-    raise UnsupportedLayerError(f"{source}: layer '{name}' is a {class_name}, which convcost does not support")
+    raise _NotSupportedYet(class_name)
 
 
 # issue 12, family B: the Keras classes of normalisation, pooling and 1-D convnets
@@ -1154,79 +1035,6 @@ def _explicit(value: Any) -> ExplicitPadding:
     return (_pair(h) if not isinstance(h, int) else (h, h), _pair(w) if not isinstance(w, int) else (w, w))
 
 
-def _read_functional(config: dict[str, Any], layers: list[Any], source: str) -> Any:
-    """A Functional config is a graph: every layer reads the layers its inbound node names."""
-    builder = GraphBuilder()
-    inputs: set[str] = set()
-    pending: list[tuple[str, str, dict[str, Any], list[str]]] = []
-    for entry in layers:
-        class_name, layer_config, name = _entry(entry, source)
-        if name in inputs or any(p[1] == name for p in pending):
-            raise SpecError(f"{source}: two layers are named '{name}'")
-        if class_name == "InputLayer":
-            inputs.add(builder.input(name, _batch_shape(layer_config, source, name)))
-            continue
-        pending.append((class_name, name, layer_config, _inbound(entry, name, source)))
-    if not inputs:
-        raise UnsupportedLayerError(f"{source}: the model has no InputLayer")
-    names = {p[1] for p in pending} | inputs
-    # a fused activation's node comes after its layer's: readers of the layer read the activation
-    for _, name, _, inbound in pending:
-        for parent in inbound:
-            if parent not in names:
-                raise SpecError(f"{source}: layer '{name}' reads '{parent}', which is not in the model")
-    fused = {name: _fused_name(cls, layer_config, name, source) for cls, name, layer_config, _ in pending}
-    for class_name, name, layer_config, inbound in pending:
-        reads = [fused.get(parent) or parent for parent in inbound]
-        _add_layer(builder, class_name, layer_config, name, reads, source)
-    outputs = _output_names(config, pending, source)
-    return builder.graph([fused.get(name) or name for name in outputs])
-
-
-def _fused_name(class_name: str, config: dict[str, Any], name: str, source: str) -> str:
-    """The node a layer's fused activation becomes, or "" when it has none."""
-    if class_name in _MERGES or "activation" not in config or class_name == "Activation":
-        return ""
-    function = _activation_name(config.get("activation"), source, name)
-    return "" if function == "linear" else f"{name}_{function}"
-
-
-def _output_names(
-    config: dict[str, Any], pending: list[tuple[str, str, dict[str, Any], list[str]]], source: str
-) -> list[str]:
-    """The model's outputs: ``output_layers`` ([name, node, tensor] entries), else the last layer."""
-    declared = config.get("output_layers")
-    if declared is None:
-        if not pending:
-            raise SpecError(f"{source}: the model has no layers after its input")
-        return [pending[-1][1]]
-    if isinstance(declared, list) and len(declared) == 3 and isinstance(declared[0], str):
-        declared = [declared]  # Keras 3 writes a single output without the outer list
-    return [str(entry[0]) for entry in declared]
-
-
-def _inbound(entry: dict[str, Any], name: str, source: str) -> list[str]:
-    nodes = entry.get("inbound_nodes") or []
-    if len(nodes) > 1:
-        raise UnsupportedLayerError(f"{source}: layer '{name}' is called {len(nodes)} times (shared layer)")
-    if not nodes:
-        return []
-    node = nodes[0]
-    if isinstance(node, dict):  # Keras 3: {"args": [tensor or [tensors]], "kwargs": {}}
-        return [str(t["config"]["keras_history"][0]) for t in _tensors(node.get("args", []))]
-    return [str(inbound[0]) for inbound in node]  # Keras 2: [[name, node, tensor, kwargs], ...]
-
-
-def _tensors(args: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(args, dict) and args.get("class_name") == "__keras_tensor__":
-        found.append(args)
-    elif isinstance(args, (list, tuple)):
-        for item in args:
-            found += _tensors(item)
-    return found
-
-
 # ---------------------------------------------------------------------------------- family A (issue 12)
 # Keras 3 writes tensor arithmetic as ops: ``{"module": "keras.src.ops.numpy", "class_name": "Add"}``,
 # the same class name as the Add layer, with any constant in place in the node's args (``[t, 3.0]``,
@@ -1282,6 +1090,19 @@ def _qualified(entry: dict[str, Any], class_name: str, config: dict[str, Any]) -
         extra["__args__"] = args
         extra["__kwargs__"] = node.get("kwargs", {})  # Family C: ops.pad's constant_values
     return class_name, {**config, **extra} if extra else config
+
+
+def _tensors(args: Any) -> list[dict[str, Any]]:
+    """The Keras 3 tensors in a call's arguments, in order (a walk with a stack: no recursion)."""
+    found: list[dict[str, Any]] = []
+    stack = [args]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack += reversed(item)
+    return found
 
 
 def _is_tensor(value: Any) -> bool:
@@ -1571,4 +1392,95 @@ _FAMILY_C: dict[str, Callable[[dict[str, Any], str, str], list[Layer]]] = {
 }
 
 
-__all__ = ["BUILDERS", "builds", "from_keras", "from_keras_json", "keras_json_file", "to_keras"]
+#: TF-Keras' TFOpLambda functions on two tensors, or a tensor and a number (``y``, or the first argument)
+_TF_ARITHMETIC: dict[str, tuple[type[Layer], str, str]] = {
+    "__operators__.add": (Add, "add", "add"),
+    "math.add": (Add, "add", "add"),
+    "math.subtract": (Subtract, "subtract", "rsubtract"),
+    "math.multiply": (Multiply, "multiply", "multiply"),
+    "math.truediv": (Divide, "divide", "rdivide"),
+    "math.divide": (Divide, "divide", "rdivide"),
+}
+_TF_ACTIVATIONS = {
+    "nn.relu": "relu",
+    "nn.relu6": "relu6",
+    "math.sigmoid": "sigmoid",
+    "nn.sigmoid": "sigmoid",
+    "nn.silu": "silu",
+    "nn.swish": "silu",
+    "math.tanh": "tanh",
+    "nn.tanh": "tanh",
+}
+
+
+def _tf_op(
+    function: Any, tensors: int, constants: list[Any], constant_first: bool, options: bool, name: str
+) -> list[Layer]:
+    """A TFOpLambda layer (TF >= 2.4) by the TF function it names (never run): called on ``tensors``
+    tensors and ``constants`` (the first argument when ``constant_first``); ``options``: other keyword
+    arguments (an axis, ...), which none of these take."""
+    if function in _TF_ACTIVATIONS and tensors == 1 and not constants and not options:
+        return [Activation(_TF_ACTIVATIONS[function], name=name)]
+    if function in _TF_ARITHMETIC and not options:
+        merge, op, reversed_op = _TF_ARITHMETIC[function]
+        if tensors == 2 and not constants:
+            return [merge(name=name)]
+        number = constants[0] if len(constants) == 1 else None
+        if tensors == 1 and isinstance(number, (int, float)) and not isinstance(number, bool):
+            return [ScalarOp(reversed_op if constant_first else op, number, name=name)]
+    raise _NotSupportedYet(f"TFOpLambda {function}")
+
+
+def _scaled_residual(class_name: str, module: str, config: dict[str, Any], name: str) -> list[Layer] | None:
+    """keras.applications' InceptionResNetV2 residual ``x + r * scale`` as ``r * scale`` and the sum
+    (the reader wires them), or None for any other layer: Keras 3's CustomScaleLayer, or Keras 2's
+    Lambda, recognised by its module and arguments (its code never runs)."""
+    if class_name == "CustomScaleLayer" and module.endswith("inception_resnet_v2"):
+        scale = config.get("scale")
+    elif (
+        class_name == "Lambda"
+        and str(config.get("module")).endswith("inception_resnet_v2")
+        and isinstance(config.get("arguments"), dict)
+        and set(config["arguments"]) == {"scale"}
+    ):
+        scale = config["arguments"]["scale"]
+    else:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise UnsupportedLayerError(f"layer '{name}' ({class_name}) scales by {scale!r}, not a number")
+    return [ScalarOp("multiply", scale, name=f"{name}_scale"), Add(name=name)]
+
+
+# --------------------------------------------------------------------------------------------
+# keras -> spec: the readers, under the names this module has always had (keras_reader.py)
+
+
+def from_keras(model: Any, **options: Any) -> Model:
+    """A live ``keras.Model`` or its ``get_config()`` dict: ``keras_reader.from_keras``."""
+    from convcost.interop import keras_reader
+
+    return keras_reader.from_keras(model, **options)
+
+
+def from_keras_json(text: str, **options: Any) -> Model:
+    """``model.to_json()`` text, read without Keras: ``keras_reader.from_keras_json``."""
+    from convcost.interop import keras_reader
+
+    return keras_reader.from_keras_json(text, **options)
+
+
+def keras_json_file(path: str, **options: Any) -> Model | None:
+    """The model in a ``.json`` file when it is a Keras config, else None: ``keras_reader.keras_json_file``."""
+    from convcost.interop import keras_reader
+
+    return keras_reader.keras_json_file(path, **options)
+
+
+def keras_archive_file(path: str, **options: Any) -> Model:
+    """The model in a ``.keras`` archive: ``keras_reader.keras_archive_file``."""
+    from convcost.interop import keras_reader
+
+    return keras_reader.keras_archive_file(path, **options)
+
+
+__all__ = ["BUILDERS", "builds", "from_keras", "from_keras_json", "keras_archive_file", "keras_json_file", "to_keras"]
