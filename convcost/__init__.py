@@ -14,6 +14,7 @@ from convcost.errors import (
     UnknownConventionError,
     UnknownModelError,
 )
+from convcost.loading import from_onnx, load
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,
@@ -107,6 +108,8 @@ __all__ = [
     "ZeroPadding2D",
     "analyze",
     "build",
+    "from_onnx",
+    "load",
     "mobilenet_v1",
     "mobilenet_v1_conv",
     "mobilenet_v1_shallow",

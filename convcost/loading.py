@@ -1,7 +1,7 @@
 """One way in: the model behind a zoo name or a file, for the CLI and ``convcost.load``.
 
 ``load(target)`` takes a zoo name (``mobilenet_v1``) or a path; a path is read by the reader its
-suffix names in ``READERS`` (spec files and Keras JSON today; each reader adds its own entry).
+suffix names in ``READERS`` (spec files, Keras JSON, ONNX; each reader adds its own entry).
 Nothing a file holds is ever imported, evaluated or unpickled.
 """
 
@@ -44,6 +44,23 @@ def _json_file(path: str) -> Model:
     from convcost.specfile import load
 
     return keras_json_file(path) or load(path)
+
+
+@reads(".onnx")
+def _onnx_file(path: str) -> Model:
+    """An ONNX file, read without the onnx package and without its weights (a dynamic batch as 1:
+    ``load`` then gives the model the batch asked for)."""
+    from convcost.interop.onnx import from_onnx
+
+    return from_onnx(path)
+
+
+def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name: str | None = None) -> Model:
+    """The network in the ONNX file at ``path`` (``convcost.interop.onnx.from_onnx``): ``batch`` where
+    the file leaves it symbolic, ``strict=False`` to keep operators convcost cannot map as Unknown."""
+    from convcost.interop.onnx import from_onnx as read
+
+    return read(path, batch=batch, strict=strict, name=name)
 
 
 def is_path(target: str) -> bool:

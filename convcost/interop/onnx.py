@@ -1,0 +1,755 @@
+"""Read an ONNX file into convcost's graph: ``from_onnx(path)``, and each operator's layer kind.
+
+The file is decoded by ``onnx_wire`` (no ``onnx`` package; weights are never read) and walked by
+``onnx_walk.Walk``, which keeps every tensor as a constant or as a convcost tensor seen through a
+layout. This module maps each operator that reads the network's tensors to layer kinds, one
+method per operator or family (``_Reader.map_*``), and is the one place that names the kinds:
+
+* Conv -> ``Conv2D`` (``group``, ``dilations``, ``pads`` / ``auto_pad``, ``kernel_shape`` or the
+  weight's), Gemm and MatMul with a weight -> ``Dense``, BatchNormalization -> ``BatchNorm``;
+* a bias a following ``Add`` applies (MatMul + Add; Keras' Conv -> Transpose -> Add) is the layer's
+  bias, so the Add makes no node; an Add / Sub / Mul / Div of an activation and a weight tensor is
+  a ``WeightOp`` (Keras exports BatchNorm as ``x - mean``, ``* scale``, ``+ beta``);
+* Relu, Clip(0, 6), Sigmoid, HardSigmoid, HardSwish, ``x * Sigmoid(x)`` (SiLU), Softmax, ... ->
+  ``Activation``; pooling, ReduceMean over height and width, Flatten / Reshape, Pad, Concat,
+  Dropout to their kinds; Transpose, Identity and Cast make no node.
+
+Kinds this convcost does not have yet are looked up by name (``_kind``), so their operators are
+refused by name until they land. Every refusal is collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from convcost.errors import GeometryError, SpecError, SpecFileError
+from convcost.interop import onnx_values as values
+from convcost.interop import onnx_wire as wire
+from convcost.interop.onnx_values import Value
+from convcost.interop.onnx_walk import Act, Const, Unmappable, Walk, file_label
+from convcost.layer import LAYER_TYPES, ExplicitPadding, Layer, Shape, elements
+from convcost.layers import (
+    ACTIVATIONS,
+    Activation,
+    AvgPool2D,
+    BatchNorm,
+    Concat,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    Reshape,
+    Unknown,
+    WeightOp,
+    ZeroPadding2D,
+)
+from convcost.model import Model
+
+#: element-wise activations, by ONNX operator (Clip, Softmax, Gelu and the swish patterns are apart)
+UNARY_ACTIVATIONS = {
+    "Relu": "relu",
+    "Sigmoid": "sigmoid",
+    "HardSigmoid": "hard_sigmoid",
+    "HardSwish": "hard_swish",
+    "Tanh": "tanh",
+    "LeakyRelu": "leaky_relu",
+    "Elu": "elu",
+    "Selu": "selu",
+    "Softplus": "softplus",
+    "Mish": "mish",
+    "Swish": "silu",
+}
+#: the operations of an activation and a constant (WeightOp's, and ScalarOp's names for them)
+ARITHMETIC = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Pow": "power"}
+#: the merge kind of each operator on two or more of the network's tensors (by name: most are new)
+MERGES = {
+    "Add": "Add",
+    "Sum": "Add",
+    "Sub": "Subtract",
+    "Mul": "Multiply",
+    "Div": "Divide",
+    "Max": "Maximum",
+    "Min": "Minimum",
+    "Mean": "Average",
+}
+
+
+def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name: str | None = None) -> Model:
+    """Read the ONNX file at ``path`` into a ``Model``; its weights are never read.
+
+    ``batch``: the batch size where the file leaves it symbolic (default 1; a fixed batch in the file
+    is kept). ``strict=False`` keeps an operator convcost cannot map as an ``Unknown`` node (it costs
+    nothing; the report marks its totals as lower bounds) where the file gives its output shape.
+    """
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise SpecError(f"batch must be a positive integer, got {batch!r}")
+    reader = _Reader(path, wire.read_model(path), batch, strict)
+    graph = reader.graph()
+    return Model.from_graph(name or file_label(path), graph, reader.batch, notes=reader.all_notes())
+
+
+def _kind(name: str) -> type[Layer] | None:
+    """A layer kind by name, or None when this convcost does not have it yet."""
+    return LAYER_TYPES.get(name)
+
+
+def _has_field(kind: type[Layer], name: str) -> bool:
+    return any(f.name == name for f in fields(kind))
+
+
+def _pair(node: wire.Node, key: str) -> tuple[int, int]:
+    value = tuple(int(v) for v in node.attributes.get(key, (1, 1)))
+    if len(value) != 2 or any(v < 1 for v in value):
+        raise SpecFileError(f"node '{node.name}' ({node.op_type}): {key} {list(value)} (two positive integers)")
+    return (value[0], value[1])
+
+
+class _Reader(Walk):
+    def __init__(self, path: str, model: wire.Model, batch: int | None, strict: bool) -> None:
+        super().__init__(path, model, batch, strict)
+        self.swishes: dict[int, tuple[str, str]] = {}  # a Mul that is x * gate(x) -> (activation, x)
+        self.biasable: dict[str, str] = {}  # a conv or Dense without bias -> the ONNX tensor it makes
+        self.folded_batchnorm = 0
+        self.merged_biases: list[str] = []
+        self.has_batchnorm = any(n.op_type == "BatchNormalization" for n in self.nodes)
+        self.handlers: dict[str, Callable[[int, wire.Node], None]] = {
+            "Conv": self.map_conv,
+            "ConvTranspose": self.map_conv_transpose,
+            "Gemm": self.map_gemm,
+            "MatMul": self.map_matmul,
+            "BatchNormalization": self.map_batchnorm,
+            "LayerNormalization": self.map_layer_norm,
+            "Clip": self.map_clip,
+            "Softmax": self.map_softmax,
+            "Gelu": self.map_gelu,
+            "MaxPool": self.map_pool,
+            "AveragePool": self.map_pool,
+            "GlobalAveragePool": self.map_global_pool,
+            "GlobalMaxPool": self.map_global_pool,
+            "ReduceMean": self.map_reduce,
+            "ReduceMax": self.map_reduce,
+            "Flatten": self.map_reshape,
+            "Reshape": self.map_reshape,
+            "Squeeze": self.map_reshape,
+            "Unsqueeze": self.map_reshape,
+            "Transpose": self.map_transpose,
+            "Pad": self.map_pad,
+            "Concat": self.map_concat,
+            "Dropout": self.map_dropout,
+            "Identity": self.map_identity,
+            "Cast": self.map_identity,
+            "CastLike": self.map_cast_like,
+            "Shape": self.map_shape,
+            "Size": self.map_shape,
+            **{op: self.map_activation for op in UNARY_ACTIVATIONS},
+            **{op: self.map_arithmetic for op in (*ARITHMETIC, *MERGES)},
+        }
+
+    # ------------------------------------------------------------------ the walk's hooks
+
+    def map(self, index: int, node: wire.Node) -> None:
+        if index in self.swishes:
+            function, x = self.swishes[index]
+            self.activation(node, function, self.acts[x])
+            return
+        handler = self.handlers.get(node.op_type)
+        if handler is None:
+            raise Unmappable(f"operator {node.op_type}")
+        handler(index, node)
+
+    def stand_in(self, node: wire.Node, shape: Shape, inputs: list[str]) -> str:
+        return self.add(node, Unknown(op=node.op_type, output=shape), inputs)
+
+    def reader_notes(self) -> list[str]:
+        notes = []
+        if self.folded_batchnorm:
+            n = self.folded_batchnorm
+            notes.append(
+                f"BatchNorm was folded into {n} convolution{'s' if n != 1 else ''} by the exporter: the file "
+                "holds their rescaled weights and a bias each, not BatchNorm's 4 values per channel"
+            )
+        if self.merged_biases:
+            n = len(self.merged_biases)
+            notes.append(
+                f"{n} convolution or Dense bias{'es are' if n != 1 else ' is'} the tensor of an earlier layer "
+                "(an exporter merged equal tensors): counted once, where first used; the later layers show no bias"
+            )
+        return notes
+
+    # ------------------------------------------------------------------ helpers
+
+    def channels_first(self, node: wire.Node, act: Act) -> str:
+        """The convcost tensor of ``act`` in ONNX's axis order (a Permute when its layout is not)."""
+        if act.canonical:
+            return act.tensor
+        permute = _kind("Permute")
+        if permute is None:
+            raise Unmappable(f"{node.op_type} of a transposed tensor (needs the Permute kind)")
+        return self.add(node, permute(dims=act.axes), [act.tensor], suffix="permute")  # type: ignore[call-arg]
+
+    def weight(self, node: wire.Node, position: int, what: str) -> Const:
+        """A constant input the layer holds (a weight, a bias)."""
+        name = node.inputs[position] if position < len(node.inputs) else ""
+        if not name:
+            raise SpecFileError(f"{self.where(node)}: it has no {what}")
+        if name in self.acts:
+            raise Unmappable(f"{node.op_type} whose {what} is computed from the network's tensors")
+        return self.consts[name]
+
+    def bias_input(self, node: wire.Node, position: int, units: int) -> tuple[str, ...]:
+        """The tensor a bias input holds (none for a bias computed as zeros: dynamo's ``Expand(0, ...)``)."""
+        if position >= len(node.inputs) or not node.inputs[position]:
+            return ()
+        const = self.weight(node, position, "bias")
+        if values.size(const.shape) != units:
+            raise SpecFileError(f"{self.where(node)}: a bias of shape {list(const.shape)} for {units} outputs")
+        return self.held(const)
+
+    def fold_bias(self, node: wire.Node, x: Act, name: str) -> bool:
+        """An ``Add`` of a bias after a conv or Dense that has none (MatMul + Add; Keras' Conv ->
+        Transpose -> Add, its bias reshaped to ``[1, 1, 1, C]``): the layer holds the bias, the Add
+        makes no node. Only when the Add is the one reader of the layer's output, through
+        Transposes, Identities and Casts."""
+        layer_node = self.biasable.get(x.tensor)
+        const = self.consts[name]
+        holds = self.held(const)
+        if layer_node is None or not holds or self.held_elsewhere(holds[0]):
+            return False
+        units = self.shapes[x.tensor][0]
+        if self.per_sample(node, x, const.shape) != (units,) + (1,) * (len(self.shapes[x.tensor]) - 1):
+            return False
+        tensor = next(n for n in node.inputs if n in self.acts)
+        while tensor != layer_node:
+            producer = self.nodes[self.producer[tensor]]
+            if self.only_reader(tensor) is None or producer.op_type not in ("Transpose", "Identity", "Cast"):
+                return False
+            tensor = producer.inputs[0]
+        if self.only_reader(tensor) is None:
+            return False
+        self.give_bias(x.tensor, holds[0])
+        self.alias(node, x)
+        return True
+
+    def may_take_bias(self, node: wire.Node, out: str, has_bias: bool) -> None:
+        """A layer made without a bias may take the one an Add after it applies (``fold_bias``)."""
+        if not has_bias and not self.builder.nodes[-1].shares:
+            self.biasable[out] = node.outputs[0]
+
+    def with_bias(self, holds: tuple[str, ...], bias: tuple[str, ...]) -> tuple[bool, tuple[str, ...]]:
+        """Whether the layer keeps its bias, and what it holds: a bias tensor an earlier layer already
+        holds (an exporter merged equal biases) is counted there, once."""
+        if bias and self.held_elsewhere(bias[0]) and not any(self.held_elsewhere(t) for t in holds):
+            self.merged_biases.append(bias[0])
+            return False, holds
+        return bool(bias), (*holds, *bias)
+
+    # ---------------------------------------------------- convolutions and fully-connected layers
+
+    def map_conv(self, index: int, node: wire.Node) -> None:
+        w = self.weight(node, 1, "weight")
+        if len(w.shape) != 4:
+            raise Unmappable(f"Conv with a {len(w.shape) - 2}-D kernel (only 2-D)")
+        tensor = self.channels_first(node, self.act(node))
+        shape = self.shapes[tensor]
+        filters, per_group, kh, kw = w.shape
+        if tuple(node.attributes.get("kernel_shape", (kh, kw))) != (kh, kw):
+            raise SpecFileError(
+                f"{self.where(node)}: kernel_shape {list(node.attributes['kernel_shape'])} "
+                f"but a weight of shape {list(w.shape)}"
+            )
+        groups = int(node.attributes.get("group", 1))
+        channels = shape[0] if len(shape) == 3 else 0
+        if groups < 1 or per_group * groups != channels:
+            raise GeometryError(f"a weight of shape {list(w.shape)} in {groups} groups for {channels} input channels")
+        stride, dilation = _pair(node, "strides"), _pair(node, "dilations")
+        padding = self.window_padding(node, shape[1:], (kh, kw), stride, dilation)
+        keep, holds = self.with_bias(self.held(w), self.bias_input(node, 2, filters))
+        folded = self.folded(node)
+        layer = Conv2D(filters, (kh, kw), stride=stride, padding=padding, dilation=dilation, groups=groups, bias=keep)
+        out = self.add(node, layer, [tensor], holds=holds, details=[("folded_batchnorm", True)] if folded else [])
+        self.set(node, out, (0, 1, 2))
+        self.may_take_bias(node, out, keep)
+
+    def folded(self, node: wire.Node) -> bool:
+        """Whether the exporter folded a BatchNorm into this conv: dynamo's rewriter says so; the
+        TorchScript exporter leaves no BatchNormalization node and names both folded tensors
+        ``onnx::Conv_<n>``, where a conv that had no BatchNorm keeps its parameters' names."""
+        rules = node.metadata.get("pkg.onnxscript.rewriter.rule_name", "")
+        renamed = len(node.inputs) > 2 and all(n.startswith("onnx::Conv_") for n in node.inputs[1:3])
+        if "FuseBatchNormIntoConv" in rules or (renamed and not self.has_batchnorm):
+            self.folded_batchnorm += 1
+            return True
+        return False
+
+    def window_padding(
+        self, node: wire.Node, size: Shape, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+    ) -> ExplicitPadding:
+        """``pads`` / ``auto_pad`` as ((top, bottom), (left, right)). SAME_UPPER and SAME_LOWER make
+        ``ceil(in / stride)`` outputs, the odd pixel after (UPPER) or before (LOWER)."""
+        auto = node.attributes.get("auto_pad", "NOTSET") or "NOTSET"
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            sides = []
+            for n, k, s, d in zip(size, kernel, stride, dilation, strict=True):
+                total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+                small, large = total // 2, total - total // 2
+                sides.append((small, large) if auto == "SAME_UPPER" else (large, small))
+            return (sides[0], sides[1])
+        if auto == "VALID":
+            return ((0, 0), (0, 0))
+        if auto != "NOTSET":
+            raise SpecFileError(f"{self.where(node)}: auto_pad {auto!r}")
+        pads = tuple(int(p) for p in node.attributes.get("pads", (0, 0, 0, 0)))
+        if len(pads) != 4:
+            raise SpecFileError(f"{self.where(node)}: pads {list(pads)} for a 2-D window")
+        if any(p < 0 for p in pads):
+            raise Unmappable(f"{node.op_type} with negative pads")
+        return ((pads[0], pads[2]), (pads[1], pads[3]))
+
+    def map_conv_transpose(self, index: int, node: wire.Node) -> None:
+        kind = _kind("Conv2DTranspose")
+        if kind is None:
+            raise Unmappable("operator ConvTranspose (needs the Conv2DTranspose kind)")
+        w = self.weight(node, 1, "weight")
+        if len(w.shape) != 4:
+            raise Unmappable(f"ConvTranspose with a {len(w.shape) - 2}-D kernel (only 2-D)")
+        tensor = self.channels_first(node, self.act(node))
+        shape = self.shapes[tensor]
+        in_channels, per_group, kh, kw = w.shape
+        groups = int(node.attributes.get("group", 1))
+        if len(shape) != 3 or in_channels != shape[0]:
+            raise GeometryError(f"a weight of shape {list(w.shape)} for {shape[0]} input channels")
+        stride, dilation = _pair(node, "strides"), _pair(node, "dilations")
+        if (
+            node.attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "", "VALID")
+            or "output_shape" in node.attributes
+        ):
+            raise Unmappable("ConvTranspose with auto_pad or output_shape")
+        pads = tuple(int(p) for p in node.attributes.get("pads", (0, 0, 0, 0)))
+        extra = tuple(int(p) for p in node.attributes.get("output_padding", (0, 0)))
+        filters = per_group * groups
+        keep, holds = self.with_bias(self.held(w), self.bias_input(node, 2, filters))
+        layer = kind(  # type: ignore[call-arg]
+            filters=filters,
+            kernel=(kh, kw),
+            stride=stride,
+            padding=((pads[0], pads[2]), (pads[1], pads[3])),
+            output_padding=extra,
+            dilation=dilation,
+            groups=groups,
+            bias=keep,
+        )
+        self.set(node, self.add(node, layer, [tensor], holds=holds), (0, 1, 2))
+
+    def map_gemm(self, index: int, node: wire.Node) -> None:
+        a = node.attributes
+        if int(a.get("transA", 0)) or node.inputs[0] not in self.acts:
+            raise Unmappable("Gemm whose first operand is not the network's tensor")
+        x = self.act(node)
+        b = self.weight(node, 1, "B")
+        if len(b.shape) != 2 or len(x.axes) != 1:
+            raise Unmappable("Gemm on tensors that are not matrices")
+        k, units = b.shape[::-1] if int(a.get("transB", 0)) else b.shape
+        if k != self.shapes[x.tensor][0]:
+            raise GeometryError(f"a B of shape {list(b.shape)} for {self.shapes[x.tensor][0]} inputs")
+        if len(node.inputs) > 2 and node.inputs[2]:
+            c = self.weight(node, 2, "C")
+            if values.size(c.shape) != units or (len(c.shape) == 2 and c.shape[0] != 1):
+                raise Unmappable("Gemm whose C is not one bias per output")
+        keep, holds = self.with_bias(self.held(b), self.bias_input(node, 2, units))
+        out = self.add(node, Dense(units, bias=keep), [x.tensor], holds=holds)
+        self.set(node, out, (0,))
+        self.may_take_bias(node, out, keep)
+
+    def map_matmul(self, index: int, node: wire.Node) -> None:
+        first, second = (*node.inputs, "", "")[:2]
+        if first in self.acts and second in self.acts:
+            raise Unmappable("MatMul of two of the network's tensors (attention)")
+        if first not in self.acts:
+            raise Unmappable("MatMul with the weight first")
+        x = self.act(node)
+        w = self.weight(node, 1, "weight")
+        if len(w.shape) != 2:
+            raise Unmappable("MatMul with a weight that is not a matrix")
+        if x.axes[-1] != 0:
+            raise Unmappable("MatMul over an axis other than the channels")
+        k, units = w.shape
+        if k != self.shapes[x.tensor][0]:
+            raise GeometryError(f"a weight of shape {list(w.shape)} for {self.shapes[x.tensor][0]} inputs")
+        out = self.add(node, Dense(units, bias=False), [x.tensor], holds=self.held(w))
+        self.set(node, out, x.axes)
+        self.may_take_bias(node, out, False)
+
+    # ---------------------------------------------------- normalisation and activations
+
+    def map_batchnorm(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        if x.axes[0] != 0:
+            raise Unmappable("BatchNormalization whose axis 1 is not the channels")
+        if any(self.used(node, i) for i in range(1, len(node.outputs))):
+            raise Unmappable("BatchNormalization in training mode")
+        channels = self.shapes[x.tensor][0]
+        holds: list[str] = []
+        # BatchNorm declares gamma, beta, the moving mean and variance: ONNX's scale, B, mean, var
+        for position, what in ((1, "scale"), (2, "B"), (3, "mean"), (4, "var")):
+            const = self.weight(node, position, what)
+            if values.size(const.shape) != channels:
+                raise SpecFileError(
+                    f"{self.where(node)}: a {what} of shape {list(const.shape)} for {channels} channels"
+                )
+            holds += self.held(const)
+        self.set(node, self.add(node, BatchNorm(), [x.tensor], holds=holds), x.axes)
+
+    def map_layer_norm(self, index: int, node: wire.Node) -> None:
+        kind = _kind("LayerNorm")
+        if kind is None:
+            raise Unmappable("operator LayerNormalization (needs the LayerNorm kind)")
+        x = self.act(node)
+        rank = len(x.axes) + 1
+        axis = int(node.attributes.get("axis", -1)) % rank
+        if axis != rank - 1:
+            raise Unmappable("LayerNormalization over more than the last axis")
+        channels = self.onnx_shape(x)[axis]
+        holds: list[str] = []
+        for position, what in ((1, "scale"), (2, "B")):
+            if position < len(node.inputs) and node.inputs[position]:
+                const = self.weight(node, position, what)
+                if values.size(const.shape) != channels:
+                    raise SpecFileError(f"{self.where(node)}: a {what} of shape {list(const.shape)}")
+                holds += self.held(const)
+        center = len(node.inputs) > 2 and bool(node.inputs[2])
+        layer = kind(axis=self.axis(node, x, axis), center=center, scale=True)  # type: ignore[call-arg]
+        self.set(node, self.add(node, layer, [x.tensor], holds=holds), x.axes)
+
+    def activation(self, node: wire.Node, function: str, x: Act) -> None:
+        if function not in ACTIVATIONS:
+            raise Unmappable(f"operator {node.op_type} (no '{function}' activation in this convcost)")
+        self.set(node, self.add(node, Activation(function), [x.tensor]), x.axes)
+
+    def map_activation(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        if not self.swish(node, x):
+            self.activation(node, UNARY_ACTIVATIONS[node.op_type], x)
+
+    def swish(self, node: wire.Node, x: Act) -> bool:
+        """``x * Sigmoid(x)`` is SiLU, ``x * HardSigmoid(x)`` hard-swish (how HardSwish is written before
+        opset 14): the gate makes no node, the Mul is the activation."""
+        if node.op_type not in ("Sigmoid", "HardSigmoid"):
+            return False
+        reader = self.only_reader(node.outputs[0])
+        if reader is None:
+            return False
+        mul = self.nodes[reader[0]]
+        if mul.op_type != "Mul" or len(mul.inputs) != 2 or mul.inputs[1 - reader[1]] != node.inputs[0]:
+            return False
+        if node.op_type == "HardSigmoid":
+            alpha, beta = float(node.attributes.get("alpha", 0.2)), float(node.attributes.get("beta", 0.5))
+            if not (math.isclose(alpha, 1 / 6, rel_tol=1e-6) and beta == 0.5):
+                return False
+        self.swishes[reader[0]] = ("silu" if node.op_type == "Sigmoid" else "hard_swish", node.inputs[0])
+        self.alias(node, x)  # only the Mul reads the gate, and the Mul is the activation
+        return True
+
+    def map_clip(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        bounds = [None, self.optional(node, 1, "min"), self.optional(node, 2, "max")]
+        low, high = values.clip_bounds(node.attributes, bounds, self.opset)
+        if (low, high) == (0, 6):
+            self.activation(node, "relu6", x)
+        elif (low, high) == (0, math.inf):
+            self.activation(node, "relu", x)
+        else:
+            raise Unmappable(f"Clip to [{low:g}, {high:g}] (only ReLU and ReLU6)")
+
+    def map_softmax(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        rank = len(x.axes) + 1
+        axis = int(node.attributes.get("axis", -1 if self.opset >= 13 else 1)) % rank
+        # before opset 13 Softmax normalises over every axis from ``axis`` on
+        covered = [axis] if self.opset >= 13 else list(range(axis, rank))
+        if len(covered) != 1 or self.axis(node, x, covered[0]) != 0:
+            raise Unmappable("Softmax over an axis other than the channels")
+        self.activation(node, "softmax", x)
+
+    def map_gelu(self, index: int, node: wire.Node) -> None:
+        tanh = node.attributes.get("approximate", "none") == "tanh"
+        self.activation(node, "gelu_tanh" if tanh else "gelu", self.act(node))
+
+    def map_arithmetic(self, index: int, node: wire.Node) -> None:
+        names = [n for n in node.inputs if n]
+        acts = [self.acts[n] for n in names if n in self.acts]
+        consts = [n for n in names if n not in self.acts]
+        if not consts:
+            self.merge(node, acts)
+            return
+        if len(names) != 2 or node.op_type not in ARITHMETIC:
+            raise Unmappable(f"{node.op_type} of the network's tensor and constants")
+        if node.op_type == "Add" and self.fold_bias(node, acts[0], consts[0]):
+            return
+        self.with_constant(node, acts[0], consts[0], reverse=names[0] == consts[0])
+
+    def merge(self, node: wire.Node, acts: list[Act]) -> None:
+        if len(acts) == 1:
+            self.alias(node, acts[0])
+            return
+        if any(a.axes != acts[0].axes for a in acts):
+            raise Unmappable(f"{node.op_type} of tensors in different layouts")
+        if len({len(a.axes) for a in acts}) != 1:
+            raise Unmappable(f"{node.op_type} of tensors of different ranks")
+        kind = _kind(MERGES.get(node.op_type, ""))
+        if kind is None:
+            raise Unmappable(
+                f"{node.op_type} of two of the network's tensors (needs the {MERGES.get(node.op_type)} kind)"
+            )
+        self.set(node, self.add(node, kind(), [a.tensor for a in acts]), acts[0].axes)
+
+    def with_constant(self, node: wire.Node, x: Act, name: str, reverse: bool) -> None:
+        """An activation and a constant: a number (ScalarOp), or a tensor of weights (WeightOp)."""
+        const = self.consts[name]
+        shape = self.per_sample(node, x, const.shape)
+        op = ARITHMETIC[node.op_type]
+        if reverse and op in ("subtract", "divide"):
+            op = "r" + op
+        value = self.value(name)
+        if elements(shape) == 1 and value is not None:
+            number = float(value.data[0])
+            if (op in ("add", "subtract") and number == 0) or (op in ("multiply", "divide", "power") and number == 1):
+                self.alias(node, x)  # x + 0, x * 1: exporters leave such no-ops in
+                return
+            scalar = _kind("ScalarOp")
+            if scalar is None:
+                raise Unmappable(f"{node.op_type} by a number (needs the ScalarOp kind)")
+            self.set(node, self.add(node, scalar(op=op, value=number), [x.tensor]), x.axes)  # type: ignore[call-arg]
+            return
+        holds = self.held(const)
+        if not holds or op == "power":
+            raise Unmappable(f"{node.op_type} with a tensor of computed constants")
+        self.set(node, self.add(node, WeightOp(op, shape), [x.tensor], holds=holds), x.axes)
+
+    # ---------------------------------------------------- pooling
+
+    def map_pool(self, index: int, node: wire.Node) -> None:
+        tensor = self.channels_first(node, self.act(node))
+        shape = self.shapes[tensor]
+        a = node.attributes
+        kernel = tuple(int(k) for k in a.get("kernel_shape", ()))
+        if len(kernel) != 2 or len(shape) != 3:
+            raise Unmappable(f"{node.op_type} over {len(kernel)} axes (only 2-D)")
+        if self.used(node, 1):
+            raise Unmappable("MaxPool's indices")
+        if _pair(node, "dilations") != (1, 1):
+            raise Unmappable(f"{node.op_type} with dilation")
+        pool = (kernel[0], kernel[1])
+        stride = _pair(node, "strides")
+        kind: type[MaxPool2D] | type[AvgPool2D] = MaxPool2D if node.op_type == "MaxPool" else AvgPool2D
+        options: dict[str, Any] = {}
+        padding: Any = self.window_padding(node, shape[1:], pool, stride, (1, 1))
+        if node.op_type == "AveragePool":
+            include = bool(int(a.get("count_include_pad", 0)))
+            if _has_field(AvgPool2D, "count_include_pad"):
+                options["count_include_pad"] = include
+            elif a.get("auto_pad") == "SAME_UPPER" and not include:
+                padding = "same"  # Keras 'same' leaves the padding out of the mean, as ONNX's default does
+            elif padding != ((0, 0), (0, 0)) and not include:
+                raise Unmappable("AveragePool that leaves its padding out of the mean (count_include_pad=0)")
+        if int(a.get("ceil_mode", 0)):
+            if _has_field(kind, "ceil_mode"):
+                options["ceil_mode"] = True
+            elif _windows(shape, pool, stride, padding, ceil=True) != _windows(
+                shape, pool, stride, padding, ceil=False
+            ):
+                raise Unmappable(f"{node.op_type} with ceil_mode (needs ceil_mode on the pooling kinds)")
+        layer = kind(pool, stride=stride, padding=padding, **options)
+        self.set(node, self.add(node, layer, [tensor]), (0, 1, 2))
+
+    def map_global_pool(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        if len(x.axes) != 3 or x.axes[0] != 0:
+            raise Unmappable(f"{node.op_type} of a tensor that is not an NCHW map")
+        self.global_pool(node, x, "max" if node.op_type == "GlobalMaxPool" else "mean", keep=True)
+
+    def global_pool(self, node: wire.Node, x: Act, reduce: str, keep: bool) -> None:
+        if reduce == "max":
+            kind = _kind("GlobalMaxPool2D")
+            if kind is None:
+                raise Unmappable(f"{node.op_type} over height and width (needs the GlobalMaxPool2D kind)")
+            layer: Layer = kind(keepdims=keep)  # type: ignore[call-arg]
+        else:
+            layer = GlobalAvgPool2D(keepdims=keep)
+        self.set(node, self.add(node, layer, [x.tensor]), x.axes if keep else (0,))
+
+    def map_reduce(self, index: int, node: wire.Node) -> None:
+        """ReduceMean (ReduceMax) over the two spatial axes is a global average (max) pool."""
+        x = self.act(node)
+        rank = len(x.axes) + 1
+        axes = values.reduce_axes(node.attributes, [None, self.optional(node, 1, "axes")], rank)
+        if rank != 4 or axes is None or len(axes) != 2 or sorted(self.axis(node, x, a) for a in axes) != [1, 2]:
+            raise Unmappable(f"{node.op_type} over axes other than height and width")
+        keep = bool(int(node.attributes.get("keepdims", 1)))
+        self.global_pool(node, x, "max" if node.op_type == "ReduceMax" else "mean", keep)
+
+    # ---------------------------------------------------- moving values
+
+    def map_identity(self, index: int, node: wire.Node) -> None:
+        self.alias(node, self.act(node))
+
+    def map_cast_like(self, index: int, node: wire.Node) -> None:
+        """CastLike(x, like): a constant cast to the network's type stays a constant."""
+        if node.inputs[0] in self.acts:
+            self.alias(node, self.act(node))
+            return
+        const, like = self.consts[node.inputs[0]], self.acts[node.inputs[1]]
+        value = self.value(node.inputs[0])
+        if value is not None:
+            value = Value(value.shape, tuple(values.cast_to(v, like.dtype) for v in value.data), like.dtype)
+        self.consts[node.outputs[0]] = Const(const.shape, like.dtype, value=value, weights=const.weights)
+
+    def map_shape(self, index: int, node: wire.Node) -> None:
+        self.consts[node.outputs[0]] = self.shape_of(node, self.onnx_shape(self.act(node)))
+
+    def map_transpose(self, index: int, node: wire.Node) -> None:
+        """A Transpose changes the layout only: no node."""
+        x = self.act(node)
+        rank = len(x.axes) + 1
+        perm = tuple(int(p) for p in node.attributes.get("perm") or tuple(range(rank))[::-1])
+        if sorted(perm) != list(range(rank)):
+            raise SpecFileError(f"{self.where(node)}: perm {list(perm)} for a tensor of rank {rank}")
+        if perm[0] != 0:
+            raise Unmappable("Transpose that moves the batch axis")
+        self.set(node, x.tensor, tuple(x.axes[p - 1] for p in perm[1:]))
+
+    def map_reshape(self, index: int, node: wire.Node) -> None:
+        """Reshape / Flatten / Squeeze / Unsqueeze: nothing when the per-sample shape stays, a Flatten
+        to a vector, a Reshape otherwise (of the tensor in ONNX's axis order)."""
+        x = self.act(node)
+        onnx_in = self.onnx_shape(x)
+        second = None
+        if node.op_type in ("Reshape", "Squeeze", "Unsqueeze") and not {"shape", "axes"} & set(node.attributes):
+            second = self.optional(node, 1, "target shape" if node.op_type == "Reshape" else "axes")
+        target = values.reshaped(node.op_type, node.attributes, onnx_in, second)
+        if not target or target[0] != self.batch:
+            raise Unmappable(f"{node.op_type} that changes the batch axis")
+        per_sample = target[1:]
+        if per_sample == onnx_in[1:]:
+            self.alias(node, x)
+        elif not per_sample:
+            raise Unmappable(f"{node.op_type} to one value per sample")
+        elif len(per_sample) == 1:
+            if len(self.shapes[x.tensor]) == 1:
+                self.alias(node, x)
+            else:
+                self.set(node, self.add(node, Flatten(), [x.tensor]), (0,))
+        elif (unit := self.unit_axes(x, per_sample)) is not None:
+            target, axes = unit
+            if target == self.shapes[x.tensor]:
+                self.set(node, x.tensor, axes)
+            else:
+                self.set(node, self.add(node, Reshape(target), [x.tensor]), axes)
+        else:
+            tensor = self.channels_first(node, x)
+            self.set(node, self.add(node, Reshape(per_sample), [tensor]), tuple(range(len(per_sample))))
+
+    def unit_axes(self, x: Act, per_sample: Shape) -> tuple[Shape, tuple[int, ...]] | None:
+        """A reshape that only adds or drops axes of size 1 (a squeeze-excite gate viewed as
+        ``(C, 1, 1)``, or as NHWC ``(1, 1, C)``): the convcost shape and layout of its output, the
+        other axes kept in convcost's order (channels first), the new ones after them. None when the
+        reshape moves values between axes."""
+        onnx_in = self.onnx_shape(x)[1:]
+        kept_in = [i for i, d in enumerate(onnx_in) if d != 1]
+        kept_out = [j for j, d in enumerate(per_sample) if d != 1]
+        if [onnx_in[i] for i in kept_in] != [per_sample[j] for j in kept_out]:
+            return None
+        axes = [0] * len(per_sample)
+        by_convcost_axis = sorted(range(len(kept_in)), key=lambda k: x.axes[kept_in[k]])
+        for position, k in enumerate(by_convcost_axis):
+            axes[kept_out[k]] = position
+        for n, j in enumerate(j for j, d in enumerate(per_sample) if d == 1):
+            axes[j] = len(kept_out) + n
+        target = [0] * len(per_sample)
+        for j, a in enumerate(axes):
+            target[a] = per_sample[j]
+        return tuple(target), tuple(axes)
+
+    def map_pad(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        a = node.attributes
+        rank = len(x.axes) + 1
+        if self.opset < 11:
+            pads = [int(p) for p in a.get("pads", ())]
+            fill = float(a.get("value", 0.0))
+        else:
+            pads = self.needed(node, 1, "pads").ints
+            given = self.optional(node, 2, "constant value")
+            fill = float(given.scalar()) if given is not None else 0.0
+        axes = list(range(rank))
+        if len(node.inputs) > 3 and node.inputs[3]:
+            axes = [v % rank for v in self.needed(node, 3, "axes").ints]
+        if len(pads) != 2 * len(axes):
+            raise SpecFileError(f"{self.where(node)}: {len(pads)} pads for {len(axes)} axes")
+        amounts = {axis: (0, 0) for axis in range(rank - 1)}
+        for i, onnx_axis in enumerate(axes):
+            if (pads[i], pads[i + len(axes)]) != (0, 0):
+                amounts[self.axis(node, x, onnx_axis)] = (pads[i], pads[i + len(axes)])
+        if all(v == (0, 0) for v in amounts.values()):
+            self.alias(node, x)
+            return
+        if rank != 4 or amounts[0] != (0, 0):
+            raise Unmappable("Pad of axes other than height and width")
+        if any(p < 0 for pair in amounts.values() for p in pair):
+            raise Unmappable("Pad with negative amounts (cropping)")
+        padding = (amounts[1], amounts[2])
+        mode = a.get("mode", "constant") or "constant"
+        if mode == "constant" and fill == 0.0:
+            layer: Layer = ZeroPadding2D(padding)
+        else:
+            pad2d = _kind("Pad2D")
+            modes = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
+            if pad2d is None or mode not in modes:
+                raise Unmappable(f"Pad in {mode!r} mode" + (f" with {fill:g}" if mode == "constant" else ""))
+            layer = pad2d(padding=padding, mode=modes[mode], value=fill)  # type: ignore[call-arg]
+        self.set(node, self.add(node, layer, [x.tensor]), x.axes)
+
+    def map_concat(self, index: int, node: wire.Node) -> None:
+        names = [n for n in node.inputs if n]
+        if any(n not in self.acts for n in names):
+            raise Unmappable("Concat of the network's tensors and constants")
+        acts = [self.acts[n] for n in names]
+        if any(a.axes != acts[0].axes for a in acts):
+            raise Unmappable("Concat of tensors in different layouts")
+        if len(acts) == 1:
+            self.alias(node, acts[0])
+            return
+        if self.axis(node, acts[0], int(node.attributes.get("axis", 1))) != 0:
+            raise Unmappable("Concat along an axis other than the channels")
+        self.set(node, self.add(node, Concat(), [a.tensor for a in acts]), acts[0].axes)
+
+    def map_dropout(self, index: int, node: wire.Node) -> None:
+        x = self.act(node)
+        if self.used(node, 1):
+            raise Unmappable("Dropout's mask")
+        given = self.optional(node, 1, "ratio")
+        rate = float(given.scalar()) if given is not None else float(node.attributes.get("ratio", 0.5))
+        self.set(node, self.add(node, Dropout(rate if 0 <= rate < 1 else 0.5), [x.tensor]), x.axes)
+
+
+def _windows(shape: Shape, pool: tuple[int, int], stride: tuple[int, int], padding: Any, ceil: bool) -> tuple[int, ...]:
+    """The (H, W) a pooling window leaves, rounding down or (torch's ceil_mode rule, which ONNX
+    follows) up, the last window starting inside the input or its leading padding."""
+    from convcost.geometry import explicit_padding
+
+    pads = explicit_padding(padding, (shape[1], shape[2]), pool, stride, (1, 1))
+    out = []
+    for size, k, s, (before, after) in zip(shape[1:], pool, stride, pads, strict=True):
+        span = size + before + after - k
+        n = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (n - 1) * s >= size + before:
+            n -= 1
+        out.append(n)
+    return tuple(out)
+
+
+__all__ = ["from_onnx"]
