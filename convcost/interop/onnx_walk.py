@@ -285,7 +285,7 @@ class Walk:
 
     def _visit(self, index: int) -> None:
         node = self.nodes[index]
-        if any(name in self.poisoned for name in node.inputs):
+        if self.poisoned and any(name in self.poisoned for name in node.inputs):
             self.poisoned.update(node.outputs)  # caused by an earlier problem, reported once
             return
         try:
@@ -488,7 +488,10 @@ class Walk:
         ((key, attribute),) = node.attributes.items()
         name = node.outputs[0]
         if key == "value" and isinstance(attribute, wire.Tensor):
-            return self.const_of(replace(attribute, name=name))
+            tensor = wire.Tensor(
+                name, attribute.dims, attribute.dtype, attribute.data, attribute.external, attribute.position
+            )
+            return self.const_of(tensor)
         kinds = {
             "value_float": wire.FLOAT,
             "value_floats": wire.FLOAT,
@@ -708,7 +711,6 @@ class Walk:
         kind declares its weights. Returns the node's name."""
         path = _node_path(node)
         name = self.builder.unique(f"{path}/{suffix}" if suffix else path)
-        layer = replace(layer, name=name.rsplit("/", 1)[-1])
         shape = layer.output_shape(tuple(self.shapes[i] for i in inputs))
         shares = self._sharing(name, layer, tuple(holds))
         source = Source("onnx", node.name, node.op_type, details=tuple(sorted(details)))
@@ -726,7 +728,7 @@ class Walk:
                 self.holdings[t] = _Holding(name, holds, layer)
             return ""
         owner = self.holdings[taken[0]]
-        if owner.tensors == holds and replace(owner.layer, name="") == replace(layer, name=""):
+        if owner.tensors == holds and owner.layer == layer:  # readers leave layers unnamed: nodes name them
             return owner.node
         self.counted_twice.update(taken)
         for t in holds:

@@ -244,7 +244,7 @@ class _Decoder:
                 key, pos = self.varint(pos, end)
             number, wire = key >> 3, key & 7
             if number == 0:
-                raise self.fail(at, "field number 0 (not protobuf: is this an ONNX file?)")
+                raise self.fail(at, "field number 0 is not protobuf: not an ONNX model, or a corrupted one")
             if wire == 0:
                 b = buf[pos] if pos < end else 0x80
                 if b < 0x80 and pos < end:
@@ -274,7 +274,7 @@ class _Decoder:
                 value = pos
                 pos += 8
             else:
-                raise self.fail(at, f"wire type {wire} (not protobuf ONNX: is this an ONNX file?)")
+                raise self.fail(at, f"wire type {wire} is not protobuf: not an ONNX model, or a corrupted one")
             out.append((number, wire, value, at))
         return out
 
