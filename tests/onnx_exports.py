@@ -112,10 +112,10 @@ def torch_source(model: Any, shape: tuple[int, ...]) -> Source:
         nonlocal macs
         macs += output.numel() * module.in_features
 
-    for module in model.modules():
-        if type(module) is nn.Conv2d:
+    for module in model.modules():  # subclasses too: HF EfficientNet's depthwise conv is one
+        if isinstance(module, nn.Conv2d):
             hooks.append(module.register_forward_hook(conv_hook))
-        elif type(module) is nn.Linear:
+        elif isinstance(module, nn.Linear):
             hooks.append(module.register_forward_hook(linear_hook))
         elif isinstance(module, nn.ConvTranspose2d):
             raise NotImplementedError("transposed convolutions are not in these sources")
@@ -123,7 +123,7 @@ def torch_source(model: Any, shape: tuple[int, ...]) -> Source:
         model(torch.zeros(1, *shape))
     for hook in hooks:
         hook.remove()
-    weighted = [m for m in model.modules() if type(m) in (nn.Conv2d, nn.Linear)]
+    weighted = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     batchnorms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     # a BatchNorm folded into a conv without bias gives it one; the conv is the module before it
     added, previous = 0, None

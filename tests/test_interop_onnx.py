@@ -29,6 +29,7 @@ from convcost.interop.onnx import _Reader, from_onnx
 from convcost.interop.onnx_wire import read_model
 from convcost.loading import load
 from convcost.model import Model
+from convcost.spec import AvgPool2D
 
 TORCH_CASES = [
     *(("zoo_mobilenet_v1", e) for e in ("ts9", "ts11", "ts13", "ts17", "ts20_dynbatch", "dynamo", "dynamo_noopt")),
@@ -307,8 +308,100 @@ def test_pooling_and_reductions(tmp_path: Path) -> None:
         {"axes": np.array([2, 3], np.int64)},
         opset=18,
     )
-    model = read_or_skip(path)  # ceil_mode that changes the size needs the pooling kinds' field
-    assert [r.output for r in analyze(model).rows][:2] == [(3, 5, 5), (3, 3, 3)]
+    shapes = runtime_shapes(path)
+    rows = analyze(from_onnx(str(path))).rows
+    assert (
+        [(r.kind, r.output) for r in rows]
+        == [
+            ("pool", shapes["m"][1:]),
+            ("pool", shapes["a"][1:]),  # ceil_mode keeps the last, partial window: 5 -> 3
+            ("global_pool", shapes["r"][1:]),
+            ("global_pool", shapes["g"][1:]),
+            ("add", shapes["y"][1:]),
+        ]
+    )
+    assert shapes["a"] == (1, 3, 3, 3)
+
+
+def test_average_pooling_leaves_padding_out_unless_told(tmp_path: Path) -> None:
+    """ONNX's AveragePool leaves the padding out of the mean (count_include_pad=0), torch's counts it."""
+    for include in (0, 1):
+        path = save(
+            tmp_path / f"avg{include}.onnx",
+            [node("AveragePool", ["x"], "y", kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=include)],
+            [("x", [1, 2, 5, 5])],
+            ["y"],
+        )
+        (layer,) = [n.layer for n in from_onnx(str(path)).graph.nodes]
+        assert layer == AvgPool2D(3, stride=1, padding=1, count_include_pad=bool(include))
+
+
+def test_element_wise_merges_numbers_and_learned_slopes(tmp_path: Path) -> None:
+    """Squeeze-excite's Mul of two tensors, arithmetic with a number (hard-swish written out), a
+    per-channel PRelu, Max with a number, and the normalisations with per-channel weights."""
+    path = save(
+        tmp_path / "mix.onnx",
+        [
+            node("GlobalAveragePool", ["x"], "g"),
+            node("Sigmoid", ["g"], "s"),
+            node("Mul", ["x", "s"], "se"),  # (4, 1, 1) gate on the (4, 6, 6) map
+            node("Add", ["se", "three"], "a"),
+            node("Div", ["a", "six"], "d"),
+            node("Sub", ["one", "d"], "r"),  # 1 - x
+            node("PRelu", ["r", "slope"], "p"),
+            node("Max", ["p", "zero"], "m"),
+            node("InstanceNormalization", ["m", "gamma", "beta"], "i"),
+            node("ReduceMax", ["i"], "y", axes=[2, 3], keepdims=0),
+        ],
+        [("x", [1, 4, 6, 6])],
+        ["y"],
+        {
+            "three": np.array(3, np.float32),
+            "six": np.array([6], np.float32),
+            "one": np.array(1, np.float32),
+            "slope": weights(4, 1, 1),
+            "zero": np.array(0, np.float32),
+            "gamma": weights(4),
+            "beta": weights(4, seed=1),
+        },
+        opset=13,
+    )
+    assert output_shape(path) == (1, 4)
+    rows = analyze(from_onnx(str(path)), "keras").rows
+    assert [(r.type_stride, r.output, r.params) for r in rows] == [
+        ("Avg Pool / s1", (4, 1, 1), 0),
+        ("SIGMOID", (4, 1, 1), 0),
+        ("Multiply", (4, 6, 6), 0),
+        ("x + 3", (4, 6, 6), 0),
+        ("x / 6", (4, 6, 6), 0),
+        ("1 - x", (4, 6, 6), 0),
+        ("PReLU", (4, 6, 6), 4),
+        ("max(x, 0)", (4, 6, 6), 0),
+        (rows[8].type_stride, (4, 6, 6), 8),
+        (rows[9].type_stride, (4,), 0),
+    ]
+    assert [r.kind for r in rows[8:]] == ["instancenorm", "global_pool"]
+
+
+def test_group_and_layer_normalization(tmp_path: Path) -> None:
+    """GroupNormalization with per-channel scale and bias (opset 21) and LayerNormalization over the
+    channels of an NHWC tensor (ConvNeXt's), each holding 2 values per channel."""
+    path = save(
+        tmp_path / "norms.onnx",
+        [
+            node("GroupNormalization", ["x", "gamma", "beta"], "g", num_groups=2),
+            node("Transpose", ["g"], "t", perm=[0, 2, 3, 1]),
+            node("LayerNormalization", ["t", "lg", "lb"], "l", axis=-1),
+            node("Transpose", ["l"], "y", perm=[0, 3, 1, 2]),
+        ],
+        [("x", [1, 4, 3, 3])],
+        ["y"],
+        {"gamma": weights(4), "beta": weights(4, seed=1), "lg": weights(4, seed=2), "lb": weights(4, seed=3)},
+        opset=21,
+    )
+    assert output_shape(path) == (1, 4, 3, 3)
+    rows = analyze(from_onnx(str(path)), "keras").rows
+    assert [(r.kind, r.output, r.params) for r in rows] == [("groupnorm", (4, 3, 3), 8), ("layernorm", (4, 3, 3), 8)]
 
 
 def test_pooling_where_ceil_mode_changes_nothing(tmp_path: Path) -> None:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import fields
-from typing import Any
 
 from convcost.errors import GeometryError, SpecError, SpecFileError
 from convcost.interop import onnx_values as values
@@ -34,16 +32,29 @@ from convcost.layer import LAYER_TYPES, ExplicitPadding, Layer, Shape, elements
 from convcost.layers import (
     ACTIVATIONS,
     Activation,
+    Add,
+    Average,
     AvgPool2D,
     BatchNorm,
     Concat,
     Conv2D,
     Dense,
+    Divide,
     Dropout,
     Flatten,
     GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    Maximum,
     MaxPool2D,
+    Minimum,
+    Multiply,
+    PReLU,
     Reshape,
+    ScalarOp,
+    Subtract,
     Unknown,
     WeightOp,
     ZeroPadding2D,
@@ -64,18 +75,26 @@ UNARY_ACTIVATIONS = {
     "Mish": "mish",
     "Swish": "silu",
 }
-#: the operations of an activation and a constant (WeightOp's, and ScalarOp's names for them)
-ARITHMETIC = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Pow": "power"}
-#: the merge kind of each operator on two or more of the network's tensors (by name: most are new)
-MERGES = {
-    "Add": "Add",
-    "Sum": "Add",
-    "Sub": "Subtract",
-    "Mul": "Multiply",
-    "Div": "Divide",
-    "Max": "Maximum",
-    "Min": "Minimum",
-    "Mean": "Average",
+#: the operations of an activation and a constant (ScalarOp's names; WeightOp has the first four)
+ARITHMETIC = {
+    "Add": "add",
+    "Sub": "subtract",
+    "Mul": "multiply",
+    "Div": "divide",
+    "Pow": "power",
+    "Max": "maximum",
+    "Min": "minimum",
+}
+#: the merge kind of each operator on two or more of the network's tensors
+MERGES: dict[str, type[Layer]] = {
+    "Add": Add,
+    "Sum": Add,
+    "Sub": Subtract,
+    "Mul": Multiply,
+    "Div": Divide,
+    "Max": Maximum,
+    "Min": Minimum,
+    "Mean": Average,
 }
 
 
@@ -98,10 +117,6 @@ def _kind(name: str) -> type[Layer] | None:
     return LAYER_TYPES.get(name)
 
 
-def _has_field(kind: type[Layer], name: str) -> bool:
-    return any(f.name == name for f in fields(kind))
-
-
 def _pair(node: wire.Node, key: str) -> tuple[int, int]:
     value = tuple(int(v) for v in node.attributes.get(key, (1, 1)))
     if len(value) != 2 or any(v < 1 for v in value):
@@ -112,7 +127,8 @@ def _pair(node: wire.Node, key: str) -> tuple[int, int]:
 class _Reader(Walk):
     def __init__(self, path: str, model: wire.Model, batch: int | None, strict: bool) -> None:
         super().__init__(path, model, batch, strict)
-        self.swishes: dict[int, tuple[str, str]] = {}  # a Mul that is x * gate(x) -> (activation, x)
+        self.swishes: dict[int, tuple[str, str]] = {}  # a Mul that ends an activation written out -> (it, x)
+        self.inside: set[int] = set()  # the nodes inside such an activation: no node of their own
         self.biasable: dict[str, str] = {}  # a conv or Dense without bias -> the ONNX tensor it makes
         self.folded_batchnorm = 0
         self.merged_biases: list[str] = []
@@ -124,6 +140,9 @@ class _Reader(Walk):
             "MatMul": self.map_matmul,
             "BatchNormalization": self.map_batchnorm,
             "LayerNormalization": self.map_layer_norm,
+            "InstanceNormalization": self.map_instance_norm,
+            "GroupNormalization": self.map_instance_norm,
+            "PRelu": self.map_prelu,
             "Clip": self.map_clip,
             "Softmax": self.map_softmax,
             "Gelu": self.map_gelu,
@@ -156,6 +175,9 @@ class _Reader(Walk):
         if index in self.swishes:
             function, x = self.swishes[index]
             self.activation(node, function, self.acts[x])
+            return
+        if index in self.inside:  # read only by the rest of an activation written out
+            self.alias(node, next(self.acts[n] for n in node.inputs if n in self.acts))
             return
         handler = self.handlers.get(node.op_type)
         if handler is None:
@@ -405,9 +427,6 @@ class _Reader(Walk):
         self.set(node, self.add(node, BatchNorm(), [x.tensor], holds=holds), x.axes)
 
     def map_layer_norm(self, index: int, node: wire.Node) -> None:
-        kind = _kind("LayerNorm")
-        if kind is None:
-            raise Unmappable("operator LayerNormalization (needs the LayerNorm kind)")
         x = self.act(node)
         rank = len(x.axes) + 1
         axis = int(node.attributes.get("axis", -1)) % rank
@@ -422,8 +441,48 @@ class _Reader(Walk):
                     raise SpecFileError(f"{self.where(node)}: a {what} of shape {list(const.shape)}")
                 holds += self.held(const)
         center = len(node.inputs) > 2 and bool(node.inputs[2])
-        layer = kind(axis=self.axis(node, x, axis), center=center, scale=True)  # type: ignore[call-arg]
+        layer = LayerNorm(axis=self.axis(node, x, axis), center=center, scale=True)
         self.set(node, self.add(node, layer, [x.tensor], holds=holds), x.axes)
+
+    def map_instance_norm(self, index: int, node: wire.Node) -> None:
+        """InstanceNormalization (per-channel scale and B) and GroupNormalization (opset 21's per-channel
+        scale and bias; opset 18's one per group is refused)."""
+        x = self.act(node)
+        if x.axes[0] != 0 or len(x.axes) != 3:
+            raise Unmappable(f"{node.op_type} of a tensor that is not an NCHW map")
+        channels = self.shapes[x.tensor][0]
+        holds: list[str] = []
+        for position, what in ((1, "scale"), (2, "bias")):
+            const = self.weight(node, position, what)
+            if values.size(const.shape) != channels:
+                raise Unmappable(
+                    f"{node.op_type} with a {what} of {values.size(const.shape)} values for {channels} channels"
+                )
+            holds += self.held(const)
+        if node.op_type == "InstanceNormalization":
+            layer: Layer = InstanceNorm(affine=True)
+        else:
+            groups = int(node.attributes.get("num_groups", 0))
+            if groups < 1 or channels % groups:
+                raise SpecFileError(f"{self.where(node)}: num_groups {groups} for {channels} channels")
+            layer = GroupNorm(groups)
+        self.set(node, self.add(node, layer, [x.tensor], holds=holds), x.axes)
+
+    def map_prelu(self, index: int, node: wire.Node) -> None:
+        """PRelu: a slope per channel, per value, or one for all (its tensor broadcast against x)."""
+        x = self.act(node)
+        const = self.weight(node, 1, "slope")
+        slope = self.per_sample(node, x, const.shape)
+        shape = self.shapes[x.tensor]
+        if slope == shape:
+            shared = "element"
+        elif elements(slope) == 1:
+            shared = "single"
+        elif slope == (shape[0],) + (1,) * (len(shape) - 1):
+            shared = "channel"
+        else:
+            raise Unmappable("PRelu with a slope shared along some axes only")
+        self.set(node, self.add(node, PReLU(shared), [x.tensor], holds=self.held(const)), x.axes)
 
     def activation(self, node: wire.Node, function: str, x: Act) -> None:
         if function not in ACTIVATIONS:
@@ -452,6 +511,31 @@ class _Reader(Walk):
                 return False
         self.swishes[reader[0]] = ("silu" if node.op_type == "Sigmoid" else "hard_swish", node.inputs[0])
         self.alias(node, x)  # only the Mul reads the gate, and the Mul is the activation
+        return True
+
+    def erf_gelu(self, index: int, node: wire.Node, divisor: str) -> bool:
+        """GELU written out, as TorchScript exports it before opset 20: ``x / sqrt(2) -> Erf -> + 1 ->
+        * x -> * 0.5``. The last Mul is the activation; the others make no node."""
+        x = node.inputs[0]
+        if not _number(self.value(divisor), math.sqrt(2)) or node.inputs[1] != divisor:
+            return False
+        chain = [index]
+        steps = (("Erf", None), ("Add", 1.0), ("Mul", x), ("Mul", 0.5))
+        tensor = node.outputs[0]
+        for op, other in steps:
+            reader = self.only_reader(tensor)
+            if reader is None or self.nodes[reader[0]].op_type != op:
+                return False
+            step = self.nodes[reader[0]]
+            if other is not None:
+                rest = step.inputs[1 - reader[1]] if len(step.inputs) == 2 else ""
+                if rest != other and not (isinstance(other, float) and _number(self.value(rest), other)):
+                    return False
+            chain.append(reader[0])
+            tensor = step.outputs[0]
+        self.inside.update(chain[1:-1])
+        self.swishes[chain[-1]] = ("gelu", x)
+        self.alias(node, self.acts[x])
         return True
 
     def map_clip(self, index: int, node: wire.Node) -> None:
@@ -490,6 +574,8 @@ class _Reader(Walk):
             raise Unmappable(f"{node.op_type} of the network's tensor and constants")
         if node.op_type == "Add" and self.fold_bias(node, acts[0], consts[0]):
             return
+        if node.op_type == "Div" and self.erf_gelu(index, node, consts[0]):
+            return
         self.with_constant(node, acts[0], consts[0], reverse=names[0] == consts[0])
 
     def merge(self, node: wire.Node, acts: list[Act]) -> None:
@@ -500,11 +586,8 @@ class _Reader(Walk):
             raise Unmappable(f"{node.op_type} of tensors in different layouts")
         if len({len(a.axes) for a in acts}) != 1:
             raise Unmappable(f"{node.op_type} of tensors of different ranks")
-        kind = _kind(MERGES.get(node.op_type, ""))
-        if kind is None:
-            raise Unmappable(
-                f"{node.op_type} of two of the network's tensors (needs the {MERGES.get(node.op_type)} kind)"
-            )
+        if (kind := MERGES.get(node.op_type)) is None:
+            raise Unmappable(f"{node.op_type} of two of the network's tensors")
         self.set(node, self.add(node, kind(), [a.tensor for a in acts]), acts[0].axes)
 
     def with_constant(self, node: wire.Node, x: Act, name: str, reverse: bool) -> None:
@@ -520,14 +603,13 @@ class _Reader(Walk):
             if (op in ("add", "subtract") and number == 0) or (op in ("multiply", "divide", "power") and number == 1):
                 self.alias(node, x)  # x + 0, x * 1: exporters leave such no-ops in
                 return
-            scalar = _kind("ScalarOp")
-            if scalar is None:
-                raise Unmappable(f"{node.op_type} by a number (needs the ScalarOp kind)")
-            self.set(node, self.add(node, scalar(op=op, value=number), [x.tensor]), x.axes)  # type: ignore[call-arg]
+            if not math.isfinite(number) or (op == "divide" and number == 0):
+                raise Unmappable(f"{node.op_type} by {number:g}")
+            self.set(node, self.add(node, ScalarOp(op, number), [x.tensor]), x.axes)
             return
         holds = self.held(const)
-        if not holds or op == "power":
-            raise Unmappable(f"{node.op_type} with a tensor of computed constants")
+        if not holds or op in ("power", "maximum", "minimum"):
+            raise Unmappable(f"{node.op_type} with a tensor of constants (only +, -, *, / take weights)")
         self.set(node, self.add(node, WeightOp(op, shape), [x.tensor], holds=holds), x.axes)
 
     # ---------------------------------------------------- pooling
@@ -545,25 +627,15 @@ class _Reader(Walk):
             raise Unmappable(f"{node.op_type} with dilation")
         pool = (kernel[0], kernel[1])
         stride = _pair(node, "strides")
-        kind: type[MaxPool2D] | type[AvgPool2D] = MaxPool2D if node.op_type == "MaxPool" else AvgPool2D
-        options: dict[str, Any] = {}
-        padding: Any = self.window_padding(node, shape[1:], pool, stride, (1, 1))
-        if node.op_type == "AveragePool":
+        padding = self.window_padding(node, shape[1:], pool, stride, (1, 1))
+        ceil = bool(int(a.get("ceil_mode", 0)))
+        layer: Layer
+        if node.op_type == "MaxPool":
+            layer = MaxPool2D(pool, stride=stride, padding=padding, ceil_mode=ceil)
+        else:
+            # ONNX leaves the padding out of the mean unless count_include_pad says otherwise
             include = bool(int(a.get("count_include_pad", 0)))
-            if _has_field(AvgPool2D, "count_include_pad"):
-                options["count_include_pad"] = include
-            elif a.get("auto_pad") == "SAME_UPPER" and not include:
-                padding = "same"  # Keras 'same' leaves the padding out of the mean, as ONNX's default does
-            elif padding != ((0, 0), (0, 0)) and not include:
-                raise Unmappable("AveragePool that leaves its padding out of the mean (count_include_pad=0)")
-        if int(a.get("ceil_mode", 0)):
-            if _has_field(kind, "ceil_mode"):
-                options["ceil_mode"] = True
-            elif _windows(shape, pool, stride, padding, ceil=True) != _windows(
-                shape, pool, stride, padding, ceil=False
-            ):
-                raise Unmappable(f"{node.op_type} with ceil_mode (needs ceil_mode on the pooling kinds)")
-        layer = kind(pool, stride=stride, padding=padding, **options)
+            layer = AvgPool2D(pool, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=include)
         self.set(node, self.add(node, layer, [tensor]), (0, 1, 2))
 
     def map_global_pool(self, index: int, node: wire.Node) -> None:
@@ -573,13 +645,7 @@ class _Reader(Walk):
         self.global_pool(node, x, "max" if node.op_type == "GlobalMaxPool" else "mean", keep=True)
 
     def global_pool(self, node: wire.Node, x: Act, reduce: str, keep: bool) -> None:
-        if reduce == "max":
-            kind = _kind("GlobalMaxPool2D")
-            if kind is None:
-                raise Unmappable(f"{node.op_type} over height and width (needs the GlobalMaxPool2D kind)")
-            layer: Layer = kind(keepdims=keep)  # type: ignore[call-arg]
-        else:
-            layer = GlobalAvgPool2D(keepdims=keep)
+        layer: Layer = GlobalMaxPool2D(keepdims=keep) if reduce == "max" else GlobalAvgPool2D(keepdims=keep)
         self.set(node, self.add(node, layer, [x.tensor]), x.axes if keep else (0,))
 
     def map_reduce(self, index: int, node: wire.Node) -> None:
@@ -736,20 +802,9 @@ class _Reader(Walk):
         self.set(node, self.add(node, Dropout(rate if 0 <= rate < 1 else 0.5), [x.tensor]), x.axes)
 
 
-def _windows(shape: Shape, pool: tuple[int, int], stride: tuple[int, int], padding: Any, ceil: bool) -> tuple[int, ...]:
-    """The (H, W) a pooling window leaves, rounding down or (torch's ceil_mode rule, which ONNX
-    follows) up, the last window starting inside the input or its leading padding."""
-    from convcost.geometry import explicit_padding
-
-    pads = explicit_padding(padding, (shape[1], shape[2]), pool, stride, (1, 1))
-    out = []
-    for size, k, s, (before, after) in zip(shape[1:], pool, stride, pads, strict=True):
-        span = size + before + after - k
-        n = (-(-span // s) if ceil else span // s) + 1
-        if ceil and (n - 1) * s >= size + before:
-            n -= 1
-        out.append(n)
-    return tuple(out)
+def _number(value: Value | None, expected: float) -> bool:
+    """Whether a constant is the single number ``expected`` (to float32's precision)."""
+    return value is not None and len(value.data) == 1 and math.isclose(float(value.data[0]), expected, rel_tol=1e-6)
 
 
 __all__ = ["from_onnx"]

@@ -22,6 +22,7 @@ cannot map are collected and reported together, by name.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 from collections.abc import Iterable, Sequence
@@ -235,6 +236,11 @@ class Walk:
             self.consts[tensor.name] = self.const_of(tensor)
         self._read_inputs([i for i in graph.inputs if i.name not in self.consts])
         order = self._topological()
+        # Constant nodes depend on nothing: known before the walk, so a pattern can look ahead at them
+        for node in self.nodes:
+            if node.op_type == "Constant" and node.domain in STANDARD_DOMAINS:
+                with contextlib.suppress(Unmappable):  # reported when the walk reaches it
+                    self.consts[node.outputs[0]] = self.constant_node(node)
         for index in order:
             for position, name in enumerate(self.nodes[index].inputs):
                 if name:
@@ -292,7 +298,8 @@ class Walk:
             if node.domain not in STANDARD_DOMAINS:
                 raise Unmappable(f"operator {node.domain}.{node.op_type}")
             if node.op_type == "Constant":
-                self.consts[node.outputs[0]] = self.constant_node(node)
+                if node.outputs and node.outputs[0] not in self.consts:
+                    self.consts[node.outputs[0]] = self.constant_node(node)
             elif any(name in self.acts for name in node.inputs):
                 self.map(index, node)
             else:
