@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from convcost.errors import GeometryError, SpecError, SpecFileError
 from convcost.interop import onnx_values as values
 from convcost.interop import onnx_wire as wire
-from convcost.interop.onnx_values import Value
+from convcost.interop.onnx_values import EvaluationError, Value
 from convcost.interop.onnx_walk import Act, Const, Unmappable, Walk, file_label
 from convcost.layer import LAYER_TYPES, ExplicitPadding, Layer, Shape, elements
 from convcost.layers import (
@@ -127,8 +128,12 @@ def _pair(node: wire.Node, key: str) -> tuple[int, int]:
 class _Reader(Walk):
     def __init__(self, path: str, model: wire.Model, batch: int | None, strict: bool) -> None:
         super().__init__(path, model, batch, strict)
-        self.swishes: dict[int, tuple[str, str]] = {}  # a Mul that ends an activation written out -> (it, x)
-        self.inside: set[int] = set()  # the nodes inside such an activation: no node of their own
+        # a layer written out as several nodes (SiLU as x * sigmoid(x), GELU with Erf, Keras' UpSampling2D
+        # as Unsqueeze -> Expand -> Reshape): its last node makes the layer, the others none
+        self.patterns: dict[int, Callable[[wire.Node], None]] = {}
+        self.inside: set[int] = set()
+        # a sequence of tensors (dynamo's torch.split): its parts, as the Slice layers that make them
+        self.sequences: dict[str, list[tuple[Act, int, int, int]]] = {}
         self.biasable: dict[str, str] = {}  # a conv or Dense without bias -> the ONNX tensor it makes
         self.folded_batchnorm = 0
         self.merged_biases: list[str] = []
@@ -165,6 +170,12 @@ class _Reader(Walk):
             "CastLike": self.map_cast_like,
             "Shape": self.map_shape,
             "Size": self.map_shape,
+            "Slice": self.map_slice,
+            "Split": self.map_split,
+            "SplitToSequence": self.map_split,
+            "SequenceAt": self.map_sequence_at,
+            "Resize": self.map_resize,
+            "Upsample": self.map_resize,
             **{op: self.map_activation for op in UNARY_ACTIVATIONS},
             **{op: self.map_arithmetic for op in (*ARITHMETIC, *MERGES)},
         }
@@ -172,11 +183,10 @@ class _Reader(Walk):
     # ------------------------------------------------------------------ the walk's hooks
 
     def map(self, index: int, node: wire.Node) -> None:
-        if index in self.swishes:
-            function, x = self.swishes[index]
-            self.activation(node, function, self.acts[x])
+        if index in self.patterns:
+            self.patterns[index](node)
             return
-        if index in self.inside:  # read only by the rest of an activation written out
+        if index in self.inside:  # read only by the rest of a layer written out
             self.alias(node, next(self.acts[n] for n in node.inputs if n in self.acts))
             return
         handler = self.handlers.get(node.op_type)
@@ -346,13 +356,8 @@ class _Reader(Walk):
         if len(shape) != 3 or in_channels != shape[0]:
             raise GeometryError(f"a weight of shape {list(w.shape)} for {shape[0]} input channels")
         stride, dilation = _pair(node, "strides"), _pair(node, "dilations")
-        if (
-            node.attributes.get("auto_pad", "NOTSET") not in ("NOTSET", "", "VALID")
-            or "output_shape" in node.attributes
-        ):
-            raise Unmappable("ConvTranspose with auto_pad or output_shape")
-        pads = tuple(int(p) for p in node.attributes.get("pads", (0, 0, 0, 0)))
         extra = tuple(int(p) for p in node.attributes.get("output_padding", (0, 0)))
+        pads = self.transposed_pads(node, shape[1:], (kh, kw), stride, dilation, extra)
         filters = per_group * groups
         keep, holds = self.with_bias(self.held(w), self.bias_input(node, 2, filters))
         layer = kind(  # type: ignore[call-arg]
@@ -366,6 +371,38 @@ class _Reader(Walk):
             bias=keep,
         )
         self.set(node, self.add(node, layer, [tensor], holds=holds), (0, 1, 2))
+
+    def transposed_pads(
+        self,
+        node: wire.Node,
+        size: Shape,
+        kernel: tuple[int, int],
+        stride: tuple[int, int],
+        dilation: tuple[int, int],
+        extra: tuple[int, ...],
+    ) -> tuple[int, int, int, int]:
+        """ConvTranspose's pads (begin H, begin W, end H, end W): given, or (ONNX's rule) worked out from
+        ``output_shape`` or from ``auto_pad`` SAME (an output of ``in * stride``)."""
+        auto = node.attributes.get("auto_pad", "NOTSET") or "NOTSET"
+        wanted = node.attributes.get("output_shape")
+        if wanted is None and auto not in ("SAME_UPPER", "SAME_LOWER"):
+            pads = tuple(int(p) for p in node.attributes.get("pads", (0, 0, 0, 0)))
+            if len(pads) != 4:
+                raise SpecFileError(f"{self.where(node)}: pads {list(pads)} for a 2-D window")
+            return (pads[0], pads[1], pads[2], pads[3])
+        if wanted is not None:
+            out = [int(v) for v in wanted[-2:]]
+        else:
+            out = [n * s for n, s in zip(size, stride, strict=True)]
+        begin, end = [], []
+        for i in range(2):
+            total = stride[i] * (size[i] - 1) + extra[i] + (kernel[i] - 1) * dilation[i] + 1 - out[i]
+            if total < 0:
+                raise Unmappable("ConvTranspose whose output_shape is larger than its full output")
+            small = total // 2
+            begin.append(small if auto == "SAME_UPPER" else total - small)
+            end.append(total - small if auto == "SAME_UPPER" else small)
+        return (begin[0], begin[1], end[0], end[1])
 
     def map_gemm(self, index: int, node: wire.Node) -> None:
         a = node.attributes
@@ -509,9 +546,12 @@ class _Reader(Walk):
             alpha, beta = float(node.attributes.get("alpha", 0.2)), float(node.attributes.get("beta", 0.5))
             if not (math.isclose(alpha, 1 / 6, rel_tol=1e-6) and beta == 0.5):
                 return False
-        self.swishes[reader[0]] = ("silu" if node.op_type == "Sigmoid" else "hard_swish", node.inputs[0])
+        self.ends_in_activation(reader[0], "silu" if node.op_type == "Sigmoid" else "hard_swish", node.inputs[0])
         self.alias(node, x)  # only the Mul reads the gate, and the Mul is the activation
         return True
+
+    def ends_in_activation(self, index: int, function: str, x: str) -> None:
+        self.patterns[index] = lambda node: self.activation(node, function, self.acts[x])
 
     def erf_gelu(self, index: int, node: wire.Node, divisor: str) -> bool:
         """GELU written out, as TorchScript exports it before opset 20: ``x / sqrt(2) -> Erf -> + 1 ->
@@ -534,7 +574,7 @@ class _Reader(Walk):
             chain.append(reader[0])
             tensor = step.outputs[0]
         self.inside.update(chain[1:-1])
-        self.swishes[chain[-1]] = ("gelu", x)
+        self.ends_in_activation(chain[-1], "gelu", x)
         self.alias(node, self.acts[x])
         return True
 
@@ -696,6 +736,10 @@ class _Reader(Walk):
         second = None
         if node.op_type in ("Reshape", "Squeeze", "Unsqueeze") and not {"shape", "axes"} & set(node.attributes):
             second = self.optional(node, 1, "target shape" if node.op_type == "Reshape" else "axes")
+        if node.op_type == "Unsqueeze":
+            new = list(node.attributes["axes"]) if "axes" in node.attributes else (second.ints if second else [])
+            if len(new) == 1 and self.keras_upsampling(index, node, x, int(new[0]) % (len(onnx_in) + 1)):
+                return
         target = values.reshaped(node.op_type, node.attributes, onnx_in, second)
         if not target or target[0] != self.batch:
             raise Unmappable(f"{node.op_type} that changes the batch axis")
@@ -710,11 +754,11 @@ class _Reader(Walk):
             else:
                 self.set(node, self.add(node, Flatten(), [x.tensor]), (0,))
         elif (unit := self.unit_axes(x, per_sample)) is not None:
-            target, axes = unit
-            if target == self.shapes[x.tensor]:
+            shape, axes = unit
+            if shape == self.shapes[x.tensor]:
                 self.set(node, x.tensor, axes)
             else:
-                self.set(node, self.add(node, Reshape(target), [x.tensor]), axes)
+                self.set(node, self.add(node, Reshape(shape), [x.tensor]), axes)
         else:
             tensor = self.channels_first(node, x)
             self.set(node, self.add(node, Reshape(per_sample), [tensor]), tuple(range(len(per_sample))))
@@ -739,6 +783,180 @@ class _Reader(Walk):
         for j, a in enumerate(axes):
             target[a] = per_sample[j]
         return tuple(target), tuple(axes)
+
+    def map_slice(self, index: int, node: wire.Node) -> None:
+        """Slice of the network's tensor: a ``Cropping2D`` of height and width (step 1), else one
+        ``Slice`` per axis it cuts."""
+        x = self.act(node)
+        onnx_shape = self.onnx_shape(x)
+        if self.opset < 10 or "starts" in node.attributes:
+            arguments = values.slice_arguments(node.attributes, [], self.opset)
+        else:
+            given = [None] + [
+                self.optional(node, i, what) for i, what in enumerate(("starts", "ends", "axes", "steps"), 1)
+            ]
+            if given[1] is None or given[2] is None:
+                raise SpecFileError(f"{self.where(node)}: Slice needs its starts and ends")
+            arguments = values.slice_arguments(node.attributes, given, self.opset)
+        cuts: dict[int, range] = {}
+        for onnx_axis, taken in enumerate(values.slice_ranges(onnx_shape, *arguments)):
+            if taken == range(onnx_shape[onnx_axis]):
+                continue
+            if onnx_axis == 0:
+                raise Unmappable("Slice of the batch axis")
+            if taken.step < 0:
+                raise Unmappable("Slice with a negative step (a reversal)")
+            cuts[x.axes[onnx_axis - 1]] = taken
+        if not cuts:
+            self.alias(node, x)
+            return
+        shape = self.shapes[x.tensor]
+        crop = _kind("Cropping2D")
+        if crop is not None and len(shape) == 3 and set(cuts) <= {1, 2} and all(r.step == 1 for r in cuts.values()):
+            sides = [(r.start, shape[a] - r.stop) for a in (1, 2) for r in [cuts.get(a, range(shape[a]))]]
+            layer = crop(cropping=(sides[0], sides[1]))  # type: ignore[call-arg]
+            self.set(node, self.add(node, layer, [x.tensor]), x.axes)
+            return
+        tensor = x.tensor
+        for axis, taken in sorted(cuts.items()):
+            tensor = self.slice(node, tensor, axis, taken.start, taken.stop, taken.step, suffix=f"axis{axis}")
+        self.set(node, tensor, x.axes)
+
+    def slice(
+        self, node: wire.Node, tensor: str, axis: int, start: int, stop: int, step: int = 1, suffix: str = ""
+    ) -> str:
+        """A ``Slice`` layer of one axis of a convcost tensor."""
+        kind = _kind("Slice")
+        if kind is None:
+            raise Unmappable(f"{node.op_type} of the network's tensor (needs the Slice kind)")
+        layer = kind(axis=axis, start=start, stop=stop, step=step)  # type: ignore[call-arg]
+        return self.add(node, layer, [tensor], suffix=suffix)
+
+    def map_split(self, index: int, node: wire.Node) -> None:
+        """Split (and dynamo's SplitToSequence): one Slice layer per part, along the split axis."""
+        x = self.act(node)
+        onnx_shape = self.onnx_shape(x)
+        onnx_axis = int(node.attributes.get("axis", 0)) % len(onnx_shape)
+        axis = self.axis(node, x, onnx_axis)
+        length = onnx_shape[onnx_axis]
+        given = self.optional(node, 1, "split")
+        if node.op_type == "SplitToSequence":
+            if given is None:
+                raise Unmappable("SplitToSequence into single slices (without split)")
+            sizes = given.ints
+            if len(sizes) == 1:  # one size: chunks of it, the last one shorter
+                sizes = [min(sizes[0], length - start) for start in range(0, length, max(sizes[0], 1))]
+            if sum(sizes) != length or any(s < 1 for s in sizes):
+                raise SpecFileError(f"{self.where(node)}: split {given.ints} of a length {length}")
+        else:
+            sizes = values.split_sizes(node.attributes, [None, given], length, len(node.outputs))
+        parts: list[tuple[Act, int, int, int]] = []
+        start = 0
+        for size in sizes:
+            parts.append((x, axis, start, start + size))
+            start += size
+        if node.op_type == "SplitToSequence":
+            self.sequences[node.outputs[0]] = parts
+            self.sequence_names.add(node.outputs[0])
+            return
+        for position, (_, _, begin, end) in enumerate(parts):
+            if self.used(node, position):
+                self.set(node, self.slice(node, x.tensor, axis, begin, end, suffix=str(position)), x.axes, position)
+
+    def map_sequence_at(self, index: int, node: wire.Node) -> None:
+        parts = self.sequences.get(node.inputs[0])
+        if parts is None:
+            raise Unmappable("SequenceAt of a sequence convcost did not make")
+        position = int(self.needed(node, 1, "position").scalar())
+        if not -len(parts) <= position < len(parts):
+            raise SpecFileError(f"{self.where(node)}: position {position} of a sequence of {len(parts)}")
+        x, axis, begin, end = parts[position]
+        self.set(node, self.slice(node, x.tensor, axis, begin, end), x.axes)
+
+    def map_resize(self, index: int, node: wire.Node) -> None:
+        """Resize / Upsample of height and width: ``UpSampling2D`` by whole factors given as scales,
+        ``Resize`` to the size otherwise."""
+        x = self.act(node)
+        onnx_in = self.onnx_shape(x)
+        a = node.attributes
+        scales: list[float] | None = None
+        sizes: list[int] | None = None
+        if node.op_type == "Upsample" or self.opset == 10:
+            scales = list(a["scales"]) if "scales" in a else [float(v) for v in self.needed(node, 1, "scales").data]
+        else:
+            given_sizes = self.optional(node, 3, "sizes")
+            given_scales = self.optional(node, 2, "scales")
+            if given_sizes is not None and given_sizes.data:
+                sizes = given_sizes.ints
+            elif given_scales is not None and given_scales.data:
+                scales = [float(v) for v in given_scales.data]
+            else:
+                raise SpecFileError(f"{self.where(node)}: Resize with neither scales nor sizes")
+        axes = [int(v) % len(onnx_in) for v in a.get("axes", range(len(onnx_in)))]
+        factors = sizes if sizes is not None else scales or []
+        if len(factors) != len(axes):
+            raise SpecFileError(f"{self.where(node)}: {len(factors)} scales or sizes for {len(axes)} axes")
+        out = list(onnx_in)
+        for onnx_axis, factor in zip(axes, factors, strict=True):
+            out[onnx_axis] = int(factor) if sizes is not None else math.floor(onnx_in[onnx_axis] * factor)
+        changed = {self.axis(node, x, k) for k in range(len(out)) if out[k] != onnx_in[k]}
+        if len(x.axes) != 3 or not changed <= {1, 2}:
+            raise Unmappable(f"{node.op_type} of axes other than height and width")
+        mode = a.get("mode", "nearest") or "nearest"
+        if mode not in ("nearest", "linear", "bilinear"):
+            raise Unmappable(f"{node.op_type} in mode {mode!r}")
+        interpolation = "nearest" if mode == "nearest" else "bilinear"
+        corners = interpolation == "bilinear" and a.get("coordinate_transformation_mode") == "align_corners"
+        shape = self.shapes[x.tensor]
+        target = [shape[0], 0, 0]
+        for k in range(1, len(out)):
+            target[x.axes[k - 1]] = out[k]
+        whole = (target[1] // shape[1], target[2] // shape[2])
+        options: dict[str, Any] = {"interpolation": interpolation, "align_corners": corners}
+        if scales is not None and all(t == f * s for t, f, s in zip(target[1:], whole, shape[1:], strict=True)):
+            kind, options["size"] = _kind("UpSampling2D"), whole
+        else:
+            kind, options["output"] = _kind("Resize"), (target[1], target[2])
+        if kind is None:
+            raise Unmappable(f"operator {node.op_type} (needs the UpSampling2D and Resize kinds)")
+        layer = kind(**options)
+        self.set(node, self.add(node, layer, [x.tensor]), x.axes)
+
+    def keras_upsampling(self, index: int, node: wire.Node, x: Act, inserted: int) -> bool:
+        """Keras' UpSampling2D on the torch backend: ``Unsqueeze`` a new axis after H (or W), ``Expand``
+        it to the factor, ``Reshape`` the two into one: each row (column) repeated. The Reshape is an
+        ``UpSampling2D`` along that axis; the other two make no node."""
+        kind = _kind("UpSampling2D")
+        first = self.only_reader(node.outputs[0])
+        if kind is None or first is None or inserted < 2 or self.nodes[first[0]].op_type != "Expand":
+            return False
+        expand = self.nodes[first[0]]
+        second = self.only_reader(expand.outputs[0])
+        target = self.value(expand.inputs[1]) if len(expand.inputs) > 1 else None
+        if second is None or target is None or self.nodes[second[0]].op_type != "Reshape":
+            return False
+        reshape = self.nodes[second[0]]
+        wanted = self.value(reshape.inputs[1]) if len(reshape.inputs) > 1 else None
+        onnx_shape = self.onnx_shape(x)
+        expanded = [*onnx_shape[:inserted], 0, *onnx_shape[inserted:]]
+        factor = target.ints[inserted] if len(target.ints) == len(expanded) else 0
+        expanded[inserted] = factor
+        repeated = list(onnx_shape)
+        repeated[inserted - 1] *= max(factor, 1)
+        if factor < 2 or target.ints != expanded or wanted is None:
+            return False
+        try:
+            merged = values.reshape_target(tuple(expanded), wanted.ints, bool(reshape.attributes.get("allowzero", 0)))
+        except EvaluationError:
+            return False
+        axis = x.axes[inserted - 2]
+        if list(merged) != repeated or axis not in (1, 2):
+            return False
+        size = (factor, 1) if axis == 1 else (1, factor)
+        self.inside.update({index, first[0]})
+        self.patterns[second[0]] = lambda end: self.set(end, self.add(end, kind(size=size), [x.tensor]), x.axes)  # type: ignore[call-arg]
+        self.alias(node, x)
+        return True
 
     def map_pad(self, index: int, node: wire.Node) -> None:
         x = self.act(node)

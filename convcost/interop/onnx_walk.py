@@ -180,6 +180,8 @@ class Walk:
         self.holdings: dict[str, _Holding] = {}  # float tensor -> the node holding it
         self.counted_twice: set[str] = set()
         self.notes: list[str] = []
+        #: tensors that are sequences of the network's tensors (the mapping keeps their parts)
+        self.sequence_names: set[str] = set()
 
     # ------------------------------------------------------------------ what a subclass provides
 
@@ -300,7 +302,7 @@ class Walk:
             if node.op_type == "Constant":
                 if node.outputs and node.outputs[0] not in self.consts:
                     self.consts[node.outputs[0]] = self.constant_node(node)
-            elif any(name in self.acts for name in node.inputs):
+            elif any(name in self.acts or name in self.sequence_names for name in node.inputs):
                 self.map(index, node)
             else:
                 self.fold(node)
