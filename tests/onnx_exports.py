@@ -106,24 +106,25 @@ def torch_source(model: Any, shape: tuple[int, ...]) -> Source:
     def conv_hook(module: Any, inputs: Any, output: Any) -> None:
         nonlocal macs
         kernel = module.weight.shape[2] * module.weight.shape[3]
-        macs += output.numel() * kernel * module.in_channels // module.groups
+        if isinstance(module, nn.ConvTranspose2d):  # every input pixel times the whole kernel
+            macs += inputs[0].numel() * kernel * module.out_channels // module.groups
+        else:
+            macs += output.numel() * kernel * module.in_channels // module.groups
 
     def linear_hook(module: Any, inputs: Any, output: Any) -> None:
         nonlocal macs
         macs += output.numel() * module.in_features
 
     for module in model.modules():  # subclasses too: HF EfficientNet's depthwise conv is one
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             hooks.append(module.register_forward_hook(conv_hook))
         elif isinstance(module, nn.Linear):
             hooks.append(module.register_forward_hook(linear_hook))
-        elif isinstance(module, nn.ConvTranspose2d):
-            raise NotImplementedError("transposed convolutions are not in these sources")
     with torch.no_grad():
         model(torch.zeros(1, *shape))
     for hook in hooks:
         hook.remove()
-    weighted = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    weighted = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
     batchnorms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     # a BatchNorm folded into a conv without bias gives it one; the conv is the module before it
     added, previous = 0, None
@@ -155,6 +156,39 @@ class Logits(torch.nn.Module):
         return self.inner(pixel_values=x).logits
 
 
+class UNetish(torch.nn.Module):
+    """Resolution changes and channel plumbing: max pool, a dilated 'same' conv, reflect padding, a
+    ceil-mode average pool that leaves its padding out, nearest and bilinear interpolation, a
+    transposed conv, Concat, Split and a crop by slicing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from torch import nn
+
+        def block(cin: int, cout: int) -> nn.Module:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.enc1 = block(3, 8)
+        self.enc2 = nn.Sequential(nn.Conv2d(8, 16, 3, padding="same", dilation=2), nn.ReLU())
+        self.enc3 = nn.Conv2d(16, 16, 3)
+        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.dec1 = block(24, 8)
+        self.dec2 = block(16, 8)
+        self.out = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x: Any) -> Any:
+        import torch.nn.functional as F
+
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        e3 = self.enc3(F.pad(e2, (1, 1, 1, 1), mode="reflect"))
+        e3 = F.avg_pool2d(e3, 3, 2, padding=1, ceil_mode=True, count_include_pad=False)
+        u = torch.cat([F.interpolate(e3, scale_factor=2.0, mode="nearest"), self.up(e3)], 1)
+        d = F.interpolate(self.dec1(u), size=(32, 32), mode="bilinear", align_corners=False)
+        a, b = torch.split(self.dec2(torch.cat([d, e1], 1)), [4, 4], dim=1)
+        return self.out(a * torch.sigmoid(b))[:, :, 1:-1, 1:-1]
+
+
 def _zoo(name: str, **arguments: Any) -> Callable[[], tuple[Any, tuple[int, ...]]]:
     def make() -> tuple[Any, tuple[int, ...]]:
         from convcost.interop.torch import to_torch
@@ -177,6 +211,7 @@ def _hf(config_class: str, model_class: str, size: int, **config: Any) -> Callab
 
 
 TORCH_SOURCES: dict[str, Callable[[], tuple[Any, tuple[int, ...]]]] = {
+    "torch_unet": lambda: (UNetish(), (3, 32, 32)),
     "zoo_mobilenet_v1": _zoo("mobilenet_v1", alpha=0.25, resolution=32, classes=10),
     "zoo_mobilenet_v2": _zoo("mobilenet_v2", alpha=0.35, resolution=32, classes=10),
     "zoo_inception10": _zoo("inception10", num_blocks=1, init_ch=4),
@@ -248,8 +283,24 @@ def keras_small() -> Any:
     return keras.Model(image, layers.Dense(10, activation="softmax")(x), name="keras_small")
 
 
+def keras_unet() -> Any:
+    """Keras' resolution changes: UpSampling2D (exported as Unsqueeze -> Expand -> Reshape),
+    Conv2DTranspose and Cropping2D."""
+    import keras
+    from keras import layers
+
+    image = keras.Input((32, 32, 3), name="image")
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(image)
+    up = layers.UpSampling2D(2)(x)
+    transposed = layers.Conv2DTranspose(8, 3, strides=2, padding="same")(x)
+    x = layers.Concatenate()([up, transposed])
+    x = layers.Cropping2D(((1, 1), (2, 0)))(x)
+    return keras.Model(image, layers.Conv2D(4, 1)(x), name="keras_unet")
+
+
 KERAS_SOURCES: dict[str, Callable[[], Any]] = {
     "keras_small": keras_small,
+    "keras_unet": keras_unet,
     "keras_mobilenet": lambda: __import__("keras").applications.MobileNet(
         alpha=0.25, input_shape=(32, 32, 3), weights=None, classes=10
     ),
@@ -277,8 +328,11 @@ def keras_source(model: Any) -> Source:
     for layer in model.layers:
         out = layer.output.shape
         if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Dense)):
-            paper += layer.count_params()
-        if isinstance(layer, layers.DepthwiseConv2D):
+            paper += layer.count_params()  # Conv2DTranspose is a Conv2D subclass: counted too
+        if isinstance(layer, layers.Conv2DTranspose):  # every input pixel times the whole kernel
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            macs += math.prod(layer.input.shape[1:]) * k * layer.filters // getattr(layer, "groups", 1)
+        elif isinstance(layer, layers.DepthwiseConv2D):
             macs += math.prod(out[1:]) * layer.kernel_size[0] * layer.kernel_size[1]
         elif isinstance(layer, layers.SeparableConv2D):
             k = layer.kernel_size[0] * layer.kernel_size[1]

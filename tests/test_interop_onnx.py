@@ -46,8 +46,13 @@ TORCH_CASES = [
     ("hf_convnext", "dynamo"),
     ("hf_efficientnet", "ts11"),  # 'same' convs: auto_pad SAME_UPPER
     ("hf_efficientnet", "dynamo"),
+    ("torch_unet", "ts13"),  # ConvTranspose, Resize, reflect Pad, Split, Slice: family C's kinds
+    ("torch_unet", "dynamo_noopt"),  # torch.split as SplitToSequence
 ]
-KERAS_CASES = [(m, e) for m in ("keras_small", "keras_mobilenet") for e in ("default", "fixed_batch")]
+KERAS_CASES = [
+    *((m, e) for m in ("keras_small", "keras_mobilenet") for e in ("default", "fixed_batch")),
+    ("keras_unet", "default"),  # UpSampling2D, Conv2DTranspose, Cropping2D: family C's kinds
+]
 
 
 def read_or_skip(path: Path, **options: Any) -> Model:
@@ -56,7 +61,7 @@ def read_or_skip(path: Path, **options: Any) -> Model:
     try:
         return from_onnx(str(path), **options)
     except UnsupportedLayerError as e:
-        reasons = re.findall(r"\(needs (?:the (\w+) kind|ceil_mode on the pooling kinds)\)", str(e))
+        reasons = re.findall(r"\(needs the [\w ]+ kinds?\)", str(e))
         if reasons and str(e).count("needs ") == len(reasons):
             pytest.skip(f"needs layer kinds not in convcost yet: {str(e).split('cannot map ', 1)[1][:300]}")
         raise

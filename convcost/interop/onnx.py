@@ -131,7 +131,6 @@ class _Reader(Walk):
         # a layer written out as several nodes (SiLU as x * sigmoid(x), GELU with Erf, Keras' UpSampling2D
         # as Unsqueeze -> Expand -> Reshape): its last node makes the layer, the others none
         self.patterns: dict[int, Callable[[wire.Node], None]] = {}
-        self.inside: set[int] = set()
         # a sequence of tensors (dynamo's torch.split): its parts, as the Slice layers that make them
         self.sequences: dict[str, list[tuple[Act, int, int, int]]] = {}
         self.biasable: dict[str, str] = {}  # a conv or Dense without bias -> the ONNX tensor it makes
@@ -926,9 +925,8 @@ class _Reader(Walk):
         """Keras' UpSampling2D on the torch backend: ``Unsqueeze`` a new axis after H (or W), ``Expand``
         it to the factor, ``Reshape`` the two into one: each row (column) repeated. The Reshape is an
         ``UpSampling2D`` along that axis; the other two make no node."""
-        kind = _kind("UpSampling2D")
         first = self.only_reader(node.outputs[0])
-        if kind is None or first is None or inserted < 2 or self.nodes[first[0]].op_type != "Expand":
+        if first is None or inserted < 2 or self.nodes[first[0]].op_type != "Expand":
             return False
         expand = self.nodes[first[0]]
         second = self.only_reader(expand.outputs[0])
@@ -938,12 +936,15 @@ class _Reader(Walk):
         reshape = self.nodes[second[0]]
         wanted = self.value(reshape.inputs[1]) if len(reshape.inputs) > 1 else None
         onnx_shape = self.onnx_shape(x)
-        expanded = [*onnx_shape[:inserted], 0, *onnx_shape[inserted:]]
-        factor = target.ints[inserted] if len(target.ints) == len(expanded) else 0
-        expanded[inserted] = factor
+        unsqueezed = (*onnx_shape[:inserted], 1, *onnx_shape[inserted:])
+        try:  # Expand broadcasts: its shape may give 1 for the sizes it keeps
+            expanded = list(values.broadcast_shapes(unsqueezed, tuple(target.ints)))
+        except EvaluationError:
+            return False
+        factor = expanded[inserted] if len(expanded) == len(unsqueezed) else 0
         repeated = list(onnx_shape)
         repeated[inserted - 1] *= max(factor, 1)
-        if factor < 2 or target.ints != expanded or wanted is None:
+        if factor < 2 or expanded != [*unsqueezed[:inserted], factor, *unsqueezed[inserted + 1 :]] or wanted is None:
             return False
         try:
             merged = values.reshape_target(tuple(expanded), wanted.ints, bool(reshape.attributes.get("allowzero", 0)))
@@ -952,6 +953,8 @@ class _Reader(Walk):
         axis = x.axes[inserted - 2]
         if list(merged) != repeated or axis not in (1, 2):
             return False
+        if (kind := _kind("UpSampling2D")) is None:
+            raise Unmappable("Keras' UpSampling2D (Unsqueeze -> Expand -> Reshape) (needs the UpSampling2D kind)")
         size = (factor, 1) if axis == 1 else (1, factor)
         self.inside.update({index, first[0]})
         self.patterns[second[0]] = lambda end: self.set(end, self.add(end, kind(size=size), [x.tensor]), x.axes)  # type: ignore[call-arg]
@@ -992,8 +995,11 @@ class _Reader(Walk):
         else:
             pad2d = _kind("Pad2D")
             modes = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
-            if pad2d is None or mode not in modes:
-                raise Unmappable(f"Pad in {mode!r} mode" + (f" with {fill:g}" if mode == "constant" else ""))
+            if mode not in modes:
+                raise Unmappable(f"Pad in {mode!r} mode")
+            if pad2d is None:
+                value = f" with {fill:g}" if mode == "constant" else ""
+                raise Unmappable(f"Pad in {mode!r} mode{value} (needs the Pad2D kind)")
             layer = pad2d(padding=padding, mode=modes[mode], value=fill)  # type: ignore[call-arg]
         self.set(node, self.add(node, layer, [x.tensor]), x.axes)
 

@@ -115,6 +115,10 @@ _KEEPS_SHAPE = _SAME_SHAPE | {
 }
 
 
+#: how many nodes a look-ahead folds at most (shape arithmetic chains are a few dozen long)
+_AHEAD = 512
+
+
 class Unmappable(Exception):
     """An operator (or one use of it) convcost cannot map: collected, then reported all at once."""
 
@@ -173,6 +177,7 @@ class Walk:
         self.acts: dict[str, Act] = {}
         self.consumers: dict[str, list[tuple[int, int]]] = {}  # tensor -> (node index, input position)
         self.producer: dict[str, int] = {}  # tensor -> the index of the node that makes it
+        self.position: dict[int, int] = {}  # node index -> its place in the walk's order
         self.outputs = {o.name for o in model.graph.outputs}
         self.declared: dict[str, tuple[int | str | None, ...]] = {}
         self.unmapped: dict[str, list[str]] = {}  # reason -> ONNX node names
@@ -182,6 +187,9 @@ class Walk:
         self.notes: list[str] = []
         #: tensors that are sequences of the network's tensors (the mapping keeps their parts)
         self.sequence_names: set[str] = set()
+        #: nodes inside a layer a file writes as several (x * sigmoid(x)): no node of their own, and
+        #: their outputs no tensor of the network (the shapes the file records for them are not checked)
+        self.inside: set[int] = set()
 
     # ------------------------------------------------------------------ what a subclass provides
 
@@ -243,6 +251,7 @@ class Walk:
             if node.op_type == "Constant" and node.domain in STANDARD_DOMAINS:
                 with contextlib.suppress(Unmappable):  # reported when the walk reaches it
                     self.consts[node.outputs[0]] = self.constant_node(node)
+        self.position = {index: at for at, index in enumerate(order)}
         for index in order:
             for position, name in enumerate(self.nodes[index].inputs):
                 if name:
@@ -302,6 +311,8 @@ class Walk:
             if node.op_type == "Constant":
                 if node.outputs and node.outputs[0] not in self.consts:
                     self.consts[node.outputs[0]] = self.constant_node(node)
+            elif node.outputs and all(not n or n in self.consts for n in node.outputs):
+                return  # folded ahead of the walk (``_ahead``)
             elif any(name in self.acts or name in self.sequence_names for name in node.inputs):
                 self.map(index, node)
             else:
@@ -317,8 +328,9 @@ class Walk:
             raise
         except SpecError as e:  # a layer the file describes cannot be (a kernel of size 0)
             raise SpecFileError(f"{self.where(node)}: {_without_layer(str(e))}") from None
-        for name in node.outputs:
-            self._check_declared(node, name)
+        if index not in self.inside:
+            for name in node.outputs:
+                self._check_declared(node, name)
 
     def _unmappable(self, node: wire.Node, reason: str) -> None:
         """Collect the reason; an Unknown stand-in (with the output shape the file records, or the
@@ -519,13 +531,46 @@ class Walk:
         return Const(value.shape, dtype, value=value, weights=frozenset({name}) if dtype == wire.FLOAT else frozenset())
 
     def value(self, name: str) -> Value | None:
-        """The value of a constant tensor, when it is small enough to evaluate."""
-        const = self.consts.get(name)
+        """The value of a constant tensor, when it is small enough to evaluate (one the walk has not
+        reached yet is worked out now, when it is made of constants and known shapes only)."""
+        const = self.consts.get(name) or self._ahead(name)
         if const is None:
             return None
         if const.value is None and const.tensor is not None:
             const.value = self.tensor_value(const.tensor)
         return const.value
+
+    def _ahead(self, name: str) -> Const | None:
+        """Fold, before the walk reaches them, the nodes a constant is made from (a bias reshaped, an
+        Expand's shape: computed after the layer that a pattern must recognise first). Only nodes on
+        constants and on the shapes of tensors already made; at most ``_AHEAD`` of them, no recursion."""
+        needed: list[int] = []
+        stack, seen = [name], set()
+        while stack:
+            tensor = stack.pop()
+            if not tensor or tensor in self.consts or tensor in seen:
+                continue
+            index = self.producer.get(tensor)
+            if index is None or tensor in self.acts or len(needed) >= _AHEAD:
+                return None
+            seen.add(tensor)
+            needed.append(index)
+            node = self.nodes[index]
+            if node.op_type in ("Shape", "Size") and node.inputs and node.inputs[0] in self.acts:
+                continue
+            if node.domain not in STANDARD_DOMAINS or node.op_type in ("Constant", "If", "Loop", "Scan"):
+                return None
+            stack.extend(node.inputs)
+        for index in sorted(needed, key=self.position.__getitem__):
+            node = self.nodes[index]
+            try:
+                if node.op_type in ("Shape", "Size") and node.inputs[0] in self.acts:
+                    self.consts[node.outputs[0]] = self.shape_of(node, self.onnx_shape(self.acts[node.inputs[0]]))
+                else:
+                    self.fold(node)
+            except (Unmappable, SpecFileError, EvaluationError):
+                return None
+        return self.consts.get(name)
 
     def tensor_value(self, tensor: wire.Tensor) -> Value | None:
         """A small tensor's values (read from the side file, by offset, when stored there), else None."""
