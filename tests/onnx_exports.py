@@ -327,8 +327,9 @@ def keras_source(model: Any) -> Source:
     macs = paper = bn = 0
     for layer in model.layers:
         out = layer.output.shape
-        if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Dense)):
-            paper += layer.count_params()  # Conv2DTranspose is a Conv2D subclass: counted too
+        weighted = (layers.Conv2D, layers.Conv2DTranspose, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Dense)
+        if isinstance(layer, weighted):
+            paper += layer.count_params()
         if isinstance(layer, layers.Conv2DTranspose):  # every input pixel times the whole kernel
             k = layer.kernel_size[0] * layer.kernel_size[1]
             macs += math.prod(layer.input.shape[1:]) * k * layer.filters // getattr(layer, "groups", 1)

@@ -243,26 +243,31 @@ class _Reader(Walk):
 
     def fold_bias(self, node: wire.Node, x: Act, name: str) -> bool:
         """An ``Add`` of a bias after a conv or Dense that has none (MatMul + Add; Keras' Conv ->
-        Transpose -> Add, its bias reshaped to ``[1, 1, 1, C]``): the layer holds the bias, the Add
-        makes no node. Only when the Add is the one reader of the layer's output, through
-        Transposes, Identities and Casts."""
-        layer_node = self.biasable.get(x.tensor)
+        Transpose -> Add, its bias reshaped to ``[1, 1, 1, C]``; Keras' 'same' transposed conv,
+        cropped before its bias): the layer holds the bias, the Add makes no node. Only when the Add
+        is the one reader of the layer's output, through Transposes, Identities, Casts and crops."""
         const = self.consts[name]
         holds = self.held(const)
-        if layer_node is None or not holds or self.held_elsewhere(holds[0]):
-            return False
-        units = self.shapes[x.tensor][0]
-        if self.per_sample(node, x, const.shape) != (units,) + (1,) * (len(self.shapes[x.tensor]) - 1):
+        if not holds or self.held_elsewhere(holds[0]):
             return False
         tensor = next(n for n in node.inputs if n in self.acts)
-        while tensor != layer_node:
-            producer = self.nodes[self.producer[tensor]]
-            if self.only_reader(tensor) is None or producer.op_type not in ("Transpose", "Identity", "Cast"):
+        while True:
+            act = self.acts[tensor]
+            if self.only_reader(tensor) is None:
                 return False
+            if self.biasable.get(act.tensor) == tensor:
+                break
+            producer = self.nodes[self.producer[tensor]]
+            before = self.acts.get(producer.inputs[0]) if producer.inputs else None
+            if before is None or producer.op_type not in ("Transpose", "Identity", "Cast", "Slice"):
+                return False
+            if self.shapes[before.tensor][0] != self.shapes[act.tensor][0]:
+                return False  # a Slice of the channels: the bias is no longer the layer's
             tensor = producer.inputs[0]
-        if self.only_reader(tensor) is None:
+        units = self.shapes[act.tensor][0]
+        if self.per_sample(node, x, const.shape) != (units,) + (1,) * (len(self.shapes[x.tensor]) - 1):
             return False
-        self.give_bias(x.tensor, holds[0])
+        self.give_bias(act.tensor, holds[0])
         self.alias(node, x)
         return True
 
@@ -369,7 +374,9 @@ class _Reader(Walk):
             groups=groups,
             bias=keep,
         )
-        self.set(node, self.add(node, layer, [tensor], holds=holds), (0, 1, 2))
+        out = self.add(node, layer, [tensor], holds=holds)
+        self.set(node, out, (0, 1, 2))
+        self.may_take_bias(node, out, keep)
 
     def transposed_pads(
         self,
