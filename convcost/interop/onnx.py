@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 from convcost.errors import GeometryError, SpecError, SpecFileError
 from convcost.interop import onnx_values as values
 from convcost.interop import onnx_wire as wire
 from convcost.interop.onnx_values import EvaluationError, Value
 from convcost.interop.onnx_walk import Act, Const, Unmappable, Walk, file_label
-from convcost.layer import LAYER_TYPES, ExplicitPadding, Layer, Shape, elements
+from convcost.layer import ExplicitPadding, Layer, Shape, elements
 from convcost.layers import (
     ACTIVATIONS,
     Activation,
@@ -39,6 +38,8 @@ from convcost.layers import (
     BatchNorm,
     Concat,
     Conv2D,
+    Conv2DTranspose,
+    Cropping2D,
     Dense,
     Divide,
     Dropout,
@@ -52,11 +53,16 @@ from convcost.layers import (
     MaxPool2D,
     Minimum,
     Multiply,
+    Pad2D,
+    Permute,
     PReLU,
     Reshape,
+    Resize,
     ScalarOp,
+    Slice,
     Subtract,
     Unknown,
+    UpSampling2D,
     WeightOp,
     ZeroPadding2D,
 )
@@ -111,11 +117,6 @@ def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name:
     reader = _Reader(path, wire.read_model(path), batch, strict)
     graph = reader.graph()
     return Model.from_graph(name or file_label(path), graph, reader.batch, notes=reader.all_notes())
-
-
-def _kind(name: str) -> type[Layer] | None:
-    """A layer kind by name, or None when this convcost does not have it yet."""
-    return LAYER_TYPES.get(name)
 
 
 def _pair(node: wire.Node, key: str) -> tuple[int, int]:
@@ -218,10 +219,7 @@ class _Reader(Walk):
         """The convcost tensor of ``act`` in ONNX's axis order (a Permute when its layout is not)."""
         if act.canonical:
             return act.tensor
-        permute = _kind("Permute")
-        if permute is None:
-            raise Unmappable(f"{node.op_type} of a transposed tensor (needs the Permute kind)")
-        return self.add(node, permute(dims=act.axes), [act.tensor], suffix="permute")  # type: ignore[call-arg]
+        return self.add(node, Permute(act.axes), [act.tensor], suffix="permute")
 
     def weight(self, node: wire.Node, position: int, what: str) -> Const:
         """A constant input the layer holds (a weight, a bias)."""
@@ -347,9 +345,6 @@ class _Reader(Walk):
         return ((pads[0], pads[2]), (pads[1], pads[3]))
 
     def map_conv_transpose(self, index: int, node: wire.Node) -> None:
-        kind = _kind("Conv2DTranspose")
-        if kind is None:
-            raise Unmappable("operator ConvTranspose (needs the Conv2DTranspose kind)")
         w = self.weight(node, 1, "weight")
         if len(w.shape) != 4:
             raise Unmappable(f"ConvTranspose with a {len(w.shape) - 2}-D kernel (only 2-D)")
@@ -360,11 +355,14 @@ class _Reader(Walk):
         if len(shape) != 3 or in_channels != shape[0]:
             raise GeometryError(f"a weight of shape {list(w.shape)} for {shape[0]} input channels")
         stride, dilation = _pair(node, "strides"), _pair(node, "dilations")
-        extra = tuple(int(p) for p in node.attributes.get("output_padding", (0, 0)))
+        given = tuple(int(p) for p in node.attributes.get("output_padding", (0, 0)))
+        if len(given) != 2 or any(p < 0 for p in given):
+            raise SpecFileError(f"{self.where(node)}: output_padding {list(given)} for a 2-D kernel")
+        extra = (given[0], given[1])
         pads = self.transposed_pads(node, shape[1:], (kh, kw), stride, dilation, extra)
         filters = per_group * groups
         keep, holds = self.with_bias(self.held(w), self.bias_input(node, 2, filters))
-        layer = kind(  # type: ignore[call-arg]
+        layer = Conv2DTranspose(
             filters=filters,
             kernel=(kh, kw),
             stride=stride,
@@ -817,11 +815,9 @@ class _Reader(Walk):
             self.alias(node, x)
             return
         shape = self.shapes[x.tensor]
-        crop = _kind("Cropping2D")
-        if crop is not None and len(shape) == 3 and set(cuts) <= {1, 2} and all(r.step == 1 for r in cuts.values()):
+        if len(shape) == 3 and set(cuts) <= {1, 2} and all(r.step == 1 for r in cuts.values()):
             sides = [(r.start, shape[a] - r.stop) for a in (1, 2) for r in [cuts.get(a, range(shape[a]))]]
-            layer = crop(cropping=(sides[0], sides[1]))  # type: ignore[call-arg]
-            self.set(node, self.add(node, layer, [x.tensor]), x.axes)
+            self.set(node, self.add(node, Cropping2D((sides[0], sides[1])), [x.tensor]), x.axes)
             return
         tensor = x.tensor
         for axis, taken in sorted(cuts.items()):
@@ -832,11 +828,7 @@ class _Reader(Walk):
         self, node: wire.Node, tensor: str, axis: int, start: int, stop: int, step: int = 1, suffix: str = ""
     ) -> str:
         """A ``Slice`` layer of one axis of a convcost tensor."""
-        kind = _kind("Slice")
-        if kind is None:
-            raise Unmappable(f"{node.op_type} of the network's tensor (needs the Slice kind)")
-        layer = kind(axis=axis, start=start, stop=stop, step=step)  # type: ignore[call-arg]
-        return self.add(node, layer, [tensor], suffix=suffix)
+        return self.add(node, Slice(axis, start, stop, step), [tensor], suffix=suffix)
 
     def map_split(self, index: int, node: wire.Node) -> None:
         """Split (and dynamo's SplitToSequence): one Slice layer per part, along the split axis."""
@@ -918,14 +910,11 @@ class _Reader(Walk):
         for k in range(1, len(out)):
             target[x.axes[k - 1]] = out[k]
         whole = (target[1] // shape[1], target[2] // shape[2])
-        options: dict[str, Any] = {"interpolation": interpolation, "align_corners": corners}
+        layer: Layer
         if scales is not None and all(t == f * s for t, f, s in zip(target[1:], whole, shape[1:], strict=True)):
-            kind, options["size"] = _kind("UpSampling2D"), whole
+            layer = UpSampling2D(whole, interpolation=interpolation, align_corners=corners)
         else:
-            kind, options["output"] = _kind("Resize"), (target[1], target[2])
-        if kind is None:
-            raise Unmappable(f"operator {node.op_type} (needs the UpSampling2D and Resize kinds)")
-        layer = kind(**options)
+            layer = Resize((target[1], target[2]), interpolation=interpolation, align_corners=corners)
         self.set(node, self.add(node, layer, [x.tensor]), x.axes)
 
     def keras_upsampling(self, index: int, node: wire.Node, x: Act, inserted: int) -> bool:
@@ -960,11 +949,9 @@ class _Reader(Walk):
         axis = x.axes[inserted - 2]
         if list(merged) != repeated or axis not in (1, 2):
             return False
-        if (kind := _kind("UpSampling2D")) is None:
-            raise Unmappable("Keras' UpSampling2D (Unsqueeze -> Expand -> Reshape) (needs the UpSampling2D kind)")
-        size = (factor, 1) if axis == 1 else (1, factor)
+        layer = UpSampling2D((factor, 1) if axis == 1 else (1, factor))
         self.inside.update({index, first[0]})
-        self.patterns[second[0]] = lambda end: self.set(end, self.add(end, kind(size=size), [x.tensor]), x.axes)  # type: ignore[call-arg]
+        self.patterns[second[0]] = lambda end: self.set(end, self.add(end, layer, [x.tensor]), x.axes)
         self.alias(node, x)
         return True
 
@@ -1000,14 +987,10 @@ class _Reader(Walk):
         if mode == "constant" and fill == 0.0:
             layer: Layer = ZeroPadding2D(padding)
         else:
-            pad2d = _kind("Pad2D")
             modes = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
             if mode not in modes:
                 raise Unmappable(f"Pad in {mode!r} mode")
-            if pad2d is None:
-                value = f" with {fill:g}" if mode == "constant" else ""
-                raise Unmappable(f"Pad in {mode!r} mode{value} (needs the Pad2D kind)")
-            layer = pad2d(padding=padding, mode=modes[mode], value=fill)  # type: ignore[call-arg]
+            layer = Pad2D(padding, mode=modes[mode], value=fill)
         self.set(node, self.add(node, layer, [x.tensor]), x.axes)
 
     def map_concat(self, index: int, node: wire.Node) -> None:
