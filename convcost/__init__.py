@@ -15,6 +15,7 @@ from convcost.errors import (
     UnknownModelError,
 )
 from convcost.interop.keras_reader import from_keras
+from convcost.loading import from_onnx, load
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,
@@ -109,6 +110,8 @@ __all__ = [
     "analyze",
     "build",
     "from_keras",
+    "from_onnx",
+    "load",
     "mobilenet_v1",
     "mobilenet_v1_conv",
     "mobilenet_v1_shallow",

@@ -161,7 +161,8 @@ def table(
 ) -> None:
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
-    MODEL is a zoo name (`convcost models`) or a spec file (.toml or .json).
+    MODEL is a zoo name (`convcost models`), a spec file (.toml or .json), a Keras JSON config or an
+    ONNX file (.onnx).
     """
     report = analyze(spec, convention)
     if depth is not None:

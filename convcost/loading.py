@@ -1,7 +1,7 @@
 """One way in: the model behind a zoo name or a file, for the CLI and ``convcost.load``.
 
 ``load(target)`` takes a zoo name (``mobilenet_v1``) or a path; a path is read by the reader its
-suffix names in ``READERS`` (spec files, Keras JSON and ``.keras`` archives today; each reader adds
+suffix names in ``READERS`` (spec files, Keras JSON and ``.keras`` archives, ONNX; each reader adds
 its own entry, and names in ``OPTIONS`` the options it takes, such as the sizes a Keras file leaves
 as None). Nothing a file holds is ever imported, evaluated or unpickled.
 """
@@ -70,6 +70,23 @@ def _keras_archive(path: str, **sizes: Any) -> Model:
 
 def _flags(options: dict[str, Any]) -> str:
     return ", ".join(f"--{name.replace('_', '-')}" for name in options)
+
+
+@reads(".onnx")
+def _onnx_file(path: str) -> Model:
+    """An ONNX file, read without the onnx package and without its weights (a dynamic batch as 1:
+    ``load`` then gives the model the batch asked for)."""
+    from convcost.interop.onnx import from_onnx
+
+    return from_onnx(path)
+
+
+def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name: str | None = None) -> Model:
+    """The network in the ONNX file at ``path`` (``convcost.interop.onnx.from_onnx``): ``batch`` where
+    the file leaves it symbolic, ``strict=False`` to keep operators convcost cannot map as Unknown."""
+    from convcost.interop.onnx import from_onnx as read
+
+    return read(path, batch=batch, strict=strict, name=name)
 
 
 def is_path(target: str) -> bool:

@@ -39,6 +39,8 @@ class Model:
     named_inputs: tuple[Input, ...] = field(default=(), compare=False)
     #: layers of the tree that use another node's weights (the same layer called again), by path
     shared: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: what the reader of a file wants the report to say about it ("BatchNorm was folded into ...")
+    notes: tuple[str, ...] = field(default=(), compare=False)
     graph: Graph = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -49,6 +51,9 @@ class Model:
         object.__setattr__(self, "input", tuple(self.input))
         if not is_int(self.batch) or self.batch < 1:
             raise SpecError(f"model '{self.name}': batch must be a positive integer, got {self.batch!r}")
+        if not isinstance(self.notes, (tuple, list)) or not all(isinstance(n, str) for n in self.notes):
+            raise SpecError(f"model '{self.name}': notes must be strings, got {self.notes!r}")
+        object.__setattr__(self, "notes", tuple(self.notes))
         body = self.body
         if isinstance(body, Graph):
             if self.wiring or self.outputs or self.named_inputs or self.shared:
@@ -74,10 +79,10 @@ class Model:
         object.__setattr__(self, "graph", lower(body, inputs, dict(self.wiring), self.outputs, dict(self.shared)))
 
     @classmethod
-    def from_graph(cls, name: str, graph: Graph, batch: int = 1) -> Model:
+    def from_graph(cls, name: str, graph: Graph, batch: int = 1, notes: tuple[str, ...] = ()) -> Model:
         if not graph.inputs:
             raise SpecError(f"model '{name}': the graph has no inputs")
-        return cls(name, graph.inputs[0].shape, graph, batch)
+        return cls(name, graph.inputs[0].shape, graph, batch, notes=notes)
 
     @property
     def inputs(self) -> tuple[Input, ...]:

@@ -145,6 +145,8 @@ class Report:
     outputs: tuple[str, ...] = ()
     #: nodes a reader could not map (``strict=False``): costed at zero, so the totals are lower bounds
     unknown: tuple[str, ...] = ()
+    #: what the reader of the model's file says about it (``Model.notes``)
+    notes: tuple[str, ...] = ()
 
     @property
     def lower_bound(self) -> bool:
@@ -239,6 +241,7 @@ class Report:
             "outputs": list(self.outputs),
             "unknown": list(self.unknown),
             "lower_bound": self.lower_bound,
+            "notes": list(self.notes),
         }
 
 
@@ -290,6 +293,7 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
         inputs=tuple((i.name, i.shape) for i in model.inputs),
         outputs=model.graph.outputs,
         unknown=tuple(row.path for row in rows if row.kind == "unknown"),
+        notes=model.notes,
     )
 
 

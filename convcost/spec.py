@@ -60,6 +60,7 @@ from convcost.layers import (
     Slice,
     Unknown,
     UpSampling2D,
+    WeightOp,
     ZeroPadding1D,
     ZeroPadding2D,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "Unknown",
     "UpSampling2D",
     "Weight",
+    "WeightOp",
     "Wiring",
     "ZeroPadding1D",
     "ZeroPadding2D",

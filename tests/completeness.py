@@ -77,6 +77,7 @@ from convcost.spec import (
     Slice,
     Unknown,
     UpSampling2D,
+    WeightOp,
     ZeroPadding1D,
     ZeroPadding2D,
 )
@@ -107,6 +108,11 @@ EXAMPLES: dict[type[Layer], list[Example]] = {
     Dropout: [(Dropout(0.2, name="k"), ((3, 4, 4),))],
     Reshape: [(Reshape((4, 3), name="k"), ((3, 2, 2),))],
     Unknown: [(Unknown(op="aten.weird", output=(2, 3), name="k"), ((3, 4),))],
+    WeightOp: [
+        (WeightOp("subtract", (3, 1, 1), name="k"), ((3, 4, 4),)),
+        (WeightOp("rdivide", (1, 4, 5), name="k"), ((2, 4, 5),)),
+        (WeightOp("multiply", (6,), name="k"), ((6,),)),
+    ],
 }
 
 # family A (issue 12): element-wise, arithmetic, preprocessing, activations
@@ -187,6 +193,8 @@ NOT_BUILDABLE: dict[tuple[type[Layer], str], str] = {
     (Unknown, "reference"): "the reference stands in zeros for it: nothing to hold against",
     (Unknown, "read:keras"): "it cannot be built in Keras, so there is nothing to read back",
     (Unknown, "read:torch"): "it cannot be built in torch, so there is nothing to read back",
+    (WeightOp, "to_keras"): "Keras has no layer that applies a tensor of weights with an operator",
+    (WeightOp, "read:keras"): "it cannot be built in Keras, so there is nothing to read back",
 }
 
 # issue 12, family B: normalisation, pooling, 1-D convnets

@@ -44,6 +44,7 @@ from convcost.spec import (
     Model,
     SeparableConv2D,
     Sequential,
+    WeightOp,
     ZeroPadding2D,
 )
 from convcost.zoo import ZOO, build
@@ -139,6 +140,9 @@ SINGLE_LAYERS: list[tuple[Layer, tuple[int, ...]]] = [
     (Flatten(), (2, 3, 3)),
     (Dropout(0.2), (2, 3, 3)),
     (ZeroPadding2D(((0, 1), (2, 0))), (2, 3, 3)),
+    (WeightOp("multiply", (3, 1, 1)), (3, 4, 4)),
+    (WeightOp("rsubtract", (1, 4, 4)), (3, 4, 4)),
+    (WeightOp("divide", (6,)), (6,)),
 ]
 
 

@@ -49,6 +49,7 @@ from convcost.layers import (
     Slice,
     Unknown,
     UpSampling2D,
+    WeightOp,
     ZeroPadding1D,
     ZeroPadding2D,
 )
@@ -98,6 +99,12 @@ def _free(layer: Layer, site: Site) -> Cost:
     return Cost()
 
 
+def _parameters(layer: Layer, site: Site) -> Cost:
+    """The torch parameters and no work: a tensor applied by a Python operator (WeightOp's ``x * w``),
+    which no tool prices; its parameter is named ``value``, not ``weight``, so torchinfo does not either."""
+    return _lumped(torch_params(layer, site), 0)
+
+
 def _table(*entries: tuple[type[Layer] | Iterable[type[Layer]], Rule]) -> dict[type[Layer], Rule]:
     table: dict[type[Layer], Rule] = {}
     for kinds, rule in entries:
@@ -133,6 +140,7 @@ TORCHINFO = register(
             (_CONVS, _torchinfo_conv),
             ((Dense, BatchNorm), _torchinfo_params_once),
             ((Activation, MaxPool2D, AvgPool2D, GlobalAvgPool2D, *_FREE), _free),
+            (WeightOp, _parameters),
         ),
         flops_rule="conv bias adds per output element, a Linear's biases and BN's 2 per channel once per sample",
     )
@@ -167,6 +175,7 @@ FVCORE = register(
             (BatchNorm, _fvcore_batchnorm),
             (GlobalAvgPool2D, _per_input_element),  # aten::adaptive_avg_pool2d
             ((Activation, MaxPool2D, AvgPool2D, *_FREE), _free),
+            (WeightOp, _parameters),  # aten::add / mul / sub / div have no handle
         ),
         flops_rule="BN 1-2 per element, adaptive avg pool 1 per input element",
     )
@@ -215,6 +224,7 @@ THOP = register(
             (AvgPool2D, _per_output_element),
             (GlobalAvgPool2D, _thop_global_pool),
             ((MaxPool2D, *_FREE), _free),
+            (WeightOp, _free),  # a module thop does not know: neither its work nor its parameter
         ),
         flops_rule="BN 2-4 per element, softmax 3C-1 per position, avg pools 1 per output element",
     )
@@ -288,6 +298,7 @@ PTFLOPS = register(
             ((MaxPool2D, AvgPool2D), _ptflops_pool),
             (GlobalAvgPool2D, _ptflops_global_pool),
             (_FREE, _free),
+            (WeightOp, _parameters),
         ),
         per_sample=True,
         flops_rule="bias adds, BN 1-2 per element, activations 1-2 per element, pools 2 per input element",
@@ -351,6 +362,7 @@ CALFLOPS = register(
             ((MaxPool2D, AvgPool2D), _calflops_pool),
             (GlobalAvgPool2D, _calflops_global_pool),
             (_FREE, _free),
+            (WeightOp, lambda layer, site: _calflops(0, 0, torch_params(layer, site))),
         ),
         flops_rule="conv bias adds, BN 1-2 per element, ReLU/ELU/GELU/SiLU/softmax and pools 1 per input element",
         macs_include_elementwise=False,

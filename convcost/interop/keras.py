@@ -51,6 +51,7 @@ from convcost.layers import (
     Slice,
     Unknown,
     UpSampling2D,
+    WeightOp,
     ZeroPadding1D,
     ZeroPadding2D,
 )
@@ -316,6 +317,13 @@ def _add(keras: Any, layer: Add, site: Site, xs: list[Any], name: str) -> Any:
 @builds(Concat)
 def _concat(keras: Any, layer: Concat, site: Site, xs: list[Any], name: str) -> Any:
     return keras.layers.Concatenate(name=name)(xs)
+
+
+@builds(WeightOp)
+def _weight_op(keras: Any, layer: WeightOp, site: Site, xs: list[Any], name: str) -> Any:
+    raise UnsupportedLayerError(
+        f"layer '{layer.name}': Keras has no layer that applies a tensor of weights with an operator ({layer.op})"
+    )
 
 
 @builds(Unknown)

@@ -57,6 +57,7 @@ from convcost.layers import (
     Slice,
     Unknown,
     UpSampling2D,
+    WeightOp,
     ZeroPadding1D,
     ZeroPadding2D,
 )
@@ -281,6 +282,11 @@ def _add(layer: Add, site: Site) -> Any:
 @builds(Concat)
 def _concat(layer: Concat, site: Site) -> Any:
     return _modules().ChannelConcat()
+
+
+@builds(WeightOp)
+def _weight_op(layer: WeightOp, site: Site) -> Any:
+    return _modules().WeightOperation(layer.op, layer.shape)
 
 
 @builds(Unknown)
@@ -667,6 +673,8 @@ def _read(module: Any, name: str) -> Element:
         return GlobalAvgPool2D(name=name)
     if kind is c.Reshape:
         return Reshape(module.target, name=name)
+    if kind is c.WeightOperation:
+        return WeightOp(module.op, tuple(module.value.shape), name=name)
     if kind is nn.Sequential:
         return Sequential(tuple(_read(child, child_name) for child_name, child in module.named_children()), name=name)
     leaf = _leaf(module, name)

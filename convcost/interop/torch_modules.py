@@ -89,6 +89,32 @@ class Reshape(nn.Module):  # type: ignore[misc]
         return f"target={self.target}"
 
 
+class WeightOperation(nn.Module):  # type: ignore[misc]
+    """``x op w`` with a learned tensor ``value`` broadcast over the batch (convcost's WeightOp)."""
+
+    def __init__(self, op: str, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.op = op
+        self.value = nn.Parameter(torch.empty(shape).uniform_(0.5, 1.5))
+
+    def forward(self, x: Any) -> Any:
+        w = self.value
+        if self.op == "add":
+            return x + w
+        if self.op == "subtract":
+            return x - w
+        if self.op == "rsubtract":
+            return w - x
+        if self.op == "multiply":
+            return x * w
+        if self.op == "divide":
+            return x / w
+        return w / x
+
+    def extra_repr(self) -> str:
+        return f"op={self.op!r}, shape={tuple(self.value.shape)}"
+
+
 class Sum(nn.Module):  # type: ignore[misc]
     """The sum of two or more tensors (a residual merge), written ``a + b`` as models write it."""
 

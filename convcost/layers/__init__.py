@@ -32,6 +32,7 @@ from convcost.layers.elementwise import (
     ScalarOp,
     Subtract,
 )
+from convcost.layers.weight_op import WeightOp
 from convcost.layers.reshaping import Dropout, Flatten, Reshape
 
 # Family C (issue 12): resolution changes and channel plumbing
@@ -66,6 +67,7 @@ __all__ = [
     "Slice",
     "Unknown",
     "UpSampling2D",
+    "WeightOp",
     "ZeroPadding1D",
     "ZeroPadding2D",
 ]

@@ -45,6 +45,7 @@ from convcost.layers import (
     Slice,
     Unknown,
     UpSampling2D,
+    WeightOp,
     ZeroPadding1D,
     ZeroPadding2D,
 )
@@ -230,6 +231,27 @@ def _reshape(call: Call, layer: Reshape) -> Array:
 @kernel(Dropout)
 def _dropout(call: Call, layer: Dropout) -> Array:
     return call.x  # the identity at inference
+
+
+#: WeightOp's operations on (x, w)
+_WEIGHT_OPS: dict[str, Callable[[Array, Array], Array]] = {
+    "add": lambda x, w: x + w,
+    "subtract": lambda x, w: x - w,
+    "rsubtract": lambda x, w: w - x,
+    "multiply": lambda x, w: x * w,
+    "divide": lambda x, w: x / w,
+    "rdivide": lambda x, w: w / x,
+}
+
+
+@kernel(WeightOp)
+def _weight_op(call: Call, layer: WeightOp) -> Array:
+    x = call.x
+    if x.ndim - 1 != len(layer.shape):
+        raise ValueError(f"weights of shape {list(layer.shape)} for an input of shape {list(x.shape[1:])}")
+    # drawn in [0.5, 1.5] ("variance"): a divisor far from zero; the batch axis broadcasts
+    w = call.param("weight", layer.shape, "variance")
+    return np.asarray(_WEIGHT_OPS[layer.op](x, w[np.newaxis]), dtype=x.dtype)
 
 
 @kernel(Unknown)

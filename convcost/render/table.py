@@ -72,6 +72,7 @@ def _totals(report: Report, dtype: str, work: Work) -> str:
         f"trainable: {exact(t.trainable)}   non-trainable: {exact(t.non_trainable)}\n"
         + "".join(line + "\n" for line in work_totals(report, work))
         + f"Memory: {memory_line(report, dtype)}\n"
+        + "".join(f"Note: {note}\n" for note in report.notes)
     )
 
 

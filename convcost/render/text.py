@@ -206,7 +206,8 @@ def to_markdown(report: Report, dtype: str = "float32", work: Work = MULT_ADDS) 
         f"**Total params:** {exact(t.params)} "
         f"({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
         *(f"**{line.replace(': ', ':** ', 1)}  " for line in work_totals(report, work)),
-        f"**Memory:** {memory_line(report, dtype)}",
+        f"**Memory:** {memory_line(report, dtype)}" + ("  " if report.notes else ""),
+        *(f"**Note:** {note}" + ("  " if i < len(report.notes) - 1 else "") for i, note in enumerate(report.notes)),
         "",
         "### By kind",
         "",
