@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost import spec
+from convcost.digits import PARSE_LIMIT, parse_limited
 from convcost.errors import ConvcostError, SpecFileError
 from convcost.spec import Layer, Model, Parallel, Sequential
 
@@ -230,14 +231,21 @@ def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
         import tomllib
 
         try:
-            data: object = tomllib.loads(text)
+            with parse_limited():  # a longer integer literal is refused (quadratic to convert), as in JSON
+                data: object = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SpecFileError(f"{source}: not valid TOML: {e}") from None
         except RecursionError:
             raise SpecFileError(f"{source}: nested too deeply") from None
+        except ValueError as e:
+            if "digits" not in str(e):
+                raise
+            raise SpecFileError(f"{source}:{_long_integer_line(text)}: {_TOO_MANY_DIGITS}") from None
     elif fmt == "json":
+        from convcost import jsonparse  # duplicate keys, over-long integers and lone surrogates refused
+
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = jsonparse.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as e:
             raise SpecFileError(f"{source}:{e.lineno}: not valid JSON: {e.msg} (column {e.colno})") from None
         except ValueError as e:
@@ -252,28 +260,69 @@ def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
         raise SpecFileError(f"{source}: nested too deeply") from None
 
 
+_TOO_MANY_DIGITS = f"an integer literal of more than {PARSE_LIMIT:,} digits (no network needs one)"
+
+
+def _long_integer_line(text: str) -> int:
+    """The line of the first TOML integer literal longer than the parse limit (digits and '_')."""
+    import re
+
+    for match in re.finditer(rf"[0-9][0-9_]{{{PARSE_LIMIT},}}", text):
+        if sum(c.isdigit() for c in match.group()) > PARSE_LIMIT:
+            return text.count("\n", 0, match.start()) + 1
+    return 1
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number in a spec file")
 
 
+def too_big(path: Path, size: int | None, limit: int) -> SpecFileError:
+    """The error for a file over ``limit`` bytes (``size`` None: a pipe or device, read up to the limit)."""
+    if size is None:
+        return SpecFileError(f"{path}: more than {limit:,} bytes, over the {limit:,}-byte limit for spec files")
+    return SpecFileError(f"{path}: {size:,} bytes is over the {limit:,}-byte limit for spec files")
+
+
+def read_limited(path: Path, limit: int, stated: int | None = None) -> bytes:
+    """The bytes of ``path``, opened once and read to at most ``limit`` bytes: a regular file larger
+    than that is refused before reading (by its size), anything else (a FIFO, a symlink to
+    /dev/zero or /dev/urandom) after ``limit`` + 1 bytes, never read without bound. The error
+    states ``stated`` (default ``limit``) as the limit."""
+    import os
+    import stat
+
+    stated = limit if stated is None else stated
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            regular = stat.S_ISREG(info.st_mode)
+            if regular and info.st_size > limit:
+                raise too_big(path, info.st_size, stated)
+            data = f.read(limit + 1)  # a buffered read: loops over a pipe until EOF or limit + 1 bytes
+    except FileNotFoundError:
+        raise SpecFileError(f"{path}: no such file") from None
+    except OSError as e:
+        raise SpecFileError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise too_big(path, None, stated)
+    return data
+
+
+def decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecFileError(f"{path}: not UTF-8 text") from None
+
+
 def load(path: str | Path) -> Model:
-    """Read a ``.toml`` or ``.json`` spec file; refuses files over ``MAX_BYTES``."""
+    """Read a ``.toml`` or ``.json`` spec file (opened once); refuses files over ``MAX_BYTES``."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("toml", "json"):
         raise SpecFileError(f"{path}: a spec file must end in .toml or .json")
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecFileError(f"{path}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for spec files")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise SpecFileError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise SpecFileError(f"{path}: cannot read: {e.strerror}") from None
-    return loads(text, fmt, str(path))
+    return loads(decode(path, read_limited(path, MAX_BYTES)), fmt, str(path))
 
 
 def dumps(model: Model, fmt: str) -> str:

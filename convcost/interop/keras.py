@@ -177,8 +177,10 @@ _JSON_TYPES[type(None)] = "null"
 
 def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") -> Model:
     """Read ``model.to_json()`` output (Sequential or Functional) without importing Keras."""
+    from convcost import jsonparse  # duplicate keys, over-long integers and lone surrogates refused
+
     try:
-        document = json.loads(text)
+        document = jsonparse.loads(text)
     except json.JSONDecodeError as e:
         raise SpecError(f"{source}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
