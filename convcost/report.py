@@ -70,6 +70,14 @@ class Row:
         return self.trainable + self.non_trainable
 
 
+def _float_or_none(value: Fraction) -> float | None:
+    """A convenience float, or None when no float holds it (an exact ratio past 10**308)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 @dataclass(frozen=True)
 class SeparablePair:
     """A depthwise conv and the pointwise conv after it (by path), against the standard conv they replace.
@@ -119,7 +127,7 @@ class SeparablePair:
             "standard_macs": self.standard_macs,
             "ratio": str(self.ratio),
             "formula": str(self.formula),
-            "ratio_value": float(self.ratio),
+            "ratio_value": _float_or_none(self.ratio),
         }
 
 

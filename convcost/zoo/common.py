@@ -26,3 +26,10 @@ def positive_ints(model: str, field: str, values: object) -> tuple[int, ...]:
     if not isinstance(values, (tuple, list)) or not values:
         raise SpecError(f"{model}: {field} must be a non-empty list of positive integers, got {values!r}")
     return tuple(positive_int(model, field, v) for v in values)
+
+
+def scaled(channels: int, alpha: float) -> float | int:
+    """``channels * alpha`` as keras.applications computes it (a float), or, where that float would
+    overflow (alpha near 1e308), the exact product: such an alpha is a whole number."""
+    product = channels * alpha
+    return product if math.isfinite(product) else channels * int(alpha)
