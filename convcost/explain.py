@@ -173,7 +173,10 @@ def explain_layer(model: Model, name: str) -> Explanation:
     for pair in report.separable:
         if path in (pair.depthwise, pair.pointwise):
             if pair.depth_multiplier != 1:
-                break
+                raise SpecError(
+                    f"explain: layer {pair.depthwise!r} of {model.name} has depth multiplier "
+                    f"{pair.depth_multiplier}; explain takes depthwise convolutions with one filter per channel"
+                )
             source = f"{model.name}: {pair.depthwise} + {pair.pointwise}"
             return _explain_window(layers[pair.depthwise], pair.M, pair.N, rows[pair.depthwise], source)
     layer, row = layers[path], rows[path]

@@ -346,6 +346,9 @@ def _json(value: object, indent: str = "") -> str:
     return json.dumps(value)
 
 
+_TOML_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0))}
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -353,8 +356,9 @@ def _toml_value(value: object) -> str:
         return repr(value)
     if isinstance(value, str):
         # a TOML basic string shares JSON's escapes, except that \u must be a scalar value (no surrogate
-        # pairs: characters beyond U+FFFF are written as themselves) and DEL must be escaped
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+        # pairs: characters beyond U+FFFF are written as themselves) and DEL must be escaped; the C1
+        # controls are escaped too, so that an exported file shown on a terminal cannot drive it
+        return json.dumps(value, ensure_ascii=False).translate(_TOML_ESCAPES)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")
