@@ -90,7 +90,7 @@ def human(n: int) -> str:
 
 
 def _scaled(n: int, base: int, units: tuple[str, ...], plain: str) -> str:
-    """``n`` in the first unit (base, base**2, ...) where it rounds to less than 1000.0, with one
+    """``n`` in the first unit (base, base**2, ...) where it rounds to less than ``base``, with one
     decimal; past the last unit in scientific notation. Integer arithmetic throughout: a float
     cannot hold a count past 10**308, and its rounding would print 999,950 as 1000.0k."""
     sign, m = ("-" if n < 0 else ""), abs(n)
@@ -99,7 +99,7 @@ def _scaled(n: int, base: int, units: tuple[str, ...], plain: str) -> str:
     size = base
     for unit in units:
         tenths = _round_half_up(10 * m, size)
-        if tenths < 10_000:
+        if tenths < 10 * base:  # shown below 1000.0 (1024.0): else the next unit
             return f"{sign}{tenths // 10}.{tenths % 10}{unit}"
         size *= base
     return f"{sign}{_scientific(m, 1, 1)}{plain}"
