@@ -182,7 +182,12 @@ def explain_layer(model: Model, name: str) -> Explanation:
     layer, row = layers[path], rows[path]
     if isinstance(layer, Conv2D) and row.kind == "conv" and layer.groups == 1:
         return _explain_window(layer, row.input[0], layer.filters, row, f"{model.name}: {path}")
-    if not isinstance(layer, SeparableConv2D) and row.kind not in ("depthwise", "pointwise", "separable"):
+    if row.kind in ("depthwise", "pointwise"):
+        raise SpecError(
+            f"explain: layer {path!r} of {model.name} is a {row.kind} convolution without a partner; explain takes "
+            "a standard convolution, or a depthwise convolution and the pointwise one after it"
+        )
+    if not isinstance(layer, SeparableConv2D) and row.kind != "separable":
         raise SpecError(
             f"explain: layer {path!r} of {model.name} is a {row.kind} layer; explain takes a square standard, "
             "depthwise or pointwise convolution"

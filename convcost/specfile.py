@@ -18,7 +18,7 @@ from typing import Any
 
 from convcost import spec
 from convcost.digits import PARSE_LIMIT, parse_limited
-from convcost.errors import ConvcostError, SpecFileError
+from convcost.errors import ConvcostError, SpecError, SpecFileError
 from convcost.spec import Layer, Model, Parallel, Sequential
 
 #: spec files larger than this are refused before being parsed
@@ -346,7 +346,15 @@ def _json(value: object, indent: str = "") -> str:
     return json.dumps(value)
 
 
-_TOML_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0))}
+def _toml_escape(character: str) -> str:
+    """A character as itself if printable, else as a TOML escape (DEL, C1 controls, bidi overrides,
+    separators: an exported file shown on a terminal cannot drive it)."""
+    if character.isprintable():
+        return character
+    code = ord(character)
+    if 0xD800 <= code <= 0xDFFF:
+        raise SpecError(f"cannot write {character!a} to TOML: a lone surrogate is not a Unicode character")
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _toml_value(value: object) -> str:
@@ -356,9 +364,9 @@ def _toml_value(value: object) -> str:
         return repr(value)
     if isinstance(value, str):
         # a TOML basic string shares JSON's escapes, except that \u must be a scalar value (no surrogate
-        # pairs: characters beyond U+FFFF are written as themselves) and DEL must be escaped; the C1
-        # controls are escaped too, so that an exported file shown on a terminal cannot drive it
-        return json.dumps(value, ensure_ascii=False).translate(_TOML_ESCAPES)
+        # pairs: characters beyond U+FFFF are written as themselves) and DEL must be escaped
+        text = json.dumps(value, ensure_ascii=False)
+        return text if text.isprintable() else "".join(_toml_escape(c) for c in text)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")
