@@ -53,12 +53,12 @@ def emit(text: str, *, drawing: bool = False, stream: Any = None) -> None:
         raise ConvcostError("cannot write to standard output: it is closed; give --output FILE")
     data = _encode(text, _encoding(out), drawing)
     try:
-        fd = out.fileno()
-    except (AttributeError, OSError, ValueError):  # io.StringIO, pytest's capture: no descriptor
-        out.write(data.decode(_encoding(out)))
-        out.flush()
-        return
-    try:
+        try:
+            fd = out.fileno()
+        except (AttributeError, OSError, ValueError):  # io.StringIO, pytest's capture: no descriptor
+            out.write(data.decode(_encoding(out)))
+            out.flush()
+            return
         out.flush()  # anything written through the stream before (nothing, normally)
         _write_all(fd, data)
     except BrokenPipeError:
