@@ -89,10 +89,10 @@ def test_every_format_of_table(fmt: str, tmp_path: Path) -> None:
     if fmt == "markdown":
         lines = [line for line in out.splitlines() if line.startswith("| ")]
         header_cells = lines[0].count(" | ")
-        rows = [line for line in lines if "| conv |" in line]
-        assert len(rows) == len(names)
+        conv_rows = [line for line in lines if "| conv |" in line]
+        assert len(conv_rows) == len(names)
         # a '|' inside a cell is escaped: every layer row has the header's number of separators
-        assert all(line.replace("\\|", "").count(" | ") == header_cells for line in rows)
+        assert all(line.replace("\\|", "").count(" | ") == header_cells for line in conv_rows)
 
 
 def test_the_python_api_renders_escaped_names_including_a_lone_surrogate() -> None:
