@@ -69,8 +69,10 @@ def _utf8(text: str, path: str) -> bytes:
         raise ConvcostError(f"cannot write --output {path}: {e.object[e.start]!a} is not a Unicode character") from None
 
 
-#: ``click.Context.meta`` key: the model was read from a Keras config (see ``_keras_note``)
+#: ``click.Context.meta`` keys: the model was read from a Keras config (see ``_keras_note``); the
+#: file it was read from, to name in a message that arises later (crosscheck's)
 KERAS_FILE = "convcost.keras_file"
+MODEL_FILE = "convcost.model_file"
 
 
 def load_model(
@@ -88,8 +90,9 @@ def load_model(
 
         spec, keras = load_model_file(model)
         context = click.get_current_context(silent=True)
-        if keras and context is not None:
-            context.meta[KERAS_FILE] = True
+        if context is not None:
+            context.meta[KERAS_FILE] = keras
+            context.meta[MODEL_FILE] = model
         try:  # a layer that does not fit its input: say which file, as every other spec file error does
             infer_shapes(spec)
         except GeometryError as e:
@@ -442,7 +445,7 @@ def crosscheck(spec: Model, against: str) -> int:
     (Keras refuses a strided dilated convolution), is skipped with a note; the others still run.
     """
     from convcost import crosscheck as checks
-    from convcost.errors import MissingDependencyError
+    from convcost.errors import MissingDependencyError, ToolRefusedError
 
     tools = checks.TOOLS if against == "all" else (against,)
     checks.check_fits(spec, tools)
@@ -456,9 +459,10 @@ def crosscheck(spec: Model, against: str) -> int:
             if against != "all":
                 raise
             missing.append(str(e))
-        except checks.ToolRefusedError as e:
+        except ToolRefusedError as e:
+            source = click.get_current_context().meta.get(MODEL_FILE)
             if against != "all":
-                raise
+                raise ToolRefusedError(f"{source}: {e}" if source else str(e)) from None
             skipped.append(str(e))
     if results:
         from convcost.render.escape import printable

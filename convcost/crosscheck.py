@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.errors import ConvcostError, MissingDependencyError, UnknownConventionError
+from convcost.errors import ConvcostError, MissingDependencyError, ToolRefusedError, UnknownConventionError
 from convcost.report import analyze
 from convcost.spec import Model, elements
 
@@ -28,10 +28,6 @@ _PACKAGES = {
     "ptflops": "ptflops",
     "calflops": "calflops transformers",
 }
-
-
-class ToolRefusedError(ConvcostError):
-    """The tool's framework cannot build this network (Keras refuses a strided dilated convolution)."""
 
 
 #: bytes per value of the models and inputs crosscheck builds (float32)

@@ -43,3 +43,7 @@ class MissingDependencyError(ConvcostError, ImportError):
 
 class UnsupportedLayerError(ConvcostError, ValueError):
     """A framework layer, op or config entry that convcost cannot represent (named in the message)."""
+
+
+class ToolRefusedError(ConvcostError):
+    """A tool's framework cannot build the network (Keras refuses a strided dilated convolution)."""

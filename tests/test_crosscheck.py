@@ -195,4 +195,4 @@ def test_a_network_keras_cannot_build_skips_keras_and_keeps_the_others(
     assert "skipped: keras: Keras cannot build this network: `strides > 1` not supported" in out
     code, out, err = run(capsys, "crosscheck", str(path), "--against", "keras")
     assert (code, out) == (2, "") and err.count("\n") == 1
-    assert err.startswith("convcost: error: keras: Keras cannot build this network: `strides > 1`")
+    assert err.startswith(f"convcost: error: {path}: keras: Keras cannot build this network: `strides > 1`")
