@@ -17,13 +17,12 @@ import click
 
 from convcost.conventions import CONVENTIONS
 from convcost.digits import unlimited
-from convcost.errors import ConvcostError, GeometryError, SpecError
+from convcost.errors import ConvcostError, SpecError
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
-from convcost.shapes import infer_shapes
 from convcost.spec import Model
-from convcost.zoo import ZOO, build
+from convcost.zoo import ZOO
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -78,28 +77,16 @@ MODEL_FILE = "convcost.model_file"
 def load_model(
     model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int | None
 ) -> Model:
-    """A zoo model built with the given arguments, or a network read from a spec file or Keras
-    config; ``batch`` replaces the model's own (a spec file's ``batch``) only when given."""
-    given = {"alpha": alpha, "resolution": resolution, "classes": classes}
-    arguments = {name: value for name, value in given.items() if value is not None}
-    if model.lower().endswith((".toml", ".json")) or os.path.sep in model:
-        if arguments:
-            flags = ", ".join(f"--{name}" for name in arguments)
-            raise SpecError(f"{flags} apply to zoo models; {model} is a spec file (edit the file instead)")
-        from convcost.modelfile import load_model_file
+    """A zoo model built with the given arguments, or a network read from a file (convcost.loading);
+    ``batch`` replaces the model's own (a spec file's ``batch``) only when given."""
+    from convcost import loading, modelfile
 
-        spec, keras = load_model_file(model)
-        context = click.get_current_context(silent=True)
-        if context is not None:
-            context.meta[KERAS_FILE] = keras
-            context.meta[MODEL_FILE] = model
-        try:  # a layer that does not fit its input: say which file, as every other spec file error does
-            infer_shapes(spec)
-        except GeometryError as e:
-            raise GeometryError(f"{model}: {e}") from None
-    else:
-        spec = build(model, **arguments)
-    return spec if batch is None else spec.with_batch(batch)
+    spec = loading.load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes)
+    context = click.get_current_context(silent=True)
+    if context is not None and loading.is_path(model):
+        context.meta[KERAS_FILE] = modelfile.READ_AS.get(model) == "keras"
+        context.meta[MODEL_FILE] = model
+    return spec
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -522,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: list[str]) -> int:
     try:
-        with cli.make_context("convcost", args) as context:
+        with cli.make_context("convcost", list(args)) as context:  # click consumes the list it parses
             result = cli.invoke(context)
     except click.exceptions.NoArgsIsHelpError as e:
         write_output((e.ctx.get_help() if e.ctx else str(e)) + "\n", None)

@@ -20,7 +20,14 @@ class SpecFileError(SpecError):
 
 
 class GeometryError(ConvcostError, ValueError):
-    """A layer cannot be applied to the shape that reaches it (kernel larger than the map, ...)."""
+    """A layer cannot be applied to the shape that reaches it (kernel larger than the map, ...).
+
+    ``node`` names the graph node at fault when it is known (a spec-file reader adds its line).
+    """
+
+    def __init__(self, message: str, node: str = "") -> None:
+        super().__init__(message)
+        self.node = node
 
 
 class UnknownModelError(ConvcostError, KeyError):
@@ -43,6 +50,29 @@ class MissingDependencyError(ConvcostError, ImportError):
 
 class UnsupportedLayerError(ConvcostError, ValueError):
     """A framework layer, op or config entry that convcost cannot represent (named in the message)."""
+
+
+class GraphError(SpecError):
+    """A graph that cannot be a network: an unknown input name, a cycle, a duplicate or unused node.
+
+    ``node`` names the node at fault, so a spec-file reader can add the file position.
+    """
+
+    def __init__(self, message: str, node: str = "") -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class InternalError(Exception):
+    """A bug in convcost (a missing rule, a kernel that miscounts): never the user's mistake.
+
+    Not a ``ConvcostError``: the CLI reports it as internal (its own exit status and a request for a
+    bug report), not as bad input.
+    """
+
+
+class MissingRuleError(InternalError):
+    """An interpreter (a convention, the reference, a builder) has no rule for a layer kind."""
 
 
 class ToolRefusedError(ConvcostError):

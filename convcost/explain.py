@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, cast
 
-from convcost import cost
+from convcost.cost import Cost
 from convcost.digits import printing_any_int
 from convcost.errors import SpecError
+from convcost.layer import ExplicitPadding, Layer, Padding, Shape, Site
 from convcost.render.escape import printable
 from convcost.render.text import decimal, exact
 from convcost.report import Row, analyze
-from convcost.shapes import output_shape
-from convcost.spec import Conv2D, DepthwiseConv2D, ExplicitPadding, Layer, Model, Padding, SeparableConv2D
+from convcost.spec import Conv2D, DepthwiseConv2D, Model, SeparableConv2D
 
 
 @dataclass(frozen=True)
@@ -122,15 +122,12 @@ def explain(
     shape = (M, size, size)
     window = {"stride": stride, "padding": padding, "dilation": dilation, "bias": False}
     standard_layer = Conv2D(N, kernel, name="standard", **window)  # type: ignore[arg-type]
-    out = output_shape(standard_layer, shape)
+    standard, out = _cost(standard_layer, shape)
     if out[1] != out[2]:
         raise SpecError(f"explain: {source or 'the layer'} has a {out[1]}x{out[2]} output; explain takes square maps")
     Df = out[1]
-    standard = cost.conv2d(standard_layer, shape, out)
-    dw_layer = DepthwiseConv2D(kernel, name="depthwise", **window)  # type: ignore[arg-type]
-    dw_out = output_shape(dw_layer, shape)
-    depthwise = cost.depthwise_conv2d(dw_layer, shape, dw_out)
-    pointwise = cost.conv2d(Conv2D(N, 1, bias=False, name="pointwise"), dw_out, out)
+    depthwise, dw_out = _cost(DepthwiseConv2D(kernel, name="dw", **window), shape)  # type: ignore[arg-type]
+    pointwise, _ = _cost(Conv2D(N, 1, bias=False, name="pointwise"), dw_out)
     k = kernel
     terms = (
         Term("standard params", "Dk*Dk*M*N", f"{k}*{k}*{M}*{N}", standard.params),
@@ -152,8 +149,15 @@ def explain(
             depthwise.macs + pointwise.macs,
         ),
     )
-    padded = cast(Padding, standard_layer.padding)  # normalised: 'same', 'valid' or ((t, b), (l, r))
+    padded = standard_layer.padding  # normalised: 'same', 'valid' or ((t, b), (l, r))
     return Explanation(k, M, N, size, stride, Df, source, terms, padded, dilation)
+
+
+def _cost(layer: Layer, shape: Shape) -> tuple[Cost, Shape]:
+    """The layer's weights and multiply-adds on a map of ``shape``, from its own declaration."""
+    out = layer.output_shape((shape,))
+    site = Site((shape,), out)
+    return Cost(trainable=sum(w.size for w in layer.weights(site)), macs=layer.macs(site)), out
 
 
 def explain_layer(model: Model, name: str) -> Explanation:

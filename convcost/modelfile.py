@@ -15,7 +15,7 @@ from pathlib import Path
 from convcost import specfile
 from convcost.digits import parse_limited
 from convcost.errors import SpecFileError
-from convcost.spec import Model
+from convcost.model import Model
 
 #: Keras configs of real networks run to megabytes; larger than this is refused unread
 KERAS_MAX_BYTES = 64 * 1024 * 1024
@@ -30,8 +30,19 @@ def _is_keras_config(text: str) -> bool:
     return isinstance(document, dict) and "class_name" in document and "config" in document
 
 
-def load_model_file(name: str) -> tuple[Model, bool]:
-    """The model in the file ``name``, and whether it was a Keras config."""
+#: what each path was last read as, ``"keras"`` or ``"spec"``: the CLI notes which convention
+#: matches Keras for a Keras config, after ``convcost.loading`` has read it (once)
+READ_AS: dict[str, str] = {}
+
+
+def load_model_file(name: str) -> Model:
+    """The model in the file ``name`` (``READ_AS[name]`` says whether it was a Keras config)."""
+    model, keras = _read(name)
+    READ_AS[name] = "keras" if keras else "spec"
+    return model
+
+
+def _read(name: str) -> tuple[Model, bool]:
     path = Path(name)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("toml", "json"):

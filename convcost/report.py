@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from convcost import cost, labels
-from convcost.conventions import get_convention
+from convcost.conventions import Convention, get_convention
+from convcost.cost import Cost
+from convcost.errors import ConvcostError, SpecError
+from convcost.graph import Graph
+from convcost.layer import Shape, Windowed, elements
 from convcost.memory import DTYPE_BYTES, peak_working_set
-from convcost.shapes import infer_shapes
-from convcost.spec import Conv2D, DepthwiseConv2D, Layer, Model, Shape, elements
-
-#: layers that sit between a depthwise conv and its pointwise partner without changing the map
-_TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout"})
+from convcost.model import Model
+from convcost.shapes import ShapedNode
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Row:
     #: values in the layer's output, for the whole batch
     activations: int = 0
     flops: int = 0
+    #: the shapes of every input, per sample (a merge has several; ``input`` is the first)
+    inputs: tuple[Shape, ...] = ()
 
     @property
     def params(self) -> int:
@@ -144,6 +148,16 @@ class Report:
     #: the most activation values alive at once in a forward pass (whole batch), and where
     peak_activations: int = 0
     peak_layer: str = ""
+    #: the model's inputs (name, shape per sample) and outputs (node names)
+    inputs: tuple[tuple[str, Shape], ...] = ()
+    outputs: tuple[str, ...] = ()
+    #: nodes a reader could not map (``strict=False``): costed at zero, so the totals are lower bounds
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def lower_bound(self) -> bool:
+        """The totals leave out what ``unknown`` operations cost."""
+        return bool(self.unknown)
 
     def memory(self, dtype: str = "float32") -> dict[str, Any]:
         """Bytes of the parameters and of the peak working set when values are ``dtype``."""
@@ -206,6 +220,7 @@ class Report:
                     "activation_bytes": r.activations * DTYPE_BYTES[dtype],
                     "flops": r.flops,
                     "flops_share": self.flops_share(r.flops),
+                    "inputs": [list(shape) for shape in r.inputs],
                 }
                 for r in self.rows
             ],
@@ -228,89 +243,128 @@ class Report:
             "separable": [p.to_dict() for p in self.separable],
             "separable_ratio": str(self.separable_ratio) if self.separable_ratio is not None else None,
             "memory": self.memory(dtype),
+            "inputs": [{"name": name, "shape": list(shape)} for name, shape in self.inputs],
+            "outputs": list(self.outputs),
+            "unknown": list(self.unknown),
+            "lower_bound": self.lower_bound,
         }
 
 
-def analyze(model: Model, convention: str = "paper") -> Report:
-    """Cost every layer of ``model`` under ``convention`` (a name in ``convcost.conventions.CONVENTIONS``)."""
+def analyze(model: Model, convention: str | Convention = "paper") -> Report:
+    """Cost every layer of ``model`` under ``convention`` (a name in ``CONVENTIONS``, or a ``Convention``)."""
+    if not isinstance(model, Model):
+        raise _not_a_model(model)
     chosen = get_convention(convention)
-    layer_cost = chosen.layer_cost
     # a tool that reports one sample (ptflops) is matched at any batch
     batch = 1 if chosen.per_sample else model.batch
-    shaped = infer_shapes(model)
+    shaped = model.shaped
     rows = []
-    for path, layer, in_shape, out_shape in shaped:
-        kind = labels.kind_of(layer, in_shape)
-        c = layer_cost(layer, in_shape, out_shape)
+    for s in shaped:
+        layer, site = s.node.layer, s.site
+        c = chosen.cost(layer, site)
+        if s.node.shares:  # the layer called again: its work counts, its weights were counted once
+            c = Cost(macs=c.macs, flops=c.flops)
         rows.append(
             Row(
-                path=path,
-                name=layer.name,
-                kind=kind,
-                type_stride=labels.type_stride(layer, kind),
-                filter_shape=labels.filter_shape(layer, kind, in_shape),
-                input=in_shape,
-                output=out_shape,
+                path=s.path,
+                name=s.node.leaf,
+                kind=layer.category(site),
+                type_stride=layer.type_stride(site),
+                filter_shape=layer.filter_shape(site),
+                input=s.input,
+                output=site.output,
                 trainable=c.trainable,
                 non_trainable=c.non_trainable,
                 macs=c.macs * batch,
-                activations=elements(out_shape) * model.batch,
+                activations=elements(site.output) * model.batch,
                 flops=c.flops * batch,
+                inputs=site.inputs,
             )
         )
-    by_kind: dict[str, Totals] = {}
-    for row in rows:
-        by_kind[row.kind] = by_kind.get(row.kind, Totals()) + _row_totals(row)
-    by_kind = {k: by_kind[k] for k in labels.KINDS if k in by_kind}
+    by_kind = _by_kind(rows)
     totals = sum(by_kind.values(), Totals())
-    peak = peak_working_set(model, shaped)
+    peak = peak_working_set(model.graph, shaped)
     return Report(
         model=model.name,
         input=model.input,
         batch=model.batch,
-        convention=convention,
+        convention=chosen.name,
         rows=tuple(rows),
         totals=totals,
         by_kind=by_kind,
-        separable=tuple(_separable_pairs(shaped)),
+        separable=tuple(_separable_pairs(model.graph, shaped, [row.kind for row in rows])),
         peak_activations=peak.values * model.batch,
         peak_layer=peak.path,
+        inputs=tuple((i.name, i.shape) for i in model.inputs),
+        outputs=model.graph.outputs,
+        unknown=tuple(row.path for row in rows if row.kind == "unknown"),
     )
 
 
-def _row_totals(row: Row) -> Totals:
-    return Totals(row.trainable, row.non_trainable, row.macs, layers=1, flops=row.flops)
+def _not_a_model(model: object) -> ConvcostError:
+    """What to call instead, for the framework models people pass first."""
+    module = type(model).__module__.split(".")[0]
+    if module == "torch":
+        return SpecError(
+            "analyze takes a convcost Model: for a torch module call convcost.from_torch(module, input_size)"
+        )
+    if module == "keras":
+        return SpecError("analyze takes a convcost Model: for a Keras model call convcost.from_keras(model)")
+    return SpecError(f"analyze takes a convcost Model, got {type(model).__name__}")
 
 
-def _separable_pairs(shaped: list[tuple[str, Layer, Shape, Shape]]) -> list[SeparablePair]:
-    """Each depthwise conv followed (through BN/activations only) by a stride-1 pointwise conv."""
+def _by_kind(rows: Sequence[Row]) -> dict[str, Totals]:
+    """The totals of each kind, in the order the kinds are declared."""
+    sums: dict[str, list[int]] = {}
+    for row in rows:
+        s = sums.setdefault(row.kind, [0, 0, 0, 0, 0])
+        s[0] += row.trainable
+        s[1] += row.non_trainable
+        s[2] += row.macs
+        s[3] += 1
+        s[4] += row.flops
+    return {kind: Totals(*sums[kind]) for kind in labels.KINDS if kind in sums}
+
+
+#: layers that sit between a depthwise conv and its pointwise partner without changing the map
+_TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout"})
+
+
+def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode], kinds: Sequence[str]) -> list[SeparablePair]:
+    """Each Keras SeparableConv2D, and each depthwise conv whose output reaches a stride-1 pointwise
+    conv through batch norms and activations only (each the only reader of the one before).
+    ``kinds`` is every node's kind, in order."""
+    index = {s.path: i for i, s in enumerate(shaped)}
     pairs = []
-    pending: tuple[str, Layer, Shape, Shape] | None = None
-    for path, layer, in_shape, out_shape in shaped:
-        kind = labels.kind_of(layer, in_shape)
+    for s, kind in zip(shaped, kinds, strict=True):
         if kind == "separable":
-            pairs.append(_pair(path, layer, in_shape, out_shape, path, out_shape, layer.filters))  # type: ignore[attr-defined]
-            pending = None
+            pairs.append(_pair(s, s))
         elif kind == "depthwise":
-            pending = (path, layer, in_shape, out_shape)
-        elif kind == "pointwise" and pending is not None and pending[3] == in_shape and in_shape[1:] == out_shape[1:]:
-            dw_path, dw, dw_in, dw_out = pending
-            pairs.append(_pair(dw_path, dw, dw_in, dw_out, path, out_shape, layer.filters))  # type: ignore[attr-defined]
-            pending = None
-        elif kind not in _TRANSPARENT_KINDS:
-            pending = None
+            step = s
+            while len(readers := graph.consumers[step.path]) == 1:
+                step = shaped[index[readers[0]]]
+                reader_kind = kinds[index[readers[0]]]
+                if reader_kind == "pointwise":
+                    if len(step.node.inputs) == 1 and step.input == s.output and step.output[1:] == s.output[1:]:
+                        pairs.append(_pair(s, step))
+                    break
+                if reader_kind not in _TRANSPARENT_KINDS:
+                    break
     return pairs
 
 
-def _pair(dw_path: str, dw: Layer, dw_in: Shape, dw_out: Shape, pw_path: str, pw_out: Shape, N: int) -> SeparablePair:
-    Dk_h, Dk_w = dw.kernel  # type: ignore[attr-defined]
-    M = dw_in[0]
-    multiplier = dw_out[0] // M if isinstance(dw, (Conv2D, DepthwiseConv2D)) else dw.depth_multiplier  # type: ignore[attr-defined]
-    Df_h, Df_w = pw_out[1], pw_out[2]
+def _pair(dw: ShapedNode, pw: ShapedNode) -> SeparablePair:
+    """The pair's counts from the depthwise layer's own declaration and the standard conv it replaces."""
+    Dk_h, Dk_w = cast(Windowed, dw.layer).kernel  # only convolutions are depthwise
+    M = dw.input[0]
+    N = pw.output[0]
+    Df_h, Df_w = pw.output[1], pw.output[2]
+    # a separable layer is its own pair: its depthwise output is inside it
+    multiplier = getattr(dw.layer, "depth_multiplier", 1) if dw.path == pw.path else dw.output[0] // M
     depthwise = Dk_h * Dk_w * M * multiplier * Df_h * Df_w
     return SeparablePair(
-        depthwise=dw_path,
-        pointwise=pw_path,
+        depthwise=dw.path,
+        pointwise=pw.path,
         kernel=(Dk_h, Dk_w),
         M=M,
         N=N,

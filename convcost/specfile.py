@@ -1,9 +1,15 @@
 """Networks as TOML or JSON spec files: read (safely), write, and round-trip exactly.
 
-A spec file is plain data: ``name``, ``input`` (``[C, H, W]``), optional ``batch``, and
-``layers``, a list of tables each with a ``type`` (the layer class: ``Conv2D``,
-``DepthwiseConv2D``, ...) and that class's fields. ``Sequential`` holds ``layers``; ``Parallel``
-holds ``branches`` (each with a ``name`` and ``layers``) and a ``merge`` (``add`` or ``concat``).
+A spec file is plain data: ``name``, ``input`` (``[C, H, W]``), optional ``batch``, ``layers`` (a
+list of tables each with a ``type``, the layer class: ``Conv2D``, ``DepthwiseConv2D``, ... and that
+class's fields) and optional ``outputs``. ``Sequential`` holds ``layers``; ``Parallel`` holds
+``branches`` (each with a ``name`` and ``layers``) and a ``merge`` (``add`` or ``concat``).
+
+Any layer or block may name its ``inputs`` (node paths, or ``input`` for the model input): that is
+how a file describes a graph that is not a tree of blocks (a layer feeding two later merges, a
+three-way ``Add`` of the stem and two blocks). Without ``inputs`` a layer reads the previous one's
+output, and the first layer of a block the block's input.
+
 Reading never evaluates anything: the only outcomes are a ``Model`` or a ``SpecFileError`` naming
 the file, the layer, the field and, where it can be found, the line.
 """
@@ -16,26 +22,18 @@ import math
 from pathlib import Path
 from typing import Any
 
-from convcost import spec
+from convcost.blocks import MAX_DEPTH, Element, Parallel, Sequential, name_elements
 from convcost.digits import PARSE_LIMIT, parse_limited
-from convcost.errors import ConvcostError, SpecError, SpecFileError
-from convcost.spec import Layer, Model, Parallel, Sequential
+from convcost.errors import ConvcostError, GeometryError, GraphError, SpecError, SpecFileError
+from convcost.graph import INPUT, Input
+from convcost.layer import LAYER_TYPES as KINDS
+from convcost.model import Model
 
 #: spec files larger than this are refused before being parsed
 MAX_BYTES = 10 * 1024 * 1024
-#: deeper nesting of blocks than this is refused (real networks nest a few levels)
-MAX_DEPTH = 64
 
-#: every public layer class of the spec, by the name a spec file's ``type`` uses (the merge
-#: leaves Add/Concat are written as a Parallel's ``merge``, never on their own)
-LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.__name__: cls
-    for cls in vars(spec).values()
-    if isinstance(cls, type)
-    and issubclass(cls, Layer)
-    and cls not in (Layer, spec.Add, spec.Concat)
-    and not cls.__name__.startswith("_")
-}
+#: every type a spec file may name: the layer kinds and the two blocks
+LAYER_TYPES: dict[str, type[Element]] = {**KINDS, "Sequential": Sequential, "Parallel": Parallel}
 
 
 # ---------------------------------------------------------------- model <-> plain data
@@ -58,16 +56,35 @@ def _plain(key: str, value: object) -> object:
     return value
 
 
-def layer_to_dict(layer: Layer) -> dict[str, Any]:
-    """A layer as plain data: its type and every field that differs from the default."""
+def layer_to_dict(
+    layer: Element,
+    wiring: dict[str, tuple[str, ...]] | None = None,
+    path: str = "",
+    shared: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A layer (or block) as plain data: its type and every field that differs from the default.
+
+    ``wiring`` (explicit inputs by path) adds ``inputs`` to the tables it names, ``shared`` (the node
+    whose weights a layer uses) ``shares``; ``path`` is the element's own.
+    """
+    wiring, shared = wiring or {}, shared or {}
+    path = path or layer.name
     data: dict[str, Any] = {"type": type(layer).__name__, "name": layer.name}
+    if path in wiring:
+        data["inputs"] = list(wiring[path])
+    if path in shared:
+        data["shares"] = shared[path]
     if isinstance(layer, Sequential):
-        data["layers"] = [layer_to_dict(child) for child in layer.layers]
+        data["layers"] = [layer_to_dict(child, wiring, f"{path}/{child.name}", shared) for child in layer.layers]
         return data
     if isinstance(layer, Parallel):
         data["merge"] = layer.merge
         data["branches"] = [
-            {"name": b.name, "layers": [layer_to_dict(child) for child in b.layers]} for b in layer.branches
+            {
+                "name": b.name,
+                "layers": [layer_to_dict(c, wiring, f"{path}/{b.name}/{c.name}", shared) for c in b.layers],
+            }
+            for b in layer.branches
         ]
         return data
     fields = {f.name: getattr(layer, f.name) for f in dataclasses.fields(layer) if f.name != "name"}
@@ -85,12 +102,44 @@ def layer_to_dict(layer: Layer) -> dict[str, Any]:
 
 
 def model_to_dict(model: Model) -> dict[str, Any]:
-    return {
-        "name": model.name,
-        "input": list(model.input),
-        "batch": model.batch,
-        "layers": [layer_to_dict(layer) for layer in model.body.layers],
-    }
+    """A tree of blocks as the tree (with the ``inputs`` of its wiring); any other graph as a flat
+    list of layers named by their paths, with ``inputs`` wherever a layer does not read the one before."""
+    data: dict[str, Any] = {"name": model.name}
+    if model.inputs == (Input(INPUT, model.input),):
+        data["input"] = list(model.input)
+    else:
+        data["inputs"] = [{"name": i.name, "shape": list(i.shape)} for i in model.inputs]
+    data["batch"] = model.batch
+    tree = model.tree
+    if tree is not None:
+        wiring, shared = dict(model.wiring), dict(model.shared)
+        data["layers"] = [layer_to_dict(element, wiring, shared=shared) for element in tree.layers]
+        if model.outputs:
+            data["outputs"] = list(model.outputs)
+        return data
+    graph = model.graph
+    layers = []
+    previous = graph.inputs[0].name
+    for node in graph.nodes:
+        table = layer_to_dict(dataclasses.replace(node.layer, name=node.name))
+        head = {"type": table.pop("type"), "name": table.pop("name")}
+        if node.inputs != (previous,):
+            head["inputs"] = list(node.inputs)
+        if node.shares:
+            head["shares"] = node.shares
+        table = {**head, **table}
+        layers.append(table)
+        previous = node.name
+    data["layers"] = layers
+    if graph.outputs != (previous,):
+        data["outputs"] = list(graph.outputs)
+    return data
+
+
+#: what a file says about a layer's edges, by path relative to the block being read: its explicit
+#: ``inputs`` (None: the previous output) and the node whose weights it ``shares`` ("": its own)
+_Edges = tuple[tuple[str, ...] | None, str]
+_Wiring = dict[str, _Edges]
 
 
 class _Reader:
@@ -99,50 +148,121 @@ class _Reader:
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.text = text
+        self.lines = text.splitlines()
 
     def fail(self, where: str, message: str, name: object = None) -> SpecFileError:
         line = self._line_of(name)
         at = f"{self.source}:{line}" if line else self.source
         return SpecFileError(f"{at}: {where}: {message}")
 
-    def _line_of(self, name: object) -> int | None:
-        """The line of the first ``name = "x"`` / ``"name": "x"`` for that layer name."""
+    def _line_of(self, name: object, after: int = 0) -> int | None:
+        """The line of the first ``name = "x"`` / ``"name": "x"`` for that layer name, after line ``after``."""
         if not isinstance(name, str) or not name:
             return None
-        for number, line in enumerate(self.text.splitlines(), start=1):
+        for number, line in enumerate(self.lines[after:], start=after + 1):
             stripped = line.replace(" ", "")
             if f'name="{name}"' in stripped or f'"name":"{name}"' in stripped or f"name='{name}'" in stripped:
                 return number
         return None
 
+    def line_of_path(self, path: str) -> int | None:
+        """The line of the node at ``path``: its whole name, else each component after its block's."""
+        whole = self._line_of(path)
+        if whole is not None or "/" not in path:
+            return whole
+        line = 0
+        for part in path.split("/"):
+            found = self._line_of(part, line)
+            if found is None:
+                return line or None
+            line = found
+        return line
+
     def model(self, data: object, default_name: str) -> Model:
         if not isinstance(data, dict):
             raise self.fail("top level", f"expected a table with name, input and layers, got {type(data).__name__}")
-        unknown = set(data) - {"name", "input", "batch", "layers"}
+        unknown = set(data) - {"name", "input", "inputs", "batch", "layers", "outputs"}
         if unknown:
-            raise self.fail("top level", f"unknown key {sorted(unknown)[0]!r} (expected name, input, batch, layers)")
-        if "input" not in data:
-            raise self.fail("top level", "missing 'input' (the input shape [C, H, W])")
+            raise self.fail(
+                "top level", f"unknown key {sorted(unknown)[0]!r} (expected name, input, batch, layers, outputs)"
+            )
         if "layers" not in data:
             raise self.fail("top level", "missing 'layers'")
         name = data.get("name", default_name)
-        shape = data["input"]
-        if not isinstance(shape, list):
+        named = self.named_inputs(data)
+        shape = named[0].shape if named else data["input"]
+        if not isinstance(shape, (list, tuple)):
             raise self.fail("top level", f"'input' must be a list [C, H, W], got {shape!r}")
-        layers = self.layers(data["layers"], "top level", depth=0)
+        outputs = data.get("outputs", [])
+        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+            raise self.fail("top level", f"'outputs' must be a list of layer names, got {outputs!r}")
+        layers, edges = self.layers(data["layers"], "top level", depth=0)
+        wiring = tuple((path, inputs) for path, (inputs, _) in edges.items() if inputs is not None)
+        shared = tuple((path, owner) for path, (_, owner) in edges.items() if owner)
         try:
-            return Model(name, tuple(shape), Sequential(layers), data.get("batch", 1))
+            model = Model(
+                name,
+                tuple(shape),
+                Sequential(layers),
+                data.get("batch", 1),
+                wiring,
+                tuple(outputs),
+                named,
+                shared,
+            )
+            model.shaped  # noqa: B018 (a layer that does not fit its input is the file's error too)
+        except GraphError as e:
+            line = self.line_of_path(e.node) if e.node else None
+            raise SpecFileError(f"{self.source}{f':{line}' if line else ''}: {e}") from None
+        except GeometryError as e:
+            line = self.line_of_path(e.node) if e.node else None
+            raise GeometryError(f"{self.source}{f':{line}' if line else ''}: {e}", e.node) from None
         except ConvcostError as e:
             raise self.fail("top level", str(e)) from None
+        return model
 
-    def layers(self, items: object, where: str, depth: int) -> tuple[Layer, ...]:
+    def named_inputs(self, data: dict[str, Any]) -> tuple[Input, ...]:
+        """``inputs = [{name, shape}, ...]`` (several inputs, or one not called ``input``), or none."""
+        if "input" in data and "inputs" in data:
+            raise self.fail("top level", "give 'input' (one input) or 'inputs' (named inputs), not both")
+        if "inputs" not in data:
+            if "input" not in data:
+                raise self.fail("top level", "missing 'input' (the input shape [C, H, W])")
+            return ()
+        items = data["inputs"]
+        if not isinstance(items, list) or not items:
+            raise self.fail("top level", f"'inputs' must be a list of tables with 'name' and 'shape', got {items!r}")
+        named = []
+        for i, item in enumerate(items):
+            where = f"top level > input {i + 1}"
+            if not isinstance(item, dict) or set(item) != {"name", "shape"}:
+                raise self.fail(where, f"expected a table with exactly 'name' and 'shape', got {item!r}")
+            try:
+                named.append(
+                    Input(item["name"], tuple(item["shape"]) if isinstance(item["shape"], list) else item["shape"])
+                )
+            except ConvcostError as e:
+                raise self.fail(where, str(e)) from None
+        return tuple(named)
+
+    def layers(self, items: object, where: str, depth: int) -> tuple[tuple[Element, ...], _Wiring]:
+        """A block's elements, named as the block will name them, and their wiring by relative path."""
         if depth > MAX_DEPTH:
             raise self.fail(where, f"blocks nested deeper than {MAX_DEPTH} levels")
         if not isinstance(items, list):
             raise self.fail(where, f"'layers' must be a list of tables, got {type(items).__name__}")
-        return tuple(self.layer(item, f"{where} > layer {i + 1}", depth) for i, item in enumerate(items))
+        read = [self.layer(item, f"{where} > layer {i + 1}", depth) for i, item in enumerate(items)]
+        elements = name_elements(tuple(element for element, _, _ in read))
+        wiring: _Wiring = {}
+        for element, (_, edges, inner) in zip(elements, read, strict=True):
+            if edges != (None, ""):
+                wiring[element.name] = edges
+            wiring.update({f"{element.name}/{path}": reads for path, reads in inner.items()})
+        return elements, wiring
 
-    def layer(self, data: object, where: str, depth: int) -> Layer:
+    def layer(self, data: object, where: str, depth: int) -> tuple[Element, _Edges, _Wiring]:
+        """One element, its edges (explicit ``inputs``, the node it ``shares`` weights with) and its
+        children's wiring."""
         if not isinstance(data, dict):
             raise self.fail(where, f"expected a table with a 'type', got {data!r}")
         name = data.get("name", "")
@@ -156,22 +276,26 @@ class _Reader:
             hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(LAYER_TYPES)})"
             raise self.fail(where, f"unknown layer type {kind!r}{hint}", name)
         cls = LAYER_TYPES[kind]
-        fields = {k: v for k, v in data.items() if k != "type"}
+        fields = {k: v for k, v in data.items() if k not in ("type", "inputs", "shares")}
+        shares = data.get("shares", "")
+        if not isinstance(shares, str):
+            raise self.fail(where, f"'shares' must name the layer whose weights it uses, got {shares!r}", name)
+        edges = (self.inputs(data, where, name), shares)
         try:
             if cls is Sequential:
                 self._only(fields, {"name", "layers"}, where, name)
-                return Sequential(self.layers(fields.get("layers", []), where, depth + 1), name=name)
+                layers, wiring = self.layers(fields.get("layers", []), where, depth + 1)
+                return Sequential(layers, name=name), edges, wiring
             if cls is Parallel:
                 self._only(fields, {"name", "merge", "branches"}, where, name)
-                return Parallel(
-                    self.branches(fields.get("branches"), where, depth + 1), fields.get("merge", "add"), name=name
-                )
+                branches, wiring = self.branches(fields.get("branches"), where, depth + 1)
+                return Parallel(branches, fields.get("merge", "add"), name=name), edges, wiring
             allowed = {f.name for f in dataclasses.fields(cls)}
             self._only(fields, allowed, where, name)
             for key, value in fields.items():
                 self._check_value(value, f"{where}: field {key!r}", name)
             arguments: dict[str, Any] = {k: _tuples(v) for k, v in fields.items()}
-            return cls(**arguments)
+            return cls(**arguments), edges, {}
         except SpecFileError:
             raise
         except ConvcostError as e:
@@ -179,17 +303,32 @@ class _Reader:
         except TypeError as e:  # a required field is missing
             raise self.fail(where, str(e).replace(".__init__()", ":"), name) from None
 
-    def branches(self, items: object, where: str, depth: int) -> tuple[Sequential, ...]:
+    def inputs(self, data: dict[str, Any], where: str, name: object) -> tuple[str, ...] | None:
+        if "inputs" not in data:
+            return None
+        inputs = data["inputs"]
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) and i for i in inputs):
+            wanted = f"'inputs' must be a non-empty list of layer names (or {INPUT!r})"
+            raise self.fail(where, f"{wanted}, got {inputs!r}", name)
+        return tuple(inputs)
+
+    def branches(self, items: object, where: str, depth: int) -> tuple[tuple[Sequential, ...], _Wiring]:
         if not isinstance(items, list):
             raise self.fail(where, "'branches' must be a list of tables with 'name' and 'layers'")
         result = []
+        wiring: _Wiring = {}
         for i, branch in enumerate(items):
             at = f"{where} > branch {i + 1}"
             if not isinstance(branch, dict):
                 raise self.fail(at, f"expected a table with 'name' and 'layers', got {branch!r}")
             self._only(branch, {"name", "layers"}, at, branch.get("name"))
-            result.append(Sequential(self.layers(branch.get("layers", []), at, depth), name=branch.get("name", "")))
-        return tuple(result)
+            layers, inner = self.layers(branch.get("layers", []), at, depth)
+            block = Sequential(layers, name=branch.get("name", ""))
+            result.append(block)
+            # an unnamed branch is named branch_<i> by the Parallel, as here
+            prefix = block.name or f"branch_{i}"
+            wiring.update({f"{prefix}/{path}": reads for path, reads in inner.items()})
+        return tuple(result), wiring
 
     def _only(self, fields: dict[str, Any], allowed: set[str], where: str, name: object) -> None:
         for key in fields:
@@ -374,7 +513,12 @@ def _toml_value(value: object) -> str:
 
 def _toml(data: dict[str, Any]) -> str:
     """TOML with nested blocks as arrays of tables ([[layers]], [[layers.branches]], ...)."""
-    lines = [f"{key} = {_toml_value(data[key])}" for key in ("name", "input", "batch")]
+    lines = [f"{key} = {_toml_value(data[key])}" for key in ("name", "input", "batch", "outputs") if key in data]
+    if "inputs" in data:  # an array of inline tables: it must come before the [[layers]] tables
+        tables = ", ".join(
+            f"{{name = {_toml_value(i['name'])}, shape = {_toml_value(i['shape'])}}}" for i in data["inputs"]
+        )
+        lines.append(f"inputs = [{tables}]")
     if not data["layers"]:  # no [[layers]] table at all would read back as a missing key
         lines.append("layers = []")
     _toml_tables(lines, "layers", data["layers"])

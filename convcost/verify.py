@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.digits import printing_any_int
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, GeometryError, InternalError
 from convcost.render.grid import grid
 from convcost.render.text import exact, paper_shape
 from convcost.report import analyze
@@ -148,6 +148,9 @@ def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> 
     from convcost.reference.executor import count_leaves, run
 
     check_fits(model)
+    # the closed form first: a layer that does not fit its input is the user's error, reported so
+    params_rows = analyze(model, PARAMS_CONVENTION).rows
+    macs_rows = analyze(model, MACS_CONVENTION).rows
     total = count_leaves(model)
 
     def tick(done: int, path: str) -> None:
@@ -161,8 +164,8 @@ def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> 
         raise ConvcostError(
             f"verify: the NumPy reference ran out of memory on {model.name} (it needs at least {needed})"
         ) from None
-    params_rows = analyze(model, PARAMS_CONVENTION).rows
-    macs_rows = analyze(model, MACS_CONVENTION).rows
+    except GeometryError as e:  # the shapes fit (analyze said so): the reference is wrong
+        raise InternalError(f"the reference refuses a layer the closed form accepts: {e}") from None
     rows = []
     for index, p in enumerate(params_rows):
         counted = execution.layers[index] if index < len(execution.layers) else None

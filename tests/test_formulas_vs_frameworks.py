@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from convcost import Conv2D, Dense, DepthwiseConv2D, GeometryError, SeparableConv2D
 from convcost.conventions import paper
 from convcost.shapes import output_shape
+from convcost.spec import Site
 
 sizes = st.integers(1, 20)
 kernels = st.integers(1, 5)
@@ -89,7 +90,7 @@ def test_conv2d_matches_torch_and_fvcore(case: tuple[Conv2D, tuple[int, int, int
             module(x)
         return
     assert tuple(module(x).shape[1:]) == out
-    cost = paper(layer, shape, out)
+    cost = paper(layer, Site((shape,), out))
     assert cost.trainable == n_params(module)
     assert cost.macs == fvcore_macs(module, x)
 
@@ -123,7 +124,7 @@ def test_depthwise_matches_torch_grouped_conv(
             module(x)
         return
     assert tuple(module(x).shape[1:]) == out
-    cost = paper(layer, shape, out)
+    cost = paper(layer, Site((shape,), out))
     assert cost.trainable == n_params(module)
     assert cost.macs == fvcore_macs(module, x)
 
@@ -152,7 +153,7 @@ def test_separable_matches_keras_params_and_torch_macs(
     _, out_h, out_w, out_c = theirs.compute_output_shape((1, h, w, channels))
     assert (out_c, out_h, out_w) == out
     theirs.build((1, h, w, channels))
-    cost = paper(layer, shape, out)
+    cost = paper(layer, Site((shape,), out))
     assert cost.trainable == theirs.count_params()
     depthwise = torch.nn.Conv2d(channels, channels * multiplier, k, groups=channels, bias=False)
     pointwise = torch.nn.Conv2d(channels * multiplier, filters, 1, bias=bias)
@@ -188,6 +189,6 @@ def test_same_padding_shape_matches_keras(
 def test_dense_matches_torch_linear(inputs: int, units: int, bias: bool, batch: int) -> None:
     layer = Dense(units, bias=bias, name="fc")
     module = torch.nn.Linear(inputs, units, bias=bias)
-    cost = paper(layer, (inputs,), (units,))
+    cost = paper(layer, Site(((inputs,),), (units,)))
     assert cost.trainable == n_params(module)
     assert cost.macs * batch == fvcore_macs(module, torch.zeros(batch, inputs))

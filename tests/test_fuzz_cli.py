@@ -551,7 +551,7 @@ def test_hostile_names_never_reach_the_terminal_and_never_break_a_format(
         return
     if command[-1] == "json" and command[0] == "table":
         document = json.loads(out)
-        assert [layer["name"] for layer in document["layers"]] == layer_names  # exact names, JSON-escaped
+        assert [layer["path"] for layer in document["layers"]] == layer_names  # a top-level layer: its path is its name
         assert document["model"] == model_name
         return
     assert raw_controls(out) == [], (command, out)
@@ -566,7 +566,7 @@ def test_hostile_names_never_reach_the_terminal_and_never_break_a_format(
         back.write_text(out)
         code, again, err = run(["table", str(back), "--format", "json"])
         assert code == 0, err
-        assert [layer["name"] for layer in json.loads(again)["layers"]] == layer_names
+        assert [layer["path"] for layer in json.loads(again)["layers"]] == layer_names
 
 
 # ---------------------------------------------------------------- counts past the float range and the digit limit

@@ -38,7 +38,7 @@ def test_zoo_model_to_torch_and_back(name: str) -> None:
     rows = infer_shapes(model)
     with torch.no_grad():
         out = module(torch.zeros(1, *model.input))
-    assert tuple(out.shape[1:]) == rows[-1][3]
+    assert tuple(out.shape[1:]) == rows[-1].output
     # torch's parameter count, all trainable; BN statistics are buffers
     assert sum(p.numel() for p in module.parameters()) == analyze(model, "torchinfo").totals.params
     back = from_torch(module, model.input)
@@ -174,7 +174,7 @@ def test_activation_and_container_names_are_kept() -> None:
         ("block/c", "Conv2D"),
         ("block/a", "Activation"),
     ]
-    assert back.body.layers[0].layers[1] == Activation("relu6", name="a")
+    assert back.graph.by_name["block/a"].layer == Activation("relu6", name="a")
 
 
 class BasicBlock(nn.Module):

@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 
 from convcost import Dense, Model, Sequential, analyze, mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
-from convcost.cost import conv2d, depthwise_conv2d
-from convcost.spec import Conv2D, DepthwiseConv2D
+from convcost.conventions import paper
+from convcost.spec import Conv2D, DepthwiseConv2D, Site
 
 
 def millions(n: int, digits: int = 0) -> float:
@@ -106,10 +106,10 @@ def test_table_3_single_layer_variants() -> None:
     def costs(filters_in: int, filters_out: int, size: int, separable: bool) -> tuple[int, int]:
         inp, out = (filters_in, size, size), (filters_out, size, size)
         if not separable:
-            c = conv2d(Conv2D(filters_out, 3, padding="same", bias=False), inp, out)
+            c = paper(Conv2D(filters_out, 3, padding="same", bias=False), Site((inp,), out))
             return c.macs, c.params
-        dw = depthwise_conv2d(DepthwiseConv2D(3, padding="same", bias=False), inp, inp)
-        pw = conv2d(Conv2D(filters_out, 1, bias=False), inp, out)
+        dw = paper(DepthwiseConv2D(3, padding="same", bias=False), Site((inp,), inp))
+        pw = paper(Conv2D(filters_out, 1, bias=False), Site((inp,), out))
         return dw.macs + pw.macs, dw.params + pw.params
 
     table_3 = [  # (M, N, Df, separable) -> (mult-adds M, params M) as printed

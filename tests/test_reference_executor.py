@@ -129,8 +129,8 @@ def check_counts(model: Model) -> None:
     counted = run(model).layers
     keras_rows, paper_rows = analyze(model, "keras").rows, analyze(model, "paper").rows
     assert [c.path for c in counted] == [r.path for r in keras_rows]
-    for (path, _, in_shape, out_shape), keras_row, paper_row, count in zip(
-        shaped, keras_rows, paper_rows, counted, strict=True
+    for (path, in_shape, out_shape), keras_row, paper_row, count in zip(
+        ((s.path, s.input, s.output) for s in shaped), keras_rows, paper_rows, counted, strict=True
     ):
         assert count.output == out_shape, path
         assert count.input == in_shape, path

@@ -130,8 +130,8 @@ def test_branch_mismatch_names_both_branches() -> None:
     block = Parallel([Sequential([Conv2D(8, 3, name="c")], name="main"), Sequential(name="shortcut")], name="res")
     with pytest.raises(
         GeometryError,
-        match=r"layer 'res': cannot add branches of different shapes: "
-        r"main \[8, 6, 6\], shortcut \[3, 8, 8\]",
+        match=r"layer 'res': cannot add inputs of different shapes: "
+        r"res/main/c \[8, 6, 6\], input \[3, 8, 8\]",
     ):
         analyze(Model("m", (3, 8, 8), [block]))
 

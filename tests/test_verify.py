@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from convcost import cost
 from convcost.cli import main
 from convcost.errors import GeometryError
 from convcost.shapes import infer_shapes
+from convcost.spec import BatchNorm, Conv2D, DepthwiseConv2D, Site, Weight
 from convcost.verify import to_text, verify
 from convcost.zoo import ZOO, build
 
@@ -58,13 +58,8 @@ def test_verify_reports_progress_for_every_layer() -> None:
 
 def test_a_wrong_formula_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Break the closed form for depthwise convs by one multiply-add: verify must fail on them only."""
-    right = cost.depthwise_conv2d
-
-    def off_by_one(*args: Any) -> cost.Cost:
-        c = right(*args)
-        return cost.Cost(c.trainable, c.non_trainable, c.macs + 1)
-
-    monkeypatch.setattr(cost, "depthwise_conv2d", off_by_one)
+    right = DepthwiseConv2D.macs
+    monkeypatch.setattr(DepthwiseConv2D, "macs", lambda self, site: right(self, site) + 1)
     result = verify(build("mobilenet_v1", alpha=0.25, resolution=32))
     assert not result.passed
     assert {r.kind for r in result.failures} == {"depthwise"}
@@ -90,7 +85,12 @@ def test_cli_verify_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_a_trainable_split_error_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Same BN total, wrong split between trainable and non-trainable: still a failure."""
-    monkeypatch.setattr(cost, "batchnorm_keras", lambda layer, shape: cost.Cost(3 * shape[0], shape[0], 0))
+
+    def wrong_split(self: BatchNorm, site: Site) -> tuple[Weight, ...]:
+        C = site.input[0]
+        return (Weight("gamma", (3 * C,)), Weight("moving", (C,), trainable=False))
+
+    monkeypatch.setattr(BatchNorm, "weights", wrong_split)
     result = verify(build("mobilenet_v1", alpha=0.25, resolution=32))
     assert {r.kind for r in result.failures} == {"batchnorm"}
     assert all(r.expected_params == r.counted_params for r in result.failures)
@@ -99,8 +99,8 @@ def test_a_trainable_split_error_is_caught(monkeypatch: pytest.MonkeyPatch) -> N
 def test_cli_verify_exits_1_on_a_disagreement(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    right = cost.conv2d
-    monkeypatch.setattr(cost, "conv2d", lambda *a: cost.Cost(right(*a).trainable + 1, 0, right(*a).macs))
+    right = Conv2D.weights
+    monkeypatch.setattr(Conv2D, "weights", lambda self, site: (*right(self, site), Weight("extra", (1,))))
     assert main(["verify", "mobilenet_v1", "--alpha", "0.25", "--resolution", "32"]) == 1
     assert "FAIL" in capsys.readouterr().out
 

@@ -519,7 +519,9 @@ def test_add_of_mismatched_shapes_names_both_branches() -> None:
     with pytest.raises(GeometryError) as e:
         convcost.analyze(model)
     message = str(e.value)
-    assert "'block'" in message and "left [8, 8, 8]" in message and "right [16, 8, 8]" in message
+    assert (
+        "'block'" in message and "block/left/conv_a [8, 8, 8]" in message and "block/right/conv_b [16, 8, 8]" in message
+    )
     assert "\n" not in message
 
 
@@ -528,7 +530,9 @@ def test_concat_of_mismatched_maps_names_both_branches() -> None:
     with pytest.raises(GeometryError) as e:
         convcost.analyze(model)
     message = str(e.value)
-    assert "'block'" in message and "left [8, 6, 6]" in message and "right [4, 4, 4]" in message
+    assert (
+        "'block'" in message and "block/left/conv_a [8, 6, 6]" in message and "block/right/pool_b [4, 4, 4]" in message
+    )
 
 
 def test_a_branch_that_shrinks_below_one_pixel_names_the_layer() -> None:

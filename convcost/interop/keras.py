@@ -1,164 +1,237 @@
 """spec <-> Keras: ``to_keras(model)``, ``from_keras(model)``, and ``from_keras_json(text)`` without Keras.
 
 Keras is channels-last; specs are channels-first, so shapes and ``Reshape`` targets are turned
-around at the border. ``to_keras`` builds a Functional model with one Keras layer per spec leaf,
-named after the layer's path ('/' becomes '_', Keras names cannot hold it). Keras has no explicit
-padding on a layer, so explicit padding becomes a ``ZeroPadding2D`` named ``<layer>_pad`` first.
+around at the border. ``to_keras`` builds a Functional model with one Keras layer per node, looked
+up in ``BUILDERS`` by layer kind and named after the node's path ('/' becomes '_', Keras names
+cannot hold it). Keras has no explicit padding on a layer, so explicit padding becomes a
+``ZeroPadding2D`` named ``<layer>_pad`` first.
 
 ``from_keras_json`` reads the JSON of ``model.to_json()`` (Keras 3, and Keras 2's inbound-node
-lists) as plain data: nothing in the file is imported or executed. Layers are followed from the
-input along the inbound nodes; a fork must rejoin at an ``Add`` or ``Concatenate`` (the spec's
-``Parallel``). A Lambda, a custom or an unknown layer is an ``UnsupportedLayerError`` naming it.
-An activation fused into a layer (``Conv2D(..., activation='relu')``) becomes its own
-``Activation`` row named ``<layer>_<activation>`` (it costs nothing under the paper and Keras
-conventions, and the torch tools count it as the separate module it becomes).
+lists) as plain data: nothing in the file is imported or executed. Every Keras layer becomes a
+node reading the nodes its inbound node names (a Functional config is a graph already); a Lambda,
+a custom or an unknown layer is an ``UnsupportedLayerError`` naming it. An activation fused into a
+layer (``Conv2D(..., activation='relu')``) becomes its own ``Activation`` node named
+``<layer>_<activation>`` (it costs nothing under the paper and Keras conventions, and the torch
+tools count it as the separate module it becomes).
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from convcost.errors import ConvcostError, SpecError, UnsupportedLayerError
+from convcost.errors import ConvcostError, MissingRuleError, SpecError, UnsupportedLayerError
+from convcost.graph import GraphBuilder
 from convcost.interop import require
-from convcost.shapes import infer_shapes, merge_shape
-from convcost.spec import (
+from convcost.layer import ExplicitPadding, Layer, Shape, Site
+from convcost.layers import (
     ACTIVATIONS,
     Activation,
+    Add,
     AvgPool2D,
     BatchNorm,
+    Concat,
     Conv2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
-    ExplicitPadding,
     Flatten,
     GlobalAvgPool2D,
-    Layer,
     MaxPool2D,
-    Model,
-    Parallel,
     Reshape,
     SeparableConv2D,
-    Sequential,
-    Shape,
+    Unknown,
     ZeroPadding2D,
 )
+from convcost.model import Model
+
+L = TypeVar("L", bound=Layer)
+#: ``(keras, layer, site, input tensors, name) -> output tensor``: one node built in Keras
+Builder = Callable[[Any, Any, Site, list[Any], str], Any]
+BUILDERS: dict[type[Layer], Builder] = {}
+
+
+def builds(
+    kind: type[L],
+) -> Callable[[Callable[[Any, L, Site, list[Any], str], Any]], Callable[[Any, L, Site, list[Any], str], Any]]:
+    """Register the decorated function as the Keras builder of ``kind``."""
+
+    def register(
+        function: Callable[[Any, L, Site, list[Any], str], Any],
+    ) -> Callable[[Any, L, Site, list[Any], str], Any]:
+        BUILDERS[kind] = function
+        return function
+
+    return register
+
 
 # --------------------------------------------------------------------------------------------
 # spec -> keras
 
 
 def to_keras(model: Model) -> Any:
-    """A Keras Functional model with the spec's layers, channels-last, input ``(H, W, C)``."""
+    """A Keras Functional model of the model's graph, channels-last, inputs ``(H, W, C)``."""
     keras = require("keras", "keras")
-    inputs = keras.Input(_channels_last(model.input), name="input")
-    outputs = _block(keras, model.body, inputs, model.input, "")
-    return keras.Model(inputs, outputs, name=model.name)
+    tensors: dict[str, Any] = {}
+    inputs = []
+    for spec in model.inputs:
+        tensors[spec.name] = keras.Input(_channels_last(spec.shape), name=_keras_name(spec.name))
+        inputs.append(tensors[spec.name])
+    for s in model.shaped:
+        kind = type(s.layer)
+        if kind not in BUILDERS:
+            raise MissingRuleError(f"to_keras has no layer for {kind.__name__}")
+        reads = [tensors[name] for name in s.node.inputs]
+        if s.node.shares:  # the owner's Keras layer, called again (after its own padding layer, if any)
+            owner = tensors[s.node.shares]._keras_history[0]
+            padding = getattr(s.layer, "padding", "valid")
+            if len(reads) == 1 and owner.__class__.__name__ != "ZeroPadding2D" and not isinstance(padding, str):
+                reads = [_padding(keras, padding, reads[0], _keras_name(s.path))[0]]
+            tensors[s.path] = owner(reads[0] if len(reads) == 1 else reads)
+        else:
+            tensors[s.path] = BUILDERS[kind](keras, s.layer, s.site, reads, _keras_name(s.path))
+    outputs = [tensors[name] for name in model.graph.outputs]
+    return keras.Model(
+        inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs, name=model.name
+    )
 
 
 def _channels_last(shape: Shape) -> tuple[int, ...]:
-    return (*shape[1:], shape[0]) if len(shape) == 3 else tuple(shape)
+    return (*shape[1:], shape[0]) if len(shape) >= 2 else tuple(shape)
 
 
 def _channels_first(shape: list[int] | tuple[int, ...]) -> tuple[int, ...]:
-    return (shape[-1], *shape[:-1]) if len(shape) == 3 else tuple(shape)
+    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
 
 
 def _keras_name(path: str) -> str:
     return path.replace("/", "_")
 
 
-def _block(keras: Any, block: Sequential, x: Any, shape: Shape, prefix: str) -> Any:
-    for layer in block.layers:
-        path = prefix + layer.name
-        if isinstance(layer, Sequential):
-            x = _block(keras, layer, x, shape, path + "/")
-            shape = _shape_after(layer, shape)
-        elif isinstance(layer, Parallel):
-            outs = [_block(keras, b, x, shape, f"{path}/{b.name}/") for b in layer.branches]
-            merge = keras.layers.Add if layer.merge == "add" else keras.layers.Concatenate
-            x = merge(name=_keras_name(path))(outs)
-            shape = _shape_after(layer, shape)
-        else:
-            x = _leaf(keras, layer, x, shape, _keras_name(path))
-            shape = _shape_after(layer, shape)
-    return x
-
-
-def _shape_after(layer: Layer, shape: Shape) -> Shape:
-    rows = infer_shapes(Model("m", shape, Sequential((layer,))))
-    return rows[-1][3] if rows else shape
-
-
-def _padding(keras: Any, layer: Any, x: Any, name: str) -> tuple[Any, str]:
+def _padding(keras: Any, padding: object, x: Any, name: str) -> tuple[Any, str]:
     """Keras layers take only 'same' / 'valid': explicit padding goes in a ZeroPadding2D first."""
-    if isinstance(layer.padding, str):
-        return x, layer.padding
-    if layer.padding == ((0, 0), (0, 0)):
+    if isinstance(padding, str):
+        return x, padding
+    if padding == ((0, 0), (0, 0)):
         return x, "valid"
-    return keras.layers.ZeroPadding2D(layer.padding, name=f"{name}_pad")(x), "valid"
+    return keras.layers.ZeroPadding2D(padding, name=f"{name}_pad")(x), "valid"
 
 
-def _leaf(keras: Any, layer: Layer, x: Any, shape: Shape, name: str) -> Any:
-    L = keras.layers
-    if isinstance(layer, Conv2D):
-        x, padding = _padding(keras, layer, x, name)
-        return L.Conv2D(
-            layer.filters,
-            layer.kernel,
-            strides=layer.stride,
-            padding=padding,
-            dilation_rate=layer.dilation,
-            groups=layer.groups,
-            use_bias=layer.bias,
-            name=name,
-        )(x)
-    if isinstance(layer, DepthwiseConv2D):
-        x, padding = _padding(keras, layer, x, name)
-        return L.DepthwiseConv2D(
-            layer.kernel,
-            strides=layer.stride,
-            padding=padding,
-            depth_multiplier=layer.depth_multiplier,
-            dilation_rate=layer.dilation,
-            use_bias=layer.bias,
-            name=name,
-        )(x)
-    if isinstance(layer, SeparableConv2D):
-        x, padding = _padding(keras, layer, x, name)
-        return L.SeparableConv2D(
-            layer.filters,
-            layer.kernel,
-            strides=layer.stride,
-            padding=padding,
-            depth_multiplier=layer.depth_multiplier,
-            dilation_rate=layer.dilation,
-            use_bias=layer.bias,
-            name=name,
-        )(x)
-    if isinstance(layer, Dense):
-        return L.Dense(layer.units, use_bias=layer.bias, name=name)(x)
-    if isinstance(layer, BatchNorm):
-        return L.BatchNormalization(center=layer.center, scale=layer.scale, name=name)(x)
-    if isinstance(layer, Activation):
-        return L.Activation(layer.function, name=name)(x)
-    if isinstance(layer, (MaxPool2D, AvgPool2D)):
-        x, padding = _padding(keras, layer, x, name)
-        pool = L.MaxPooling2D if isinstance(layer, MaxPool2D) else L.AveragePooling2D
-        return pool(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
-    if isinstance(layer, GlobalAvgPool2D):
-        return L.GlobalAveragePooling2D(keepdims=layer.keepdims, name=name)(x)
-    if isinstance(layer, Flatten):
-        return L.Flatten(name=name)(x)
-    if isinstance(layer, Dropout):
-        return L.Dropout(layer.rate, name=name)(x)
-    if isinstance(layer, Reshape):
-        return L.Reshape(_channels_last(layer.target), name=name)(x)
-    if isinstance(layer, ZeroPadding2D):
-        return L.ZeroPadding2D(layer.padding, name=name)(x)
-    raise UnsupportedLayerError(f"layer '{layer.name}': no Keras layer for {type(layer).__name__}")
+@builds(Conv2D)
+def _conv2d(keras: Any, layer: Conv2D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding(keras, layer.padding, xs[0], name)
+    return keras.layers.Conv2D(
+        layer.filters,
+        layer.kernel,
+        strides=layer.stride,
+        padding=padding,
+        dilation_rate=layer.dilation,
+        groups=layer.groups,
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
+
+
+@builds(DepthwiseConv2D)
+def _depthwise_conv2d(keras: Any, layer: DepthwiseConv2D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding(keras, layer.padding, xs[0], name)
+    return keras.layers.DepthwiseConv2D(
+        layer.kernel,
+        strides=layer.stride,
+        padding=padding,
+        depth_multiplier=layer.depth_multiplier,
+        dilation_rate=layer.dilation,
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
+
+
+@builds(SeparableConv2D)
+def _separable_conv2d(keras: Any, layer: SeparableConv2D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding(keras, layer.padding, xs[0], name)
+    return keras.layers.SeparableConv2D(
+        layer.filters,
+        layer.kernel,
+        strides=layer.stride,
+        padding=padding,
+        depth_multiplier=layer.depth_multiplier,
+        dilation_rate=layer.dilation,
+        use_bias=layer.bias,
+        trainable=layer.trainable,
+        name=name,
+    )(x)
+
+
+@builds(Dense)
+def _dense(keras: Any, layer: Dense, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Dense(layer.units, use_bias=layer.bias, trainable=layer.trainable, name=name)(xs[0])
+
+
+@builds(BatchNorm)
+def _batch_norm(keras: Any, layer: BatchNorm, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.BatchNormalization(
+        center=layer.center, scale=layer.scale, trainable=layer.trainable, name=name
+    )(xs[0])
+
+
+@builds(Activation)
+def _activation(keras: Any, layer: Activation, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Activation(layer.function, name=name)(xs[0])
+
+
+@builds(MaxPool2D)
+def _max_pool2d(keras: Any, layer: MaxPool2D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding(keras, layer.padding, xs[0], name)
+    return keras.layers.MaxPooling2D(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
+
+
+@builds(AvgPool2D)
+def _avg_pool2d(keras: Any, layer: AvgPool2D, site: Site, xs: list[Any], name: str) -> Any:
+    x, padding = _padding(keras, layer.padding, xs[0], name)
+    return keras.layers.AveragePooling2D(layer.pool, strides=layer.stride, padding=padding, name=name)(x)
+
+
+@builds(GlobalAvgPool2D)
+def _global_avg_pool2d(keras: Any, layer: GlobalAvgPool2D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.GlobalAveragePooling2D(keepdims=layer.keepdims, name=name)(xs[0])
+
+
+@builds(Flatten)
+def _flatten(keras: Any, layer: Flatten, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Flatten(name=name)(xs[0])
+
+
+@builds(Dropout)
+def _dropout(keras: Any, layer: Dropout, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Dropout(layer.rate, name=name)(xs[0])
+
+
+@builds(Reshape)
+def _reshape(keras: Any, layer: Reshape, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Reshape(_channels_last(layer.target), name=name)(xs[0])
+
+
+@builds(ZeroPadding2D)
+def _zero_padding2d(keras: Any, layer: ZeroPadding2D, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.ZeroPadding2D(layer.padding, name=name)(xs[0])
+
+
+@builds(Add)
+def _add(keras: Any, layer: Add, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Add(name=name)(xs)
+
+
+@builds(Concat)
+def _concat(keras: Any, layer: Concat, site: Site, xs: list[Any], name: str) -> Any:
+    return keras.layers.Concatenate(name=name)(xs)
+
+
+@builds(Unknown)
+def _unknown(keras: Any, layer: Unknown, site: Site, xs: list[Any], name: str) -> Any:
+    raise UnsupportedLayerError(f"layer '{layer.name}': an unknown operation ({layer.op}) cannot be built in Keras")
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,12 +271,12 @@ def from_keras_json(text: str, *, batch: int = 1, source: str = "Keras JSON") ->
     name = str(config.get("name") or "keras_model")
     try:
         if kind == "Sequential":
-            input_shape, body = _read_sequential(layers, source)
+            graph = _read_sequential(layers, source)
         elif kind in ("Functional", "Model"):
-            input_shape, body = _Functional(layers, source).read()
+            graph = _read_functional(config, layers, source)
         else:
             raise UnsupportedLayerError(f"{source}: unsupported model class {kind!r} (Sequential or Functional)")
-        return Model(name, input_shape, body, batch=batch)
+        return Model.from_graph(name, graph, batch=batch)
     except ConvcostError as e:
         if str(e).startswith(source):
             raise
@@ -223,12 +296,12 @@ def keras_json_file(path: str, max_bytes: int = 64 * 1024 * 1024) -> Model | Non
     file = Path(path)
     if file.suffix.lower() != ".json":
         return None
+    from convcost.specfile import read_limited  # opened once, read to at most max_bytes + 1
+
     try:
-        if file.stat().st_size > max_bytes:
-            return None
-        text = file.read_text(encoding="utf-8")
+        text = read_limited(file, max_bytes).decode("utf-8")
         document = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+    except (SpecError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     # class_name + config is what Keras writes (a spec file has neither): a broken one is reported as Keras
     if not (isinstance(document, dict) and "class_name" in document and "config" in document):
@@ -243,28 +316,44 @@ def _batch_shape(config: dict[str, Any], source: str, name: str) -> Shape:
     return _channels_first(shape[1:])
 
 
-def _read_sequential(layers: list[Any], source: str) -> tuple[Shape, Sequential]:
-    input_shape: Shape | None = None
-    spec_layers: list[Layer] = []
+def _read_sequential(layers: list[Any], source: str) -> Any:
+    builder = GraphBuilder()
+    current = ""
     for entry in layers:
         class_name, config, name = _entry(entry, source)
         if class_name == "InputLayer":
-            input_shape = _batch_shape(config, source, name)
+            current = builder.input(name, _batch_shape(config, source, name))
             continue
-        if input_shape is None:
+        if not current:
             build = entry.get("build_config") or {}
             if "batch_input_shape" in config:
-                input_shape = _batch_shape(config, source, name)
+                current = builder.input("input", _batch_shape(config, source, name))
             elif isinstance(build.get("input_shape"), list):
-                input_shape = _batch_shape({"batch_shape": build["input_shape"]}, source, name)
+                current = builder.input("input", _batch_shape({"batch_shape": build["input_shape"]}, source, name))
             else:
                 raise SpecError(f"{source}: the Sequential model does not say its input shape")
         if class_name in _MERGES:
             raise UnsupportedLayerError(f"{source}: merge layer '{name}' inside a Sequential model")
-        spec_layers += _layer(class_name, config, name, source)
-    if input_shape is None:
+        current = _add_layer(builder, class_name, config, name, [current], source)
+    if not current:
         raise SpecError(f"{source}: the Sequential model does not say its input shape")
-    return input_shape, Sequential(tuple(spec_layers))
+    return builder.graph([current])
+
+
+def _add_layer(
+    builder: GraphBuilder, class_name: str, config: dict[str, Any], name: str, reads: list[str], source: str
+) -> str:
+    """The nodes of one Keras layer (a fused activation is a second node); returns the tensor it makes."""
+    if class_name in _MERGES:
+        if class_name == "Concatenate" and config.get("axis", -1) not in (-1, 3):
+            raise UnsupportedLayerError(f"{source}: '{name}' concatenates along axis {config.get('axis')}")
+        return builder.add(name, _MERGES[class_name](name=name), reads)
+    if len(reads) != 1:
+        raise UnsupportedLayerError(f"{source}: layer '{name}' ({class_name}) takes {len(reads)} inputs")
+    current = reads[0]
+    for layer in _layer(class_name, config, name, source):
+        current = builder.add(builder.unique(layer.name), layer, [current])
+    return current
 
 
 def _entry(entry: Any, source: str) -> tuple[str, dict[str, Any], str]:
@@ -276,7 +365,7 @@ def _entry(entry: Any, source: str) -> tuple[str, dict[str, Any], str]:
     return class_name, config, name
 
 
-_MERGES = {"Add": "add", "Concatenate": "concat"}
+_MERGES: dict[str, type[Layer]] = {"Add": Add, "Concatenate": Concat}
 _KERAS_ACTIVATIONS = {"hard_silu": "hard_swish", "swish": "silu"}
 _POOLS: dict[str, type[MaxPool2D] | type[AvgPool2D]] = {
     "MaxPooling2D": MaxPool2D,
@@ -424,114 +513,67 @@ def _explicit(value: Any) -> ExplicitPadding:
     return (_pair(h) if not isinstance(h, int) else (h, h), _pair(w) if not isinstance(w, int) else (w, w))
 
 
-class _Functional:
-    """Follows a Functional config's inbound nodes from the input: chains, forks and merges."""
+def _read_functional(config: dict[str, Any], layers: list[Any], source: str) -> Any:
+    """A Functional config is a graph: every layer reads the layers its inbound node names."""
+    builder = GraphBuilder()
+    inputs: set[str] = set()
+    pending: list[tuple[str, str, dict[str, Any], list[str]]] = []
+    for entry in layers:
+        class_name, layer_config, name = _entry(entry, source)
+        if name in inputs or any(p[1] == name for p in pending):
+            raise SpecError(f"{source}: two layers are named '{name}'")
+        if class_name == "InputLayer":
+            inputs.add(builder.input(name, _batch_shape(layer_config, source, name)))
+            continue
+        pending.append((class_name, name, layer_config, _inbound(entry, name, source)))
+    if not inputs:
+        raise UnsupportedLayerError(f"{source}: the model has no InputLayer")
+    names = {p[1] for p in pending} | inputs
+    # a fused activation's node comes after its layer's: readers of the layer read the activation
+    for _, name, _, inbound in pending:
+        for parent in inbound:
+            if parent not in names:
+                raise SpecError(f"{source}: layer '{name}' reads '{parent}', which is not in the model")
+    fused = {name: _fused_name(cls, layer_config, name, source) for cls, name, layer_config, _ in pending}
+    for class_name, name, layer_config, inbound in pending:
+        reads = [fused.get(parent) or parent for parent in inbound]
+        _add_layer(builder, class_name, layer_config, name, reads, source)
+    outputs = _output_names(config, pending, source)
+    return builder.graph([fused.get(name) or name for name in outputs])
 
-    def __init__(self, layers: list[Any], source: str) -> None:
-        self.source = source
-        self.entries: OrderedDict[str, tuple[str, dict[str, Any], list[str]]] = OrderedDict()
-        self.users: dict[str, list[str]] = {}
-        for entry in layers:
-            class_name, config, name = _entry(entry, source)
-            if name in self.entries:
-                raise SpecError(f"{source}: two layers are named '{name}'")
-            inbound = self._inbound(entry, name)
-            self.entries[name] = (class_name, config, inbound)
-        for name, (_, _, inbound) in self.entries.items():
-            for parent in inbound:
-                if parent not in self.entries:
-                    raise SpecError(f"{source}: layer '{name}' reads '{parent}', which is not in the model")
-                self.users.setdefault(parent, []).append(name)
 
-    def _inbound(self, entry: dict[str, Any], name: str) -> list[str]:
-        nodes = entry.get("inbound_nodes") or []
-        if len(nodes) > 1:
-            raise UnsupportedLayerError(f"{self.source}: layer '{name}' is called {len(nodes)} times (shared layer)")
-        if not nodes:
-            return []
-        node = nodes[0]
-        if isinstance(node, dict):  # Keras 3: {"args": [tensor or [tensors]], "kwargs": {}}
-            return [t["config"]["keras_history"][0] for t in _tensors(node.get("args", []))]
-        return [str(inbound[0]) for inbound in node]  # Keras 2: [[name, node, tensor, kwargs], ...]
+def _fused_name(class_name: str, config: dict[str, Any], name: str, source: str) -> str:
+    """The node a layer's fused activation becomes, or "" when it has none."""
+    if class_name in _MERGES or "activation" not in config or class_name == "Activation":
+        return ""
+    function = _activation_name(config.get("activation"), source, name)
+    return "" if function == "linear" else f"{name}_{function}"
 
-    def read(self) -> tuple[Shape, Sequential]:
-        inputs = [n for n, (kind, _, _) in self.entries.items() if kind == "InputLayer"]
-        if len(inputs) != 1:
-            raise UnsupportedLayerError(f"{self.source}: the model has {len(inputs)} inputs (only one)")
-        shape = _batch_shape(self.entries[inputs[0]][1], self.source, inputs[0])
-        layers, end = self.follow(inputs[0])
-        if end is not None:
-            raise UnsupportedLayerError(f"{self.source}: merge layer '{end}' joins tensors that did not fork")
-        return shape, Sequential(tuple(layers))
 
-    def follow(self, name: str) -> tuple[list[Layer], str | None]:
-        """Layers after ``name`` up to the output (None) or a merge layer (its name, not consumed)."""
-        layers: list[Layer] = []
-        while True:
-            users = self.users.get(name, [])
-            if not users:
-                return layers, None
-            if len(users) == 1:
-                user = users[0]
-                if self.entries[user][0] in _MERGES:
-                    return layers, user
-                layers += self.convert(user)
-                name = user
-                continue
-            parallel, name = self.fork(name, users)
-            layers.append(parallel)
+def _output_names(
+    config: dict[str, Any], pending: list[tuple[str, str, dict[str, Any], list[str]]], source: str
+) -> list[str]:
+    """The model's outputs: ``output_layers`` ([name, node, tensor] entries), else the last layer."""
+    declared = config.get("output_layers")
+    if declared is None:
+        if not pending:
+            raise SpecError(f"{source}: the model has no layers after its input")
+        return [pending[-1][1]]
+    if isinstance(declared, list) and len(declared) == 3 and isinstance(declared[0], str):
+        declared = [declared]  # Keras 3 writes a single output without the outer list
+    return [str(entry[0]) for entry in declared]
 
-    def convert(self, name: str) -> list[Layer]:
-        class_name, config, inbound = self.entries[name]
-        if len(inbound) != 1:
-            raise UnsupportedLayerError(f"{self.source}: layer '{name}' ({class_name}) takes {len(inbound)} inputs")
-        return _layer(class_name, config, name, self.source)
 
-    def fork(self, start: str, users: list[str]) -> tuple[Parallel, str]:
-        branches: list[tuple[str, list[Layer]]] = []
-        merges: set[str] = set()
-        for user in users:
-            if self.entries[user][0] in _MERGES:
-                branches.append((start, []))
-                merges.add(user)
-                continue
-            first = self.convert(user)
-            rest, (reached, last) = self.follow_to_merge(user)
-            branches.append((last, [*first, *rest]))
-            merges.add(reached)
-        if len(merges) != 1:
-            raise UnsupportedLayerError(
-                f"{self.source}: branches from '{start}' rejoin at {', '.join(sorted(merges))} (one merge expected)"
-            )
-        merge = merges.pop()
-        class_name, config, inbound = self.entries[merge]
-        if sorted(inbound) != sorted(end for end, _ in branches):
-            raise UnsupportedLayerError(f"{self.source}: merge '{merge}' joins tensors from outside one fork")
-        if class_name == "Concatenate" and config.get("axis", -1) not in (-1, 3):
-            raise UnsupportedLayerError(f"{self.source}: '{merge}' concatenates along axis {config.get('axis')}")
-        ends = [end for end, _ in branches]
-        if len(set(ends)) != len(ends):  # two identity branches
-            raise UnsupportedLayerError(f"{self.source}: merge '{merge}' reads the same tensor twice")
-        branches.sort(key=lambda pair: inbound.index(pair[0]))
-        named = tuple(Sequential(tuple(layers), name=f"branch_{i}") for i, (_, layers) in enumerate(branches))
-        return Parallel(named, merge=_MERGES[class_name], name=merge), merge
-
-    def follow_to_merge(self, name: str) -> tuple[list[Layer], tuple[str, str]]:
-        """Like ``follow`` from ``name``, but the branch must end at a merge: (layers, (merge, last))."""
-        layers: list[Layer] = []
-        while True:
-            users = self.users.get(name, [])
-            if not users:
-                raise UnsupportedLayerError(f"{self.source}: the branch through '{name}' never rejoins")
-            if len(users) == 1:
-                user = users[0]
-                if self.entries[user][0] in _MERGES:
-                    return layers, (user, name)
-                layers += self.convert(user)
-                name = user
-                continue
-            parallel, name = self.fork(name, users)
-            layers.append(parallel)
+def _inbound(entry: dict[str, Any], name: str, source: str) -> list[str]:
+    nodes = entry.get("inbound_nodes") or []
+    if len(nodes) > 1:
+        raise UnsupportedLayerError(f"{source}: layer '{name}' is called {len(nodes)} times (shared layer)")
+    if not nodes:
+        return []
+    node = nodes[0]
+    if isinstance(node, dict):  # Keras 3: {"args": [tensor or [tensors]], "kwargs": {}}
+        return [str(t["config"]["keras_history"][0]) for t in _tensors(node.get("args", []))]
+    return [str(inbound[0]) for inbound in node]  # Keras 2: [[name, node, tensor, kwargs], ...]
 
 
 def _tensors(args: Any) -> list[dict[str, Any]]:
@@ -544,6 +586,4 @@ def _tensors(args: Any) -> list[dict[str, Any]]:
     return found
 
 
-__all__ = ["from_keras", "from_keras_json", "keras_json_file", "to_keras"]
-
-_ = merge_shape  # shapes of merges are checked when the spec is analysed
+__all__ = ["BUILDERS", "builds", "from_keras", "from_keras_json", "keras_json_file", "to_keras"]

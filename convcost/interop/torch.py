@@ -1,15 +1,16 @@
 """spec <-> PyTorch: ``to_torch(model)`` builds an ``nn.Module``; ``from_torch(module, shape)`` reads one.
 
-``to_torch`` keeps the spec's layers in order, one torch module per leaf, named after the layer.
-Standard torch modules are used wherever one means the same thing, so the counting tools
-(torchinfo, fvcore, thop, ptflops) see the modules they know. Where torch has no single module:
+``to_torch`` builds a ``GraphModule`` (``convcost.interop.torch_modules``) with one child module
+per node, looked up in ``BUILDERS`` by layer kind. Standard torch modules are used wherever one
+means the same thing, so the counting tools (torchinfo, fvcore, thop, ptflops) see the modules
+they know. Where torch has no single module:
 
 * Keras ``same`` padding that is not symmetric (stride 2 puts the odd pixel bottom/right) becomes
   a ``SamePadded`` container: ``nn.ZeroPad2d`` then the convolution with no padding of its own;
 * ``SeparableConv2D`` is a ``SeparableConv2d`` container: depthwise conv (no bias), 1x1 conv;
 * ``Dense`` on a feature map is a ``PixelwiseLinear`` container: ``nn.Linear`` on the channel axis;
 * ``GlobalAvgPool2D`` without ``keepdims`` is ``GlobalAvgPool2d`` (adaptive average pool, flatten);
-* ``Parallel`` is a ``Branches`` container whose merge is ``+`` or ``torch.cat`` along channels.
+* a merge is ``Sum`` (``a + b + ...``) or ``ChannelConcat`` (``torch.cat`` along channels).
 
 ``from_torch`` reads those back, plus plain ``nn.Sequential`` nests and custom modules whose
 ``forward`` torch.fx can trace (adds, concatenations, ``view``/``flatten``, functional
@@ -18,37 +19,36 @@ activations). Anything else is an ``UnsupportedLayerError`` naming the module or
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections import OrderedDict
-from types import SimpleNamespace
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from convcost.errors import GeometryError, SpecError, UnsupportedLayerError
+from convcost.errors import GeometryError, MissingRuleError, UnsupportedLayerError
+from convcost.geometry import explicit_padding
+from convcost.graph import GraphBuilder
 from convcost.interop import require
-from convcost.shapes import explicit_padding, infer_shapes, output_shape
-from convcost.spec import (
+from convcost.layer import ExplicitPadding, Layer, Pair, Shape, Site
+from convcost.layers import (
     Activation,
+    Add,
     AvgPool2D,
     BatchNorm,
+    Concat,
     Conv2D,
     Dense,
     DepthwiseConv2D,
     Dropout,
-    ExplicitPadding,
     Flatten,
     GlobalAvgPool2D,
-    Layer,
     MaxPool2D,
-    Model,
-    Pair,
-    Parallel,
     Reshape,
     SeparableConv2D,
-    Sequential,
-    Shape,
+    Unknown,
     ZeroPadding2D,
 )
+from convcost.model import Model
+from convcost.spec import Element, Parallel, Sequential
 
 #: spec activation -> torch.nn class name (``linear`` is the identity)
 _ACTIVATION_MODULES = {
@@ -69,76 +69,20 @@ _ACTIVATION_MODULES = {
 }
 _MODULE_ACTIVATIONS = {torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec != "swish"}
 
+L = TypeVar("L", bound=Layer)
+#: ``(layer, site) -> nn.Module``: the torch module of one node
+Builder = Callable[[Any, Site], Any]
+BUILDERS: dict[type[Layer], Builder] = {}
 
-@functools.cache
-def classes() -> SimpleNamespace:
-    """The container modules ``to_torch`` uses (defined once torch is imported)."""
-    torch = require("torch", "torch")
-    nn = torch.nn
 
-    class SamePadded(nn.Sequential):  # type: ignore[misc,name-defined]
-        """Keras ``same`` padding that torch's symmetric ``padding`` cannot express: pad, then the layer."""
+def builds(kind: type[L]) -> Callable[[Callable[[L, Site], Any]], Callable[[L, Site], Any]]:
+    """Register the decorated function as the torch builder of ``kind``."""
 
-    class SeparableConv2d(nn.Sequential):  # type: ignore[misc,name-defined]
-        """Keras SeparableConv2D: ``depthwise`` (grouped, no bias) then ``pointwise`` (1x1, the bias)."""
+    def register(function: Callable[[L, Site], Any]) -> Callable[[L, Site], Any]:
+        BUILDERS[kind] = function
+        return function
 
-    class PixelwiseLinear(nn.Module):  # type: ignore[misc,name-defined]
-        """Keras Dense on a feature map: one ``nn.Linear`` applied to the channels of every pixel."""
-
-        def __init__(self, in_features: int, out_features: int, bias: bool) -> None:
-            super().__init__()
-            self.linear = nn.Linear(in_features, out_features, bias=bias)
-
-        def forward(self, x: Any) -> Any:
-            return self.linear(x.movedim(1, -1)).movedim(-1, 1)
-
-    class GlobalAvgPool2d(nn.Module):  # type: ignore[misc,name-defined]
-        """Mean over the whole map, flattened to ``(N, C)`` (Keras GlobalAveragePooling2D)."""
-
-        def forward(self, x: Any) -> Any:
-            return torch.nn.functional.adaptive_avg_pool2d(x, 1).flatten(1)
-
-    class Reshape(nn.Module):  # type: ignore[misc,name-defined]
-        """Reshape every sample to ``target`` (channels-first)."""
-
-        def __init__(self, target: tuple[int, ...]) -> None:
-            super().__init__()
-            self.target = tuple(target)
-
-        def forward(self, x: Any) -> Any:
-            return x.reshape(x.shape[0], *self.target)
-
-        def extra_repr(self) -> str:
-            return f"target={self.target}"
-
-    class Branches(nn.Module):  # type: ignore[misc,name-defined]
-        """Parallel branches on one input, merged by ``add`` (residual) or ``concat`` (channels)."""
-
-        def __init__(self, branches: OrderedDict[str, Any], merge: str) -> None:
-            super().__init__()
-            self.branches = nn.ModuleDict(branches)
-            self.merge = merge
-
-        def forward(self, x: Any) -> Any:
-            outputs = [branch(x) for branch in self.branches.values()]
-            if self.merge == "concat":
-                return torch.cat(outputs, dim=1)
-            total = outputs[0]
-            for out in outputs[1:]:
-                total = total + out
-            return total
-
-        def extra_repr(self) -> str:
-            return f"merge={self.merge!r}"
-
-    return SimpleNamespace(
-        SamePadded=SamePadded,
-        SeparableConv2d=SeparableConv2d,
-        PixelwiseLinear=PixelwiseLinear,
-        GlobalAvgPool2d=GlobalAvgPool2d,
-        Reshape=Reshape,
-        Branches=Branches,
-    )
+    return register
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,132 +90,193 @@ def classes() -> SimpleNamespace:
 
 
 def to_torch(model: Model) -> Any:
-    """An ``nn.Sequential`` with the spec's layers in order (children named after the layers)."""
+    """A ``GraphModule`` running the model's graph: one child per node, ``forward(*inputs)``."""
     require("torch", "torch")
-    module, _ = _block(model.body, model.input)
-    return module
+    from convcost.interop.torch_modules import GraphModule
+
+    modules: OrderedDict[str, Any] = OrderedDict()
+    wiring: list[tuple[str, str, tuple[str, ...]]] = []
+    keys: dict[str, str] = {}
+    for s in model.shaped:
+        kind = type(s.layer)
+        if kind not in BUILDERS:
+            raise MissingRuleError(f"to_torch has no module for {kind.__name__}")
+        if s.node.shares:  # the owner's module, called again
+            key = keys[s.node.shares]
+        else:
+            key = _module_key(s.path, modules)
+            modules[key] = BUILDERS[kind](s.layer, s.site)
+        keys[s.path] = key
+        wiring.append((s.path, key, s.node.inputs))
+    return GraphModule([i.name for i in model.inputs], modules, wiring, list(model.graph.outputs))
 
 
-def _module_name(name: str) -> str:
-    # torch forbids '.' in child names; '/' never occurs in spec names used as children
-    return name.replace(".", "_") or "_"
+def _module_key(path: str, taken: dict[str, Any]) -> str:
+    """A child name torch and the tools accept ('/' and '.' become '_', as in to_keras) that no other
+    node has (fvcore reads '.'-separated module paths, and '/' breaks its scope names)."""
+    base = path.replace("/", "_").replace(".", "_")
+    key, n = base, 1
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
 
 
-def _block(block: Sequential, shape: Shape) -> tuple[Any, Shape]:
+def _nn() -> Any:
     import torch
 
-    children: OrderedDict[str, Any] = OrderedDict()
-    for layer in block.layers:
-        module, shape = _layer(layer, shape)
-        children[_module_name(layer.name)] = module
-    return torch.nn.Sequential(children), shape
+    return torch.nn
 
 
-def _layer(layer: Layer, shape: Shape) -> tuple[Any, Shape]:
-    import torch
+def _modules() -> Any:
+    from convcost.interop import torch_modules
 
-    nn = torch.nn
-    c = classes()
-    if isinstance(layer, Sequential):
-        return _block(layer, shape)
-    if isinstance(layer, Parallel):
-        branches: OrderedDict[str, Any] = OrderedDict()
-        outputs = []
-        for branch in layer.branches:
-            module, out = _block(branch, shape)
-            branches[_module_name(branch.name)] = module
-            outputs.append(out)
-        from convcost.shapes import merge_shape
+    return torch_modules
 
-        return c.Branches(branches, layer.merge), merge_shape(layer, outputs)
-    out = output_shape(layer, shape)
-    if isinstance(layer, Conv2D):
-        conv = lambda pad: nn.Conv2d(  # noqa: E731
+
+@builds(Conv2D)
+def _conv2d(layer: Conv2D, site: Site) -> Any:
+    shape = site.input
+
+    def conv(pad: Any) -> Any:
+        return _nn().Conv2d(
             shape[0], layer.filters, layer.kernel, layer.stride, pad, layer.dilation, layer.groups, layer.bias
         )
-        return _padded(layer, shape, conv), out
-    if isinstance(layer, DepthwiseConv2D):
-        M = shape[0]
-        depthwise = lambda pad: nn.Conv2d(  # noqa: E731
+
+    return _padded(layer.padding, shape, layer.kernel, layer.stride, layer.dilation, conv)
+
+
+@builds(DepthwiseConv2D)
+def _depthwise_conv2d(layer: DepthwiseConv2D, site: Site) -> Any:
+    M = site.input[0]
+
+    def conv(pad: Any) -> Any:
+        return _nn().Conv2d(
             M, M * layer.depth_multiplier, layer.kernel, layer.stride, pad, layer.dilation, M, layer.bias
         )
-        return _padded(layer, shape, depthwise), out
-    if isinstance(layer, SeparableConv2D):
-        M = shape[0] * layer.depth_multiplier
-        pad = _torch_padding(
-            layer, shape, cast(Pair, layer.kernel), cast(Pair, layer.stride), cast(Pair, layer.dilation)
-        )
-        dw_pad = pad if isinstance(pad, tuple) and len(pad) == 2 else 0
-        modules: OrderedDict[str, Any] = OrderedDict()
-        if not (isinstance(pad, tuple) and len(pad) == 2):
-            modules["pad"] = nn.ZeroPad2d(pad)
-        modules["depthwise"] = nn.Conv2d(
-            shape[0], M, layer.kernel, layer.stride, dw_pad, layer.dilation, shape[0], bias=False
-        )
-        modules["pointwise"] = nn.Conv2d(M, layer.filters, 1, bias=layer.bias)
-        return c.SeparableConv2d(modules), out
-    if isinstance(layer, Dense):
-        if len(shape) == 1:
-            return nn.Linear(shape[0], layer.units, bias=layer.bias), out
-        return c.PixelwiseLinear(shape[0], layer.units, layer.bias), out
-    if isinstance(layer, BatchNorm):
-        if layer.center != layer.scale:
-            raise UnsupportedLayerError(
-                f"layer '{layer.name}': torch BatchNorm has both gamma and beta or neither "
-                f"(center={layer.center}, scale={layer.scale})"
-            )
-        norm = nn.BatchNorm1d if len(shape) == 1 else nn.BatchNorm2d
-        return norm(shape[0], affine=layer.center), out
-    if isinstance(layer, Activation):
-        if layer.function == "softmax":
-            return nn.Softmax(dim=1), out
-        return getattr(nn, _ACTIVATION_MODULES[layer.function])(), out
-    if isinstance(layer, (MaxPool2D, AvgPool2D)):
-        return _pool(layer, shape), out
-    if isinstance(layer, GlobalAvgPool2D):
-        return (nn.AdaptiveAvgPool2d(1) if layer.keepdims else c.GlobalAvgPool2d()), out
-    if isinstance(layer, Flatten):
-        return nn.Flatten(), out
-    if isinstance(layer, Dropout):
-        return nn.Dropout(layer.rate), out
-    if isinstance(layer, Reshape):
-        return c.Reshape(layer.target), out
-    if isinstance(layer, ZeroPadding2D):
-        (top, bottom), (left, right) = cast(ExplicitPadding, layer.padding)
-        return nn.ZeroPad2d((left, right, top, bottom)), out
-    raise UnsupportedLayerError(f"layer '{layer.name}': no torch module for {type(layer).__name__}")
+
+    return _padded(layer.padding, site.input, layer.kernel, layer.stride, layer.dilation, conv)
 
 
-def _torch_padding(layer: Any, shape: Shape, kernel: Pair, stride: Pair, dilation: Pair) -> Any:
+@builds(SeparableConv2D)
+def _separable_conv2d(layer: SeparableConv2D, site: Site) -> Any:
+    nn, shape = _nn(), site.input
+    M = shape[0] * layer.depth_multiplier
+    pad = _torch_padding(layer.padding, shape, layer.kernel, layer.stride, layer.dilation)
+    modules: OrderedDict[str, Any] = OrderedDict()
+    if len(pad) != 2:
+        modules["pad"] = nn.ZeroPad2d(pad)
+    dw_pad = pad if len(pad) == 2 else 0
+    modules["depthwise"] = nn.Conv2d(
+        shape[0], M, layer.kernel, layer.stride, dw_pad, layer.dilation, shape[0], bias=False
+    )
+    modules["pointwise"] = nn.Conv2d(M, layer.filters, 1, bias=layer.bias)
+    return _modules().SeparableConv2d(modules)
+
+
+@builds(Dense)
+def _dense(layer: Dense, site: Site) -> Any:
+    if len(site.input) == 1:
+        return _nn().Linear(site.input[0], layer.units, bias=layer.bias)
+    return _modules().PixelwiseLinear(site.input[0], layer.units, layer.bias)
+
+
+@builds(BatchNorm)
+def _batch_norm(layer: BatchNorm, site: Site) -> Any:
+    if layer.center != layer.scale:
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': torch BatchNorm has both gamma and beta or neither "
+            f"(center={layer.center}, scale={layer.scale})"
+        )
+    nn = _nn()
+    norm = nn.BatchNorm2d if len(site.input) == 3 else nn.BatchNorm1d
+    return norm(site.input[0], affine=layer.center)
+
+
+@builds(Activation)
+def _activation(layer: Activation, site: Site) -> Any:
+    nn = _nn()
+    if layer.function == "softmax":
+        return nn.Softmax(dim=1)
+    return getattr(nn, _ACTIVATION_MODULES[layer.function])()
+
+
+@builds(MaxPool2D)
+def _max_pool2d(layer: MaxPool2D, site: Site) -> Any:
+    return _pool(layer, site.input)
+
+
+@builds(AvgPool2D)
+def _avg_pool2d(layer: AvgPool2D, site: Site) -> Any:
+    return _pool(layer, site.input)
+
+
+@builds(GlobalAvgPool2D)
+def _global_avg_pool2d(layer: GlobalAvgPool2D, site: Site) -> Any:
+    return _nn().AdaptiveAvgPool2d(1) if layer.keepdims else _modules().GlobalAvgPool2d()
+
+
+@builds(Flatten)
+def _flatten(layer: Flatten, site: Site) -> Any:
+    return _nn().Flatten()
+
+
+@builds(Dropout)
+def _dropout(layer: Dropout, site: Site) -> Any:
+    return _nn().Dropout(layer.rate)
+
+
+@builds(Reshape)
+def _reshape(layer: Reshape, site: Site) -> Any:
+    return _modules().Reshape(layer.target)
+
+
+@builds(ZeroPadding2D)
+def _zero_padding2d(layer: ZeroPadding2D, site: Site) -> Any:
+    (top, bottom), (left, right) = layer.padding
+    return _nn().ZeroPad2d((left, right, top, bottom))
+
+
+@builds(Add)
+def _add(layer: Add, site: Site) -> Any:
+    return _modules().Sum()
+
+
+@builds(Concat)
+def _concat(layer: Concat, site: Site) -> Any:
+    return _modules().ChannelConcat()
+
+
+@builds(Unknown)
+def _unknown(layer: Unknown, site: Site) -> Any:
+    raise UnsupportedLayerError(f"layer '{layer.name}': an unknown operation ({layer.op}) cannot be built in torch")
+
+
+def _torch_padding(padding: object, shape: Shape, kernel: Pair, stride: Pair, dilation: Pair) -> tuple[int, ...]:
     """torch ``padding=(ph, pw)`` when symmetric, else ``(left, right, top, bottom)`` for ZeroPad2d."""
-    (top, bottom), (left, right) = explicit_padding(layer.padding, (shape[1], shape[2]), kernel, stride, dilation)
+    (top, bottom), (left, right) = explicit_padding(padding, (shape[1], shape[2]), kernel, stride, dilation)
     if top == bottom and left == right:
         return (top, left)
     return (left, right, top, bottom)
 
 
-def _padded(layer: Any, shape: Shape, make: Any) -> Any:
-    pad = _torch_padding(layer, shape, layer.kernel, layer.stride, layer.dilation)
+def _padded(padding: object, shape: Shape, kernel: Pair, stride: Pair, dilation: Pair, make: Any) -> Any:
+    pad = _torch_padding(padding, shape, kernel, stride, dilation)
     if len(pad) == 2:
         return make(pad)
-    import torch
-
-    return classes().SamePadded(OrderedDict(pad=torch.nn.ZeroPad2d(pad), conv=make(0)))
+    return _modules().SamePadded(OrderedDict(pad=_nn().ZeroPad2d(pad), conv=make(0)))
 
 
 def _pool(layer: MaxPool2D | AvgPool2D, shape: Shape) -> Any:
-    import torch
-
-    nn = torch.nn
-    pad = _torch_padding(layer, shape, cast(Pair, layer.pool), cast(Pair, layer.stride), (1, 1))
+    nn = _nn()
+    pad = _torch_padding(layer.padding, shape, layer.pool, layer.stride, (1, 1))
     if len(pad) != 2 and isinstance(layer, MaxPool2D):
         # Keras 'same' max pooling never picks a padded pixel: pad with -inf, then pool unpadded
         padded = OrderedDict(pad=nn.ConstantPad2d(pad, float("-inf")), pool=nn.MaxPool2d(layer.pool, layer.stride))
-        return classes().SamePadded(padded)
-    if len(pad) != 2 or 2 * max(pad) > min(cast(Pair, layer.pool)):
+        return _modules().SamePadded(padded)
+    if len(pad) != 2 or 2 * max(pad) > min(layer.pool):
         # torch pools pad symmetrically, at most half the window; an average over zeros would be wrong
         raise UnsupportedLayerError(
-            f"layer '{layer.name}': torch pooling cannot pad {list(pad)} for a {list(cast(Pair, layer.pool))} window"
+            f"layer '{layer.name}': torch pooling cannot pad {list(pad)} for a {list(layer.pool)} window"
         )
     if isinstance(layer, MaxPool2D):
         return nn.MaxPool2d(layer.pool, layer.stride, pad)
@@ -289,15 +294,20 @@ def from_torch(module: Any, input_shape: Shape, *, name: str | None = None, batc
     The module is run once on zeros to check that the spec's output shape is the module's.
     """
     torch = require("torch", "torch")
+    from convcost.interop.torch_modules import GraphModule
+
     shape = tuple(input_shape)
-    layers = _read(module, "")
-    body = layers if isinstance(layers, Sequential) else Sequential((layers,))
-    model = Model(name or type(module).__name__, shape, body, batch=batch)
+    label = name or type(module).__name__
+    if isinstance(module, GraphModule):
+        model = _read_graph(module, label, shape, batch)
+    else:
+        element = _read(module, "")
+        body = element if isinstance(element, Sequential) else Sequential((element,))
+        model = Model(label, shape, body, batch=batch)
     try:
-        rows = infer_shapes(model)
+        expected = model.shaped[-1].output if model.shaped else shape
     except GeometryError as e:
         raise UnsupportedLayerError(f"{type(module).__name__}: the spec read from it does not fit: {e}") from None
-    expected = rows[-1][3] if rows else shape
     was_training = module.training
     module.eval()
     try:
@@ -312,11 +322,29 @@ def from_torch(module: Any, input_shape: Shape, *, name: str | None = None, batc
     return model
 
 
-def _read(module: Any, name: str) -> Layer:
+def _read_graph(module: Any, name: str, shape: Shape, batch: int) -> Model:
+    """A ``GraphModule`` (what ``to_torch`` builds) is a graph already: each child is one node."""
+    builder = GraphBuilder()
+    for input_name in module.input_names:
+        builder.input(input_name, shape)
+    owners: dict[str, str] = {}  # module key -> the first node that called it
+    for path, key, reads in module.wiring:
+        child = module.nodes[key]
+        leaf = path.rsplit("/", 1)[-1]
+        merges = {_modules().Sum: Add, _modules().ChannelConcat: Concat}
+        element = merges[type(child)](name=leaf) if type(child) in merges else _read(child, leaf)
+        if not isinstance(element, Layer):
+            raise UnsupportedLayerError(f"module '{path}': a block inside a graph node")
+        builder.add(path, element, reads, shares=owners.get(key, ""))
+        owners.setdefault(key, path)
+    return Model.from_graph(name, builder.graph(module.output_names), batch)
+
+
+def _read(module: Any, name: str) -> Element:
     import torch
 
     nn = torch.nn
-    c = classes()
+    c = _modules()
     kind = type(module)
     if kind is c.SamePadded:
         pad, inner = list(module.children())
@@ -349,9 +377,6 @@ def _read(module: Any, name: str) -> Layer:
         return GlobalAvgPool2D(name=name)
     if kind is c.Reshape:
         return Reshape(module.target, name=name)
-    if kind is c.Branches:
-        branches = tuple(_as_sequential(_read(branch, key), key) for key, branch in module.branches.items())
-        return Parallel(branches, merge=module.merge, name=name)
     if kind is nn.Sequential:
         return Sequential(tuple(_read(child, child_name) for child_name, child in module.named_children()), name=name)
     leaf = _leaf(module, name)
@@ -360,11 +385,11 @@ def _read(module: Any, name: str) -> Layer:
     return _trace(module, name)
 
 
-def _as_sequential(layer: Layer, name: str) -> Sequential:
+def _as_sequential(layer: Element, name: str) -> Sequential:
     return layer if isinstance(layer, Sequential) else Sequential((layer,), name=name)
 
 
-def _with_padding(layer: Layer, padding: ExplicitPadding) -> Layer:
+def _with_padding(layer: Element, padding: ExplicitPadding) -> Layer:
     from dataclasses import replace
 
     if isinstance(layer, (Conv2D, DepthwiseConv2D, MaxPool2D)) and layer.padding == ((0, 0), (0, 0)):
@@ -467,7 +492,7 @@ _FUNCTION_ACTIVATIONS = {
 }
 
 
-def _trace(module: Any, name: str) -> Layer:
+def _trace(module: Any, name: str) -> Element:
     import torch
     import torch.fx
 
@@ -545,9 +570,9 @@ class _Graph:
             raise UnsupportedLayerError(f"module '{self.label}': {node.name} adds something other than two tensors")
         return args
 
-    def follow(self, value: Any) -> tuple[list[Layer], Any, Any]:
+    def follow(self, value: Any) -> tuple[list[Element], Any, Any]:
         """Layers from ``value`` on, until the output or a merge node: (layers, that node, the value it reads)."""
-        layers: list[Layer] = []
+        layers: list[Element] = []
         while True:
             users = self.tensor_users(value)
             if not users:
@@ -563,7 +588,7 @@ class _Graph:
             layers.append(parallel)
 
     def fork(self, start: Any, users: list[Any]) -> tuple[Parallel, Any]:
-        ends: list[tuple[Any, list[Layer]]] = []
+        ends: list[tuple[Any, list[Element]]] = []
         merges = set()
         for user in users:
             if self.is_merge(user):
@@ -591,7 +616,7 @@ class _Graph:
     def describe(self, node: Any) -> str:
         return "nothing" if node is None else f"{node.op} {node.target}"
 
-    def layer(self, node: Any) -> Layer:
+    def layer(self, node: Any) -> Element:
         import torch
 
         F = torch.nn.functional
@@ -666,6 +691,4 @@ class _Graph:
         return node.kwargs.get(keyword, default)
 
 
-__all__ = ["classes", "from_torch", "to_torch"]
-
-_ = SpecError  # re-exported errors callers may catch
+__all__ = ["BUILDERS", "builds", "from_torch", "to_torch"]

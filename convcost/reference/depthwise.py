@@ -307,8 +307,8 @@ def _depthwise_flat(x: Array, out: Array, w: Array, m: int, stride: IntPair, dil
     runs of ``R * W``. Tiles of about ``DEPTHWISE_FLAT_OUTPUTS`` outputs per channel, balanced (7 rows on
     14- and 7-row maps).
 
-    Counting, as in ``_Band``: the band's weight-holding positions per row (all ``kh * kw``: ``R``
-    covers every row a tap reads) times the columns written; its structural zeros are not counted,
+    Counting, as in ``_Band``: the band's weight-holding positions per row, read off a mask built
+    like the band, times the columns each matmul multiplies; its structural zeros are not counted,
     the padding is. The same ``0 * inf`` caveat as ``_Band`` applies.
     """
     n, c, h, wd = x.shape
@@ -327,7 +327,10 @@ def _depthwise_flat(x: Array, out: Array, w: Array, m: int, stride: IntPair, dil
     first[:, :, : (kh - 1) * dh + 1 : dh] = w.reshape(c * m, kh, kw).transpose(0, 2, 1)
     band = _shifted_rows(first.reshape(-1), rows, sh)
     weights = band.reshape(rows, c, m, 1, kw * span).transpose(1, 2, 3, 0, 4)  # leading dimension C*m*K
-    per_row = kh * kw
+    # the band's structure, built the same way from a mask: the positions of each row that hold a weight
+    holds = np.zeros((1, kw, span), dtype=bool)
+    holds[:, :, : (kh - 1) * dh + 1 : dh] = True
+    taps = np.count_nonzero(_shifted_rows(holds.reshape(-1), rows, sh)[:, : kw * span], axis=1)
     channels = max(1, min(c, DEPTHWISE_BAND_CHUNK_ELEMENTS // (tiles * kw * span * wd)))
     work = [(s, c0) for s in range(n) for c0 in range(0, c, channels)]
     # per tile and kernel column: the shift of the flattened plane and the part of the segment it fills
@@ -360,10 +363,12 @@ def _depthwise_flat(x: Array, out: Array, w: Array, m: int, stride: IntPair, dil
             target = out[sample, c0 * m : c1 * m].reshape(q, m, ho, wd)
             view = target[:, :, : full * rows].reshape(q, m, full, rows, wd)
             np.matmul(weights[c0:c1], stack[:, :, :full], out=view)
+            # per matmul: band rows' weight-holding positions times the columns multiplied, per channel
+            products += q * m * full * int(taps.sum()) * stack.shape[-1]
             if full < tiles:
                 last = ho - full * rows
                 np.matmul(weights[c0:c1, :, :, :last], stack[:, :, full:], out=target[:, :, None, full * rows :])
-            products += q * m * ho * per_row * wd
+                products += q * m * int(taps[:last].sum()) * stack.shape[-1]
         return products
 
     if workers == 1:

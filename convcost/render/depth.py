@@ -38,19 +38,14 @@ def _fold(path: str, rows: list[Row]) -> Row:
 
 
 def collapse(report: Report, depth: int) -> Report:
-    """``report`` with the rows deeper than ``depth`` path components folded into one row per block."""
+    """``report`` with the rows deeper than ``depth`` path components folded into one row per block.
+
+    A block's row stands where its first row stood; its rows need not be consecutive (a graph read
+    from a framework may run a block's shortcut after other work), they are folded all the same.
+    """
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise SpecError(f"depth must be a positive integer, got {depth!r}")
-    folded: list[Row] = []
-    group: list[Row] = []
-    key = ""
+    groups: dict[str, list[Row]] = {}
     for row in report.rows:
-        prefix = "/".join(row.path.split("/")[:depth])
-        if group and prefix != key:
-            folded.append(_fold(key, group))
-            group = []
-        key = prefix
-        group.append(row)
-    if group:
-        folded.append(_fold(key, group))
-    return replace(report, rows=tuple(folded))
+        groups.setdefault("/".join(row.path.split("/")[:depth]), []).append(row)
+    return replace(report, rows=tuple(_fold(key, rows) for key, rows in groups.items()))

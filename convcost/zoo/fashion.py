@@ -14,9 +14,9 @@ from convcost.spec import (
     Conv2D,
     Dense,
     Dropout,
+    Element,
     Flatten,
     GlobalAvgPool2D,
-    Layer,
     MaxPool2D,
     Model,
     Parallel,
@@ -37,7 +37,7 @@ def _input(model: str, resolution: int, classes: int) -> tuple[int, int, int]:
 def lenet5(resolution: int = 28, classes: int = 10) -> Model:
     """Seed 003's LeNet5: two 5x5 valid convs (sigmoid) with 2x2 max pools, then Dense 120, 84, classes."""
     shape = _input("lenet5", resolution, classes)
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Conv2D(6, 5, name="c1"),
         MaxPool2D(2, stride=2, name="p1"),
         Conv2D(16, 5, name="c2"),
@@ -53,7 +53,7 @@ def lenet5(resolution: int = 28, classes: int = 10) -> Model:
 def alexnet8(resolution: int = 28, classes: int = 10) -> Model:
     """Seed 003's AlexNet8: five 3x3 convs (BN after the first two), three 3x3/s2 max pools, Dense 2048, 2048."""
     shape = _input("alexnet8", resolution, classes)
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Conv2D(96, 3, name="c1"),
         BatchNorm(name="b1"),
         Activation("relu", name="a1"),
@@ -79,7 +79,7 @@ def alexnet8(resolution: int = 28, classes: int = 10) -> Model:
 def vgg16_fashion(resolution: int = 28, classes: int = 10) -> Model:
     """Seed 003's VGG16: 13 3x3 convs with bias + BN + ReLU, 'same' 2x2 max pools, Dense 512, 512, classes."""
     shape = _input("vgg16_fashion", resolution, classes)
-    layers: list[Layer] = []
+    layers: list[Element] = []
     conv = 0
     for stage, (filters, convs) in enumerate(VGG_STAGES, start=1):
         for _ in range(convs):
@@ -131,7 +131,7 @@ def inception10(resolution: int = 28, classes: int = 10, num_blocks: int = 2, in
     shape = _input("inception10", resolution, classes)
     positive_int("inception10", "num_blocks", num_blocks)
     positive_int("inception10", "init_ch", init_ch)
-    blocks: list[Layer] = []
+    blocks: list[Element] = []
     out_channels = init_ch
     for block_id in range(num_blocks):
         for layer_id in range(2):
@@ -140,7 +140,7 @@ def inception10(resolution: int = 28, classes: int = 10, num_blocks: int = 2, in
             name = "inception_blk" if index == 0 else f"inception_blk_{index}"
             blocks.append(_inception_block(name, out_channels, 2 if layer_id == 0 else 1))
         out_channels *= 2
-    layers: list[Layer] = [
+    layers: list[Element] = [
         _conv_bn_relu("c1", init_ch),
         Sequential(tuple(blocks), name="blocks"),
         GlobalAvgPool2D(name="p1"),
@@ -162,7 +162,7 @@ def _resnet_block(name: str, filters: int, stride: int, residual_path: bool) -> 
         ),
         name="fx",
     )
-    shortcut: tuple[Layer, ...] = ()
+    shortcut: tuple[Element, ...] = ()
     if residual_path:
         shortcut = (
             Conv2D(filters, 1, stride=stride, padding="same", bias=False, name="down_c1"),
@@ -181,7 +181,7 @@ def resnet18_fashion(
     shape = _input("resnet18_fashion", resolution, classes)
     block_list = positive_ints("resnet18_fashion", "block_list", block_list)
     filters = positive_int("resnet18_fashion", "initial_filters", initial_filters)
-    blocks: list[Layer] = []
+    blocks: list[Element] = []
     for block_id, depth in enumerate(block_list):
         for layer_id in range(depth):
             index = len(blocks)
@@ -189,7 +189,7 @@ def resnet18_fashion(
             downsample = block_id != 0 and layer_id == 0
             blocks.append(_resnet_block(name, filters, 2 if downsample else 1, downsample))
         filters *= 2
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Conv2D(initial_filters, 3, stride=1, padding="same", bias=False, name="c1"),
         BatchNorm(name="b1"),
         Activation("relu", name="a1"),

@@ -16,10 +16,10 @@ from convcost.spec import (
     Conv2D,
     Dense,
     DepthwiseConv2D,
+    Element,
     ExplicitPadding,
     Flatten,
     GlobalAvgPool2D,
-    Layer,
     MaxPool2D,
     Model,
     Parallel,
@@ -68,9 +68,9 @@ def _rgb(model: str, resolution: int, classes: int) -> tuple[int, int, int]:
 def vgg16(resolution: int = 224, classes: int = 1000) -> Model:
     """VGG16 as keras.applications builds it: 13 3x3 convs with bias (ReLU), 5 max pools, FC 4096, 4096, classes."""
     shape = _rgb("vgg16", resolution, classes)
-    layers: list[Layer] = []
+    layers: list[Element] = []
     for block, (filters, convs) in enumerate(VGG16_BLOCKS, start=1):
-        stage: list[Layer] = [
+        stage: list[Element] = [
             Conv2D(filters, 3, padding="same", name=f"block{block}_conv{i}") for i in range(1, convs + 1)
         ]
         stage.append(MaxPool2D(2, stride=2, name=f"block{block}_pool"))
@@ -100,7 +100,7 @@ def _keras_bottleneck(name: str, filters: int, stride: int, conv_shortcut: bool)
         ),
         name="residual",
     )
-    shortcut: tuple[Layer, ...] = ()
+    shortcut: tuple[Element, ...] = ()
     if conv_shortcut:
         shortcut = (Conv2D(4 * filters, 1, stride=stride, name=f"{name}_0_conv"), BatchNorm(name=f"{name}_0_bn"))
     # keras builds the shortcut first and adds [shortcut, x]
@@ -111,7 +111,7 @@ def _keras_bottleneck(name: str, filters: int, stride: int, conv_shortcut: bool)
 def resnet50(resolution: int = 224, classes: int = 1000) -> Model:
     """ResNet50 as keras.applications builds it: convs with bias, stride on each stage's first 1x1 conv."""
     shape = _rgb("resnet50", resolution, classes)
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Sequential(
             (
                 ZeroPadding2D(3, name="conv1_pad"),
@@ -146,7 +146,7 @@ def _torchvision_bottleneck(name: str, inplanes: int, planes: int, stride: int) 
         ),
         name="residual",
     )
-    downsample: tuple[Layer, ...] = ()
+    downsample: tuple[Element, ...] = ()
     if stride != 1 or inplanes != 4 * planes:
         downsample = (Conv2D(4 * planes, 1, stride=stride, bias=False, name="0"), BatchNorm(name="1"))
     add = Parallel((residual, Sequential(downsample, name="downsample")), merge="add", name="add")
@@ -157,7 +157,7 @@ def _torchvision_bottleneck(name: str, inplanes: int, planes: int, stride: int) 
 def resnet50_torchvision(resolution: int = 224, classes: int = 1000) -> Model:
     """ResNet-50 as torchvision builds it (v1.5): stride on the 3x3 conv, no conv bias, MaxPool padding 1."""
     shape = _rgb("resnet50_torchvision", resolution, classes)
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Conv2D(64, 7, stride=2, padding=3, bias=False, name="conv1"),
         BatchNorm(name="bn1"),
         Activation("relu", name="relu"),
@@ -201,11 +201,11 @@ def correct_pad(size: int, kernel: int = 3) -> tuple[int, int]:
 
 def _inverted_residual(
     block_id: int, in_channels: int, size: tuple[int, int], filters: int, stride: int, expansion: int, alpha: float
-) -> tuple[Layer, int, tuple[int, int]]:
+) -> tuple[Element, int, tuple[int, int]]:
     """keras.applications ``_inverted_res_block``; returns the block, its output channels and map size."""
     pointwise_filters = make_divisible(int(scaled(filters, alpha)), 8)
     prefix = f"block_{block_id}_" if block_id else "expanded_conv_"
-    layers: list[Layer] = []
+    layers: list[Element] = []
     if block_id:
         layers += [
             Conv2D(expansion * in_channels, 1, padding="same", bias=False, name=f"{prefix}expand"),
@@ -227,7 +227,7 @@ def _inverted_residual(
         BatchNorm(name=f"{prefix}project_BN"),
     ]
     name = prefix.rstrip("_")
-    block: Layer
+    block: Element
     if in_channels == pointwise_filters and stride == 1:
         block = Parallel(
             (Sequential(tuple(layers), name="residual"), Sequential((), name="shortcut")),
@@ -245,7 +245,7 @@ def mobilenet_v2(alpha: float = 1.0, resolution: int = 224, classes: int = 1000)
     shape = _rgb("mobilenet_v2", resolution, classes)
     alpha = positive_number("mobilenet_v2", "alpha", alpha)
     first = make_divisible(scaled(32, alpha), 8)
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Sequential(
             (
                 Conv2D(first, 3, stride=2, padding="same", bias=False, name="Conv1"),

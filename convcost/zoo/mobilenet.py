@@ -16,8 +16,8 @@ from convcost.spec import (
     Conv2D,
     Dense,
     DepthwiseConv2D,
+    Element,
     GlobalAvgPool2D,
-    Layer,
     Model,
     Sequential,
 )
@@ -60,7 +60,7 @@ def width(model: str, channels: int, alpha: float) -> int:
     return thinned
 
 
-def _conv_bn_relu(name: str, filters: int, kernel: int, stride: int) -> list[Layer]:
+def _conv_bn_relu(name: str, filters: int, kernel: int, stride: int) -> list[Element]:
     return [
         Conv2D(filters, kernel, stride=stride, padding="same", bias=False, name=name),
         BatchNorm(name=f"{name}_bn"),
@@ -68,7 +68,7 @@ def _conv_bn_relu(name: str, filters: int, kernel: int, stride: int) -> list[Lay
     ]
 
 
-def _separable_block(block: int, filters: int, stride: int) -> list[Layer]:
+def _separable_block(block: int, filters: int, stride: int) -> list[Element]:
     return [
         DepthwiseConv2D(3, stride=stride, padding="same", bias=False, name=f"conv_dw_{block}"),
         BatchNorm(name=f"conv_dw_{block}_bn"),
@@ -77,7 +77,7 @@ def _separable_block(block: int, filters: int, stride: int) -> list[Layer]:
     ]
 
 
-def _classifier(classes: int) -> list[Layer]:
+def _classifier(classes: int) -> list[Element]:
     return [
         GlobalAvgPool2D(name="global_pool"),
         Dense(classes, name="fc"),

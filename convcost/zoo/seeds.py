@@ -10,7 +10,6 @@ any convention, so the totals do not depend on that choice.
 from __future__ import annotations
 
 from convcost.errors import SpecError
-from convcost.shapes import infer_shapes
 from convcost.spec import (
     Activation,
     AvgPool2D,
@@ -18,8 +17,8 @@ from convcost.spec import (
     Conv2D,
     Dense,
     DepthwiseConv2D,
+    Element,
     Flatten,
-    Layer,
     MaxPool2D,
     Model,
     SeparableConv2D,
@@ -80,7 +79,7 @@ def mobilenet_v1_mnist(resolution: int = 224, classes: int = 10) -> Model:
         relus += 1
         return Activation("relu", name=name)
 
-    layers: list[Layer] = [Conv2D(32, 3, stride=2, padding="same"), BatchNorm(), relu()]
+    layers: list[Element] = [Conv2D(32, 3, stride=2, padding="same"), BatchNorm(), relu()]
     for stride, filters in MNIST_PAIRS:
         layers += [
             DepthwiseConv2D(3, stride=stride, padding="same"),
@@ -100,7 +99,7 @@ def separable_fashion(resolution: int = 28, classes: int = 10) -> Model:
     model = "separable_fashion"
     positive_int(model, "resolution", resolution)
     positive_int(model, "classes", classes)
-    layers: list[Layer] = [
+    layers: list[Element] = [
         Conv2D(32, 3, padding="same"),
         SeparableConv2D(32, 3, padding="same"),
         MaxPool2D(2),
@@ -161,7 +160,7 @@ def mobilenet_v1_cifar(resolution: int = 32, classes: int = 10) -> Model:
         )
     )
     spec = Model(model, (3, resolution, resolution), body)
-    _, _, before_linear, _ = infer_shapes(spec)[-1]
+    before_linear = spec.shaped[-1].input
     if before_linear != (1024,):
         raise SpecError(
             f"{model}: resolution {resolution} leaves {before_linear[0]} features for the source's "

@@ -1,0 +1,123 @@
+"""Named counting conventions: which work and which parameters a total includes.
+
+Tools disagree about what a layer "costs"; convcost names the rule it applies. A ``Convention`` is a
+table of rules, one per layer kind: ``rule(layer, site) -> Cost`` for one sample. The two reference
+conventions are read off each kind's declaration, so every kind has them:
+
+* ``paper``: the kind's multiply-adds, and its weights when the paper counts them (convolutions
+  and fully-connected layers);
+* ``keras``: multiply-adds as ``paper``, parameters as ``model.count_params()`` (every weight the
+  layer holds, split as Keras splits it: a frozen layer's weights are non-trainable).
+
+The five PyTorch tools are tables of rules pinned by running the real tool (``tools``). A kind a
+convention has no rule for is an ``InternalError`` naming both, never a zero. To change one rule,
+``get_convention("thop").with_rules({MyKind: my_rule})`` makes a new convention that ``analyze``
+takes in place of a name; ``register`` makes it known by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from convcost.cost import Cost
+from convcost.errors import MissingRuleError, UnknownConventionError
+from convcost.layer import Layer, Site
+
+Rule = Callable[[Layer, Site], Cost]
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str
+    summary: str
+    rules: Mapping[type[Layer], Rule] = field(repr=False)
+    #: the rule of every kind the table does not name (the reference conventions: one rule for all)
+    default: Rule | None = field(default=None, repr=False)
+    #: the tool reports one sample whatever the batch (ptflops): the report does not scale by it
+    per_sample: bool = False
+    #: the element-wise work that FLOPs add to 2 x multiply-adds under this convention
+    flops_rule: str = "nothing element-wise"
+    #: the tool's one "MACs" count holds its element-wise operations too (calflops keeps them apart)
+    macs_include_elementwise: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", MappingProxyType(dict(self.rules)))
+
+    def rule(self, kind: type[Layer]) -> Rule:
+        rule = self.rules.get(kind, self.default)
+        if rule is None:
+            raise MissingRuleError(f"convention '{self.name}' has no rule for {kind.__name__}")
+        return rule
+
+    def cost(self, layer: Layer, site: Site) -> Cost:
+        """What ``layer`` costs at ``site`` under this convention (one sample)."""
+        return self.rule(type(layer))(layer, site)
+
+    def with_rules(self, rules: Mapping[type[Layer], Rule], name: str | None = None) -> Convention:
+        """This convention with ``rules`` added or replacing its own (named ``name`` if given)."""
+        return replace(self, name=name or self.name, rules={**self.rules, **rules})
+
+
+def paper(layer: Layer, site: Site) -> Cost:
+    """MobileNet paper: conv and fully-connected multiply-adds and weights (with bias); nothing else."""
+    macs = layer.macs(site)
+    weights = sum(w.size for w in layer.weights(site)) if layer.counts_in_paper else 0
+    return Cost(trainable=weights, macs=macs, flops=2 * macs)
+
+
+def keras(layer: Layer, site: Site) -> Cost:
+    """``model.count_params()``: every weight, trainable unless Keras does not train it or the layer is frozen."""
+    macs = layer.macs(site)
+    trainable = non_trainable = 0
+    for w in layer.weights(site):
+        if w.trainable and layer.trainable:
+            trainable += w.size
+        else:
+            non_trainable += w.size
+    return Cost(trainable=trainable, non_trainable=non_trainable, macs=macs, flops=2 * macs)
+
+
+CONVENTIONS: dict[str, Convention] = {}
+
+
+def register(convention: Convention) -> Convention:
+    """Make ``convention`` known by its name (``analyze(model, "name")``, the CLI's choices)."""
+    CONVENTIONS[convention.name] = convention
+    return convention
+
+
+def get_convention(name: str | Convention) -> Convention:
+    if isinstance(name, Convention):
+        return name
+    try:
+        return CONVENTIONS[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), CONVENTIONS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise UnknownConventionError(f"unknown convention {name!r}{hint} (known: {', '.join(CONVENTIONS)})") from None
+
+
+register(
+    Convention(
+        "paper",
+        "conv and fully-connected multiply-adds and weights (biases included); no BN, activation or pooling",
+        {},
+        default=paper,
+    )
+)
+register(
+    Convention(
+        "keras",
+        "params as Keras count_params(): BN adds 2 trainable + 2 non-trainable per channel; multiply-adds as paper",
+        {},
+        default=keras,
+    )
+)
+
+from convcost.conventions import tools  # noqa: E402 (the tool conventions register themselves after paper and keras)
+
+__all__ = ["CONVENTIONS", "Convention", "Rule", "get_convention", "keras", "paper", "register", "tools"]

@@ -1,0 +1,45 @@
+"""An operation a reader could not map, kept with its output shape so the rest can still be costed.
+
+Readers produce it only when asked to (``strict=False``, the CLI's ``--allow-unknown``); reports
+list every ``Unknown`` node and mark their totals as lower bounds. It costs nothing in every
+convention: that zero is the point of the flag, and it is always shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from convcost.errors import SpecError
+from convcost.layer import Layer, Shape, Site, Weight, describe, set_field, shape_field
+
+
+@dataclass(frozen=True)
+class Unknown(Layer):
+    """``op`` (what the framework called it) with the ``output`` shape the framework computed."""
+
+    op: str = ""
+    output: tuple[int, ...] = ()
+
+    default_prefix: ClassVar[str] = "unknown"
+    categories: ClassVar[tuple[str, ...]] = ("unknown",)
+    min_inputs: ClassVar[int] = 0  # a tensor made inside forward (torch.zeros) reads none
+    max_inputs: ClassVar[int | None] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.op, str) or not self.op:
+            raise SpecError(f"{describe(self)}: op must name the unsupported operation, got {self.op!r}")
+        set_field(self, "output", shape_field(self, "output", self.output))
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        return self.output
+
+    def weights(self, site: Site) -> tuple[Weight, ...]:
+        return ()
+
+    def elementwise(self, site: Site) -> int:
+        return 0
+
+    def type_stride(self, site: Site) -> str:
+        return f"? {self.op}"

@@ -1,0 +1,215 @@
+"""The completeness contract: every layer kind, through every interpreter.
+
+``EXAMPLES`` holds, for every kind, a few layers with the input shapes they are applied to (add
+yours when you declare a kind). ``gaps(kind)`` runs each example through every interpreter and
+returns what is missing or wrong, as ``"<Kind>: <interpreter>: <why>"`` lines:
+
+* shapes, the seven conventions, FLOPs (every rule answers with exact integers);
+* the NumPy reference (its output shape is the declared one, its counted multiply-adds the paper's,
+  its allocated parameters the keras convention's);
+* ``to_torch`` (builds, runs, gives the declared shape, holds the torch parameters the tool
+  conventions count), ``to_keras`` (builds, gives the shape, ``count_params()`` as ``keras``);
+* the spec-file round trip (TOML and JSON);
+* the readers that can produce the kind: Keras JSON (from the ``to_keras`` build) and torch (from
+  the ``to_torch`` build), read back to the same counts.
+
+A kind a framework cannot express at all is listed in ``NOT_BUILDABLE`` with the reason; that is
+the only way to be excused from an interpreter.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+from convcost import specfile
+from convcost.conventions import CONVENTIONS
+from convcost.errors import MissingRuleError
+from convcost.graph import GraphBuilder
+from convcost.layer import LAYER_TYPES, Layer, Shape
+from convcost.model import Model
+from convcost.report import analyze
+from convcost.spec import (
+    Activation,
+    Add,
+    AvgPool2D,
+    BatchNorm,
+    Concat,
+    Conv2D,
+    Dense,
+    DepthwiseConv2D,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    Reshape,
+    SeparableConv2D,
+    Unknown,
+    ZeroPadding2D,
+)
+
+Example = tuple[Layer, tuple[Shape, ...]]
+
+EXAMPLES: dict[type[Layer], list[Example]] = {
+    Conv2D: [
+        (Conv2D(6, 3, stride=2, padding="same", name="k"), ((4, 9, 9),)),
+        (Conv2D(8, (1, 3), padding=1, dilation=(1, 2), groups=2, bias=False, name="k"), ((4, 7, 8),)),
+        (Conv2D(4, 3, groups=4, padding="same", name="k"), ((4, 6, 6),)),
+    ],
+    DepthwiseConv2D: [(DepthwiseConv2D(3, stride=2, padding="same", depth_multiplier=2, name="k"), ((3, 8, 7),))],
+    SeparableConv2D: [(SeparableConv2D(5, 3, padding="same", depth_multiplier=2, name="k"), ((3, 8, 8),))],
+    Dense: [(Dense(5, name="k"), ((7,),)), (Dense(4, bias=False, name="k"), ((3, 2, 2),))],
+    BatchNorm: [(BatchNorm(name="k"), ((4, 5, 5),)), (BatchNorm(name="k"), ((6,),))],
+    Activation: [(Activation(f, name="k"), ((3, 4, 4),)) for f in ("relu", "relu6", "hard_swish", "softmax")],
+    MaxPool2D: [(MaxPool2D(3, stride=2, padding=1, name="k"), ((3, 9, 9),))],
+    AvgPool2D: [(AvgPool2D(2, name="k"), ((3, 8, 8),))],
+    GlobalAvgPool2D: [
+        (GlobalAvgPool2D(name="k"), ((3, 5, 5),)),
+        (GlobalAvgPool2D(keepdims=True, name="k"), ((3, 4, 4),)),
+    ],
+    ZeroPadding2D: [(ZeroPadding2D(((0, 1), (2, 3)), name="k"), ((2, 4, 4),))],
+    Add: [(Add(name="k"), ((3, 4, 4), (3, 4, 4))), (Add(name="k"), ((5,), (5,), (5,)))],
+    Concat: [(Concat(name="k"), ((3, 4, 4), (2, 4, 4)))],
+    Flatten: [(Flatten(name="k"), ((3, 2, 2),))],
+    Dropout: [(Dropout(0.2, name="k"), ((3, 4, 4),))],
+    Reshape: [(Reshape((4, 3), name="k"), ((3, 2, 2),))],
+    Unknown: [(Unknown(op="aten.weird", output=(2, 3), name="k"), ((3, 4),))],
+}
+
+#: (kind, interpreter) pairs a kind is excused from, with the reason
+NOT_BUILDABLE: dict[tuple[type[Layer], str], str] = {
+    (Unknown, "to_torch"): "an operation no reader could map has no module to build",
+    (Unknown, "to_keras"): "an operation no reader could map has no Keras layer to build",
+    (Unknown, "reference"): "the reference stands in zeros for it: nothing to hold against",
+    (Unknown, "read:keras"): "it cannot be built in Keras, so there is nothing to read back",
+    (Unknown, "read:torch"): "it cannot be built in torch, so there is nothing to read back",
+}
+
+#: the interpreters, in the order ``gaps`` checks them
+INTERPRETERS = (
+    "shapes",
+    *CONVENTIONS,
+    "flops",
+    "reference",
+    "to_torch",
+    "to_keras",
+    "specfile",
+    "read:keras",
+    "read:torch",
+)
+
+
+def example_model(layer: Layer, inputs: tuple[Shape, ...]) -> Model:
+    """The model that applies ``layer`` to inputs of these shapes (several inputs for a merge)."""
+    builder = GraphBuilder()
+    names = [builder.input("input" if i == 0 else f"input_{i}", shape) for i, shape in enumerate(inputs)]
+    builder.add("k", layer, names)
+    return Model.from_graph(f"{type(layer).__name__.lower()}_example", builder.graph(["k"]))
+
+
+def _channels_last(shape: Shape) -> tuple[int, ...]:
+    return (*shape[1:], shape[0]) if len(shape) >= 2 else tuple(shape)
+
+
+def _check(kind: type[Layer], interpreter: str, model: Model) -> None:
+    """Raise (any exception) when ``interpreter`` lacks or gets wrong the kind in ``model``."""
+    if interpreter == "shapes":
+        model.shaped  # noqa: B018
+    elif interpreter in CONVENTIONS:
+        totals = analyze(model, interpreter).totals
+        assert all(type(v) is int and v >= 0 for v in totals.to_dict().values()), totals
+    elif interpreter == "flops":
+        for convention in CONVENTIONS:
+            report = analyze(model, convention)
+            multiply_adds, elementwise = report.flops_split
+            assert multiply_adds >= 0 and elementwise >= 0, (convention, report.flops_split)
+        layer = model.graph.nodes[0].layer
+        assert layer.elementwise(model.shaped[0].site) >= 0
+    elif interpreter == "reference":
+        from convcost.reference import run
+
+        (count,) = run(model).layers
+        keras, paper = analyze(model, "keras").totals, analyze(model, "paper").totals
+        assert count.output == model.shaped[0].output, (count.output, model.shaped[0].output)
+        assert count.macs == paper.macs, (count.macs, paper.macs)
+        assert (count.trainable, count.non_trainable) == (keras.trainable, keras.non_trainable)
+    elif interpreter == "to_torch":
+        import torch
+
+        from convcost.interop.torch import to_torch
+
+        module = to_torch(model).eval()
+        with torch.no_grad():
+            out = module(*(torch.zeros(2, *i.shape) for i in model.inputs))
+        assert tuple(out.shape[1:]) == model.shaped[0].output, (tuple(out.shape), model.shaped[0].output)
+        assert sum(p.numel() for p in module.parameters()) == analyze(model, "torchinfo").totals.params
+    elif interpreter == "to_keras":
+        from convcost.interop.keras import to_keras
+
+        built = to_keras(model)
+        assert tuple(built.output.shape[1:]) == _channels_last(model.shaped[0].output)
+        keras = analyze(model, "keras").totals
+        assert built.count_params() == keras.params
+        trainable = sum(math.prod(w.shape) for w in built.trainable_weights)
+        assert trainable == keras.trainable, (trainable, keras.trainable)
+    elif interpreter == "specfile":
+        for fmt in ("toml", "json"):
+            assert specfile.loads(specfile.dumps(model, fmt), fmt) == model, fmt
+    elif interpreter == "read:keras":
+        from convcost.interop.keras import from_keras_json, to_keras
+
+        back = from_keras_json(to_keras(model).to_json())
+        # Keras has no padding on a layer (explicit padding is a layer of its own): the torch tools
+        # may price that build differently, Keras' own counts may not
+        _same_counts(back, model, ("paper", "keras"))
+    elif interpreter == "read:torch":
+        from convcost.interop.torch import from_torch, to_torch
+
+        if len(model.inputs) > 1:
+            return  # the torch reader takes one input
+        back = from_torch(to_torch(model), model.input)
+        _same_counts(back, model, tuple(CONVENTIONS))
+    else:
+        raise ValueError(interpreter)
+
+
+def _same_counts(back: Model, model: Model, conventions: tuple[str, ...]) -> None:
+    """Read back, the model costs the same under these conventions (rows may be split differently)."""
+    for convention in conventions:
+        ours = analyze(model, convention).totals.to_dict()
+        theirs = analyze(back, convention).totals.to_dict()
+        assert theirs == ours, (convention, theirs, ours)
+
+
+def gaps(kind: type[Layer], only: Callable[[str], bool] = lambda _: True) -> list[str]:
+    """What ``kind`` lacks or gets wrong, one line per (interpreter, example)."""
+    if kind not in EXAMPLES:
+        return [f"{kind.__name__}: no example in tests/completeness.py EXAMPLES"]
+    found: list[str] = []
+    for interpreter in INTERPRETERS:
+        if not only(interpreter) or (kind, interpreter) in NOT_BUILDABLE:
+            continue
+        for layer, inputs in EXAMPLES[kind]:
+            try:
+                _check(kind, interpreter, example_model(layer, inputs))
+            except MissingRuleError as e:
+                found.append(f"{kind.__name__}: {interpreter}: missing ({e})")
+                break
+            except Exception as e:  # any failure is a gap: say what it was
+                detail = " ".join(f"{type(e).__name__}: {e}".split())[:300]
+                found.append(f"{kind.__name__}: {interpreter}: {detail}")
+                break
+    return found
+
+
+def all_kinds() -> list[type[Layer]]:
+    return list(LAYER_TYPES.values())
+
+
+__all__ = ["EXAMPLES", "INTERPRETERS", "NOT_BUILDABLE", "all_kinds", "example_model", "gaps"]
+
+_ = Any
