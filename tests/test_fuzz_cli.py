@@ -721,7 +721,13 @@ TARGETS = ["none", "new", "symlink", "dangling symlink", "read-only", "through a
         ]
     )
     | st.sampled_from(FRONT_DOORS["spec files"] + FRONT_DOORS["Keras configs"]).flatmap(
-        lambda model: st.sampled_from([["table", model], ["export", model], ["compare", model, model]])
+        lambda model: st.sampled_from(
+            [
+                *(["table", model, "--format", fmt] for fmt in ("table", "markdown", "csv", "json")),
+                *(["export", model, "--to", fmt] for fmt in ("toml", "json")),
+                ["compare", model, model],
+            ]
+        )
     ),
     st.sampled_from(sorted(STDOUTS)),
     st.sampled_from(TARGETS),
