@@ -68,4 +68,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # run as a script, sys.path starts with scripts/: put this checkout first, so that its own convcost
+    # prints the examples (not an installed one, such as another worktree's editable install)
+    sys.path.insert(0, str(DOCS.parent))
     sys.exit(main())
