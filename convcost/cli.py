@@ -18,10 +18,13 @@ import click
 from convcost.conventions import CONVENTIONS
 from convcost.digits import unlimited
 from convcost.errors import ConvcostError, SpecError
+from convcost.labels import KINDS
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
+from convcost.roofline import DEFAULT_DEVICE, PRESETS, Device, device, preset
 from convcost.spec import Model
+from convcost.traffic import measure
 from convcost.zoo import ZOO
 
 EXIT_USAGE = 2
@@ -182,7 +185,8 @@ def table(
         from convcost.render.depth import collapse
 
         report = collapse(report, depth)
-    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops)
+    traffic = measure(spec, dtype) if fmt == "json" else None
+    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops, traffic=traffic)
     write_output(text + _keras_note(spec, convention, fmt), output, drawing=fmt == "table")
 
 
@@ -464,6 +468,139 @@ def crosscheck(spec: Model, against: str) -> int:
     if missing or not results:
         return _fail("; ".join(missing + skipped), EXIT_USAGE)
     return 0
+
+
+def device_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--device / --peak-gflops + --bandwidth-gbs / --calibrate [--threads], passed on as ``device``."""
+
+    @functools.wraps(command)
+    def with_device(
+        device: str | None,
+        peak_gflops: str | None,
+        bandwidth_gbs: str | None,
+        calibrate: bool,
+        threads: int | None,
+        **rest: Any,
+    ) -> Any:
+        return command(device=choose_device(device, peak_gflops, bandwidth_gbs, calibrate, threads), **rest)
+
+    for option in reversed(
+        (
+            click.option(
+                "--device",
+                type=click.Choice(list(PRESETS)),
+                help=f"A named device (docs/roofline.md says where each number comes from); default {DEFAULT_DEVICE}.",
+            ),
+            click.option("--peak-gflops", help="The device's peak arithmetic rate, GFLOP/s (with --bandwidth-gbs)."),
+            click.option("--bandwidth-gbs", help="The device's memory bandwidth, GB/s (with --peak-gflops)."),
+            click.option(
+                "--calibrate",
+                is_flag=True,
+                help="Measure this machine: NumPy float32 matmul peak and array-copy bandwidth (a few seconds).",
+            ),
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                help="With --calibrate: BLAS and copy threads (default: NumPy's own; needs threadpoolctl).",
+            ),
+        )
+    ):
+        with_device = option(with_device)
+    return with_device
+
+
+def choose_device(
+    name: str | None, peak_gflops: str | None, bandwidth_gbs: str | None, calibrate: bool, threads: int | None
+) -> Device:
+    """The ``Device`` the options describe: a preset, the given rates, or this machine measured."""
+    given = [flag for flag, value in (("--device", name), ("--peak-gflops", peak_gflops)) if value is not None]
+    if calibrate:
+        given.insert(0, "--calibrate")
+    if bandwidth_gbs is not None and "--peak-gflops" not in given:
+        given.append("--bandwidth-gbs")
+    if len(given) > 1:
+        raise SpecError(f"choose one way to give the device, not {' and '.join(given)}")
+    if threads is not None and not calibrate:
+        raise SpecError("--threads applies to --calibrate only")
+    if (peak_gflops is None) != (bandwidth_gbs is None):
+        raise SpecError("--peak-gflops and --bandwidth-gbs go together: give both")
+    if calibrate:
+        from convcost.calibrate import calibrate as calibrate_here  # imports NumPy: only now
+
+        return calibrate_here(threads).device
+    if peak_gflops is not None and bandwidth_gbs is not None:
+        return device(peak_gflops, bandwidth_gbs)
+    return preset(name or DEFAULT_DEVICE)
+
+
+dtype_option = click.option(
+    "--dtype",
+    type=click.Choice(list(DTYPE_BYTES)),
+    default="float32",
+    show_default=True,
+    help="Value type of activations and weights: bytes moved per value.",
+)
+
+
+@cli.command(name="roofline")
+@model_options
+@device_options
+@dtype_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(list(KINDS)),
+    multiple=True,
+    help="List only layers of this kind (repeatable); the totals stay the whole network's.",
+)
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), help="Also draw the roofline (.svg, .png or .pdf; needs matplotlib)."
+)
+@output_option
+def roofline_command(
+    spec: Model, device: Device, dtype: str, fmt: str, kinds: tuple[str, ...], plot: str | None, output: str | None
+) -> None:
+    """Bytes moved, arithmetic intensity, bound and predicted time of every layer of MODEL on a device.
+
+    Each layer reads its inputs and weights and writes its output once; its time is
+    max(FLOPs / peak, bytes / bandwidth). The device is --device NAME, --peak-gflops with
+    --bandwidth-gbs, or --calibrate (measured here with NumPy); default cpu_core.
+    """
+    from convcost.render import roofline as rendering
+    from convcost.roofline import roofline
+
+    result = roofline(measure(spec, dtype), device)
+    if plot:
+        rendering.plot(result, plot)
+    text = rendering.render(result, fmt, color=_wants_color() and output is None, kinds=frozenset(kinds) or None)
+    write_output(text, output, drawing=fmt == "table")
+
+
+@cli.command(name="report")
+@model_options
+@device_options
+@click.option(
+    "--convention",
+    type=click.Choice(list(CONVENTIONS)),
+    default="paper",
+    show_default=True,
+    help="What the params and mult-adds columns count (as for `convcost table`).",
+)
+@dtype_option
+@output_option
+def report_command(spec: Model, device: Device, convention: str, dtype: str, output: str | None) -> None:
+    """One self-contained HTML page for MODEL: layers, kinds, bars, the roofline, separable pairs.
+
+    The page needs no network; its numbers are those of `convcost table --format json` and
+    `convcost roofline --format json`. Write it with -o model.html.
+    """
+    from convcost.render.html import to_html
+    from convcost.roofline import roofline
+
+    report = analyze(spec, convention)
+    result = roofline(measure(spec, dtype), device)
+    write_output(to_html(report, result), output)
 
 
 def _fail(message: str, code: int) -> int:

@@ -45,7 +45,9 @@ def window_output(
     """
     span = dilation * (kernel - 1) + 1
     padded = size + pad[0] + pad[1]
-    if padded < span:
+    # torch's ceil mode also takes a window longer than the padded input, when a stride's worth of
+    # slack fits it (HF EfficientNet pools a 7x7 map with a 1280-wide window): at least one window
+    if padded < span and not (ceil_mode and padded + stride - 1 >= span):
         raise GeometryError(
             f"layer '{layer.name}': {axis} {size} (padded to {padded}) is smaller than the "
             f"{'dilated ' if dilation > 1 else ''}kernel extent {span}"
@@ -94,3 +96,34 @@ def shape_listing(shapes: tuple[Shape, ...], names: tuple[str, ...] = ()) -> str
     if names:
         return ", ".join(f"{name} {list(shape)}" for name, shape in zip(names, shapes, strict=True))
     return ", ".join(str(list(shape)) for shape in shapes)
+
+
+# ---------------------------------------------------------------------- one spatial axis
+# (issue 12, family B: 1-D convolutions and pooling on ``(C, L)`` sequences)
+
+
+def sequence(layer: Layer, shape: Shape) -> tuple[int, int]:
+    """``(C, L)``, or a ``GeometryError`` naming the layer."""
+    if len(shape) != 2:
+        raise GeometryError(
+            f"layer '{layer.name}' ({type(layer).__name__}) needs a (C, L) sequence, got shape {list(shape)}"
+        )
+    return shape[0], shape[1]
+
+
+def explicit_padding1d(padding: object, size: int, kernel: int, stride: int, dilation: int) -> Pair:
+    """The (left, right) positions a padding mode adds to a sequence of ``size``."""
+    if padding == "same":
+        return same_padding(size, kernel, stride, dilation)
+    if padding == "valid":
+        return (0, 0)
+    return cast(Pair, padding)  # 1-D layers store explicit padding as (left, right)
+
+
+def window1d(
+    layer: Layer, shape: Shape, kernel: int, stride: int, dilation: int, padding: object, ceil_mode: bool = False
+) -> int:
+    """The length a sliding window leaves on a ``(C, L)`` sequence."""
+    _, length = sequence(layer, shape)
+    pad = explicit_padding1d(padding, length, kernel, stride, dilation)
+    return window_output(layer, "length", length, kernel, stride, dilation, pad, ceil_mode)

@@ -123,6 +123,9 @@ class Layer:
     categories: ClassVar[tuple[str, ...]] = ()
     #: the paper's convention counts this kind's weights (convolutions and fully-connected layers)
     counts_in_paper: ClassVar[bool] = False
+    #: at inference the layer reads its inputs and weights and writes a new output (convcost.traffic);
+    #: False for a view or an identity at inference (Flatten, Reshape, Dropout, Identity), which moves no data
+    moves_data: ClassVar[bool] = True
     #: how many inputs the layer takes: merges take two or more (``max_inputs`` None: no limit)
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
@@ -322,3 +325,55 @@ def elements(shape: Shape) -> int:
 def field_names(layer: Layer) -> list[str]:
     """The fields that describe a layer (for serialisers and renderers)."""
     return [f.name for f in fields(layer)]
+
+
+# ---------------------------------------------------------------------- one spatial axis
+# (issue 12, family B: the padding of 1-D convolutions and pooling)
+
+#: ``'same'``, ``'valid'`` or ``(left, right)``
+Padding1D = str | Pair
+
+
+def padding1d_field(layer: object, value: object, modes: tuple[str, ...] = ("same", "valid")) -> Padding1D:
+    """``'same'``, ``'valid'`` (or another of ``modes``), ``p`` or ``(left, right)``; explicit as the last."""
+    if isinstance(value, str):
+        if value not in modes:
+            raise SpecError(
+                f"{describe(layer)}: padding must be {', '.join(map(repr, modes))} or integers, got {value!r}"
+            )
+        return value
+    if is_int(value):
+        value = (value, value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(is_int(p) and p >= 0 for p in value):
+        raise SpecError(
+            f"{describe(layer)}: padding must be {', '.join(map(repr, modes))}, p or (left, right) with "
+            f"non-negative integers, got {value!r}"
+        )
+    return (value[0], value[1])
+
+
+class Padding1DField:
+    """The padding of a 1-D layer: ``'same'``, ``'valid'``, ``p`` or ``(left, right)``, stored as
+    ``'same'``, ``'valid'`` or ``(left, right)``. ``causal`` also takes Keras' ``'causal'`` (the
+    layer turns it into ``(dilation * (kernel - 1), 0)``)."""
+
+    def __init__(self, default: str | int | Pair, *, causal: bool = False) -> None:
+        self.default = default
+        self.modes = ("same", "valid", "causal") if causal else ("same", "valid")
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.public = name
+        self.private = f"_{name}"
+
+    @overload
+    def __get__(self, layer: None, owner: Any) -> str | int | Pair: ...
+    @overload
+    def __get__(self, layer: object, owner: Any) -> Padding1D: ...
+    def __get__(self, layer: object | None, owner: Any) -> str | int | Pair:
+        if layer is None:
+            return self.default
+        value: Padding1D = getattr(layer, self.private)
+        return value
+
+    def __set__(self, layer: object, value: str | int | Pair) -> None:
+        object.__setattr__(layer, self.private, padding1d_field(layer, value, self.modes))

@@ -261,7 +261,7 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
     rows = []
     for s in shaped:
         layer, site = s.node.layer, s.site
-        c = chosen.cost(layer, site)
+        c = chosen.batch_cost(layer, site, batch)
         if s.node.shares:  # the layer called again: its work counts, its weights were counted once
             c = Cost(macs=c.macs, flops=c.flops)
         rows.append(
@@ -275,9 +275,9 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
                 output=site.output,
                 trainable=c.trainable,
                 non_trainable=c.non_trainable,
-                macs=c.macs * batch,
+                macs=c.macs,
                 activations=elements(site.output) * model.batch,
-                flops=c.flops * batch,
+                flops=c.flops,
                 inputs=site.inputs,
             )
         )
@@ -326,8 +326,9 @@ def _by_kind(rows: Sequence[Row]) -> dict[str, Totals]:
     return {kind: Totals(*sums[kind]) for kind in labels.KINDS if kind in sums}
 
 
-#: layers that sit between a depthwise conv and its pointwise partner without changing the map
-_TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout"})
+#: layers that sit between a depthwise conv and its pointwise partner without changing the map (PReLU is
+#: an activation, DropPath a dropout)
+_TRANSPARENT_KINDS = frozenset({"batchnorm", "activation", "dropout", "identity"})
 
 
 def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode], kinds: Sequence[str]) -> list[SeparablePair]:
@@ -355,10 +356,12 @@ def _separable_pairs(graph: Graph, shaped: Sequence[ShapedNode], kinds: Sequence
 
 def _pair(dw: ShapedNode, pw: ShapedNode) -> SeparablePair:
     """The pair's counts from the depthwise layer's own declaration and the standard conv it replaces."""
-    Dk_h, Dk_w = cast(Windowed, dw.layer).kernel  # only convolutions are depthwise
+    kernel = cast(Windowed, dw.layer).kernel  # only convolutions are depthwise
+    # a 1-D convolution (one int kernel, a (C, L) output) is a 1 x Dk kernel on a 1 x L map
+    Dk_h, Dk_w = (1, kernel) if isinstance(kernel, int) else kernel
     M = dw.input[0]
     N = pw.output[0]
-    Df_h, Df_w = pw.output[1], pw.output[2]
+    Df_h, Df_w = (1, pw.output[1]) if len(pw.output) == 2 else (pw.output[1], pw.output[2])
     # a separable layer is its own pair: its depthwise output is inside it
     multiplier = getattr(dw.layer, "depth_multiplier", 1) if dw.path == pw.path else dw.output[0] // M
     depthwise = Dk_h * Dk_w * M * multiplier * Df_h * Df_w

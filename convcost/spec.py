@@ -52,6 +52,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (  # family A (issue 12)
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.model import Model
 
 __all__ = [
@@ -98,4 +113,54 @@ __all__ = [
     "elements",
     "field_names",
     "lower",
+]
+
+# family A (issue 12): element-wise, arithmetic, preprocessing, activations
+__all__ += [
+    "Average",
+    "Divide",
+    "DropPath",
+    "Identity",
+    "LayerScale",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Normalization",
+    "PReLU",
+    "Rescaling",
+    "ScalarOp",
+    "Subtract",
+]
+
+# issue 12, family B: normalisation, pooling, 1-D convnets
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+__all__ += [
+    "AdaptiveAvgPool2D",
+    "AdaptiveMaxPool2D",
+    "AvgPool1D",
+    "Conv1D",
+    "DepthwiseConv1D",
+    "GlobalAvgPool1D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GroupNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "MaxPool1D",
+    "SeparableConv1D",
 ]

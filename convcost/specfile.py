@@ -47,6 +47,9 @@ def _plain(key: str, value: object) -> object:
     """Tuples as lists, in the shortest form that reads back the same."""
     if key in PAIR_FIELDS and isinstance(value, tuple) and value[0] == value[1]:
         return value[0]
+    if key == "padding" and isinstance(value, tuple) and all(isinstance(side, int) for side in value):
+        left, right = value  # a 1-D layer's (left, right)
+        return left if left == right else [left, right]
     if key == "padding" and isinstance(value, tuple):
         (top, bottom), (left, right) = value
         if top == bottom and left == right:  # torch-style symmetric: p or (ph, pw)

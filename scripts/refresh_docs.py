@@ -8,8 +8,11 @@ A block in a doc looks like this (the command line after ``cli:`` is run as ``co
     ```
     <!-- /cli -->
 
-Usage: python scripts/refresh_docs.py          rewrite the blocks in place
-       python scripts/refresh_docs.py --check  exit 1 if any block is stale (tests/test_docs.py)
+The pictures in ``PICTURES`` (roofline SVGs drawn by convcost itself, deterministic) are
+regenerated and checked the same way.
+
+Usage: python scripts/refresh_docs.py          rewrite the blocks and pictures in place
+       python scripts/refresh_docs.py --check  exit 1 if any block or picture is stale (tests/test_docs.py)
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import shlex
 import sys
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+# the checkout this script sits in, not whatever convcost is installed (a worktree, a clean clone)
+sys.path.insert(0, str(ROOT))
 # crosscheck runs Keras; the tests run it on the torch backend, and so do the docs
 os.environ.setdefault("KERAS_BACKEND", "torch")
 BLOCK = re.compile(r"(<!-- cli: (?P<args>.*?) -->\n)```text\n.*?```\n(<!-- /cli -->)", re.S)
@@ -48,15 +54,32 @@ def refreshed(text: str) -> str:
     return BLOCK.sub(block, text)
 
 
+def pictures() -> dict[Path, str]:
+    """docs/ figures and the SVG text they must hold: MobileNet v1 on a CPU core and on tensor cores."""
+    from convcost.render.svg import roofline_svg
+    from convcost.roofline import preset, roofline
+    from convcost.traffic import measure
+    from convcost.zoo import mobilenet_v1
+
+    def drawn(dtype: str, device: str) -> str:
+        return roofline_svg(roofline(measure(mobilenet_v1(), dtype), preset(device)), standalone=True)
+
+    return {
+        DOCS / "roofline_cpu_core.svg": drawn("float32", "cpu_core"),
+        DOCS / "roofline_a100_fp16.svg": drawn("float16", "a100_fp16"),
+    }
+
+
 def stale_docs() -> list[Path]:
-    return [path for path in sorted(DOCS.glob("*.md")) if refreshed(path.read_text()) != path.read_text()]
+    stale = [path for path in sorted(DOCS.glob("*.md")) if refreshed(path.read_text()) != path.read_text()]
+    return stale + [path for path, text in pictures().items() if not path.exists() or path.read_text() != text]
 
 
 def main() -> int:
     if "--check" in sys.argv[1:]:
         stale = stale_docs()
         for path in stale:
-            print(f"stale CLI output in {path}: run python scripts/refresh_docs.py", file=sys.stderr)
+            print(f"stale generated output in {path}: run python scripts/refresh_docs.py", file=sys.stderr)
         return 1 if stale else 0
     for path in sorted(DOCS.glob("*.md")):
         text = path.read_text()
@@ -64,11 +87,12 @@ def main() -> int:
         if new != text:
             path.write_text(new)
             print(f"refreshed {path}")
+    for path, text in pictures().items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"redrew {path}")
     return 0
 
 
 if __name__ == "__main__":
-    # run as a script, sys.path starts with scripts/: put this checkout first, so that its own convcost
-    # prints the examples (not an installed one, such as another worktree's editable install)
-    sys.path.insert(0, str(DOCS.parent))
     sys.exit(main())

@@ -138,7 +138,8 @@ OUTPUTS = [
 ]
 PLOTS = [str(SCRATCH / "plot.txt"), str(SCRATCH / "no" / "dir" / "plot.svg"), str(SCRATCH / "plot")]
 
-COMMANDS = ["table", "models", "export", "explain", "sweep", "compare"]
+# roofline --calibrate measures the machine for seconds: it is fuzzed by hand below, not here
+COMMANDS = ["table", "models", "export", "explain", "sweep", "compare", "roofline", "report"]
 CHECK_COMMANDS = {"verify", "crosscheck"}
 
 
@@ -175,12 +176,16 @@ VALUE_FLAGS = [
     "--b-alpha",
     "--b-resolution",
     "--b-classes",
+    "--peak-gflops",
+    "--bandwidth-gbs",
+    "--threads",
 ]
 CHOICE_FLAGS = {
     "--convention": ["paper", "keras", "torchinfo", "fvcore", "thop", "ptflops", "nope", ""],
     "--format": ["table", "json", "markdown", "csv", "text", "html", "nope"],
     "--dtype": ["float32", "float16", "int8", "bfloat16", "float64", "nope"],
     "--to": ["toml", "json", "yaml"],
+    "--device": ["cpu_core", "a100", "a100_fp16", "t4", "h100", ""],
 }
 LONE_FLAGS = ["--help", "-h", "--debug", "--version", "--no-such-flag", "--", "-", "--alpha", "--format"]
 
@@ -327,6 +332,13 @@ def test_crosscheck_refuses_bad_input_before_building_anything(model: str, optio
         ["sweep", "--resolution", ","],
         ["compare", "mobilenet_v1", "nope"],
         ["export", "--to", "yaml"],
+        ["roofline", "--peak-gflops", "nan", "--bandwidth-gbs", "1"],
+        ["roofline", "--peak-gflops", "1", "--bandwidth-gbs", "-inf"],
+        ["roofline", "--peak-gflops", "1e-400", "--bandwidth-gbs", "1"],
+        ["roofline", "--calibrate", "--threads", "0"],
+        ["roofline", "--calibrate", "--peak-gflops", "1", "--bandwidth-gbs", "1"],
+        ["report", "--calibrate", "--device", "t4"],
+        ["report", "-o", str(SCRATCH)],
         ["table", "-o", str(SCRATCH)],
         ["table", "-o", str(SCRATCH / "no" / "such" / "dir" / "out.txt")],
     ],
@@ -541,6 +553,8 @@ def test_hostile_names_never_reach_the_terminal_and_never_break_a_format(
                 ["compare", path, path],
                 ["verify", path],
                 ["explain", path, layer_names[0]],
+                ["roofline", path],
+                ["report", path],
             ]
         )
     )

@@ -177,8 +177,8 @@ def test_lambda_layer_is_refused_by_name() -> None:
         (
             '{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": '
             '{"batch_shape": [null, 4, 4, 1], "name": "i"}}, {"class_name": "Dense", "config": {"name": "d", '
-            '"units": 2, "activation": "mish"}}]}}',
-            "activation 'mish'",
+            '"units": 2, "activation": "celu"}}]}}',
+            "activation 'celu'",
         ),
     ],
 )

@@ -42,6 +42,24 @@ def test_table_command_is_light(fmt: str) -> None:
     assert heavy_modules_after(code) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["roofline", "--format", "json"],
+        ["roofline", "--peak-gflops", "100", "--bandwidth-gbs", "10"],
+        ["report", "mobilenet_v2", "--device", "a100"],
+    ],
+)
+def test_roofline_and_report_are_light(args: list[str]) -> None:
+    """Only --calibrate (which measures this machine) and --plot need NumPy or matplotlib."""
+    code = (
+        "from convcost.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main({args!r}) == 0\n"
+    )
+    assert heavy_modules_after(code) == []
+
+
 def test_models_command_and_errors_are_light() -> None:
     code = (
         "from convcost.cli import main\n"

@@ -123,8 +123,10 @@ def test_an_error_line_stays_one_line_and_inert(tmp_path: Path) -> None:
         ["compare", "{file}", "{file}"],
         ["explain", "{file}", "clear\x1b[2J\x1b[H", "--format", "text"],
         ["sweep", "--alpha", "1", "--resolution", "96"],
+        ["roofline", "{file}"],
+        ["report", "{file}"],
     ],
-    ids=["verify", "compare", "explain", "sweep"],
+    ids=["verify", "compare", "explain", "sweep", "roofline", "report"],
 )
 def test_other_commands(args: list[str], tmp_path: Path) -> None:
     names = [name for name, _ in NAMES]

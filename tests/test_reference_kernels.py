@@ -359,6 +359,8 @@ TORCH_ACTIVATIONS = {
     "tanh": torch.tanh,
     "softplus": F.softplus,
     "softmax": lambda x: F.softmax(x, dim=1),
+    "mish": F.mish,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
 }
 
 

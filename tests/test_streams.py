@@ -36,6 +36,8 @@ PRINTING = [
     ["sweep", "--alpha", "1,0.5", "--resolution", "96"],
     ["compare", "lenet5", "lenet5"],
     ["verify", str(TINY)],
+    ["roofline", "lenet5"],
+    ["report", "lenet5"],
     ["--help"],
     ["table", "--help"],
     ["--version"],

@@ -26,6 +26,8 @@ from convcost.errors import MissingRuleError, UnknownConventionError
 from convcost.layer import Layer, Site
 
 Rule = Callable[[Layer, Site], Cost]
+#: ``rule(layer, site, batch) -> Cost`` for the whole batch (parameters once)
+BatchRule = Callable[[Layer, Site, int], Cost]
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,14 @@ class Convention:
     flops_rule: str = "nothing element-wise"
     #: the tool's one "MACs" count holds its element-wise operations too (calflops keeps them apart)
     macs_include_elementwise: bool = True
+    #: rules that price a whole batch at once, for a kind whose tool count is not the batch times
+    #: one sample's (thop truncates one float64 product over the whole batch); ``rules`` still
+    #: holds the kind's one-sample rule
+    batch_rules: Mapping[type[Layer], BatchRule] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", MappingProxyType(dict(self.rules)))
+        object.__setattr__(self, "batch_rules", MappingProxyType(dict(self.batch_rules)))
 
     def rule(self, kind: type[Layer]) -> Rule:
         rule = self.rules.get(kind, self.default)
@@ -55,9 +62,30 @@ class Convention:
         """What ``layer`` costs at ``site`` under this convention (one sample)."""
         return self.rule(type(layer))(layer, site)
 
-    def with_rules(self, rules: Mapping[type[Layer], Rule], name: str | None = None) -> Convention:
-        """This convention with ``rules`` added or replacing its own (named ``name`` if given)."""
-        return replace(self, name=name or self.name, rules={**self.rules, **rules})
+    def batch_cost(self, layer: Layer, site: Site, batch: int) -> Cost:
+        """What ``layer`` costs for ``batch`` samples: multiply-adds and FLOPs of the whole batch,
+        parameters once (``batch`` times one sample's unless the kind has a batch rule)."""
+        batch_rule = self.batch_rules.get(type(layer))
+        if batch_rule is not None:
+            return batch_rule(layer, site, batch)
+        c = self.cost(layer, site)
+        return replace(c, macs=c.macs * batch, flops=c.flops * batch)
+
+    def with_rules(
+        self,
+        rules: Mapping[type[Layer], Rule],
+        name: str | None = None,
+        batch_rules: Mapping[type[Layer], BatchRule] | None = None,
+    ) -> Convention:
+        """This convention with ``rules`` (and ``batch_rules``) added or replacing its own (named
+        ``name`` if given). A kind given a new one-sample rule loses its old batch rule."""
+        kept = {kind: rule for kind, rule in self.batch_rules.items() if kind not in rules}
+        return replace(
+            self,
+            name=name or self.name,
+            rules={**self.rules, **rules},
+            batch_rules={**kept, **(batch_rules or {})},
+        )
 
 
 def paper(layer: Layer, site: Site) -> Cost:
@@ -120,4 +148,4 @@ register(
 
 from convcost.conventions import tools  # noqa: E402 (the tool conventions register themselves after paper and keras)
 
-__all__ = ["CONVENTIONS", "Convention", "Rule", "get_convention", "keras", "paper", "register", "tools"]
+__all__ = ["CONVENTIONS", "BatchRule", "Convention", "Rule", "get_convention", "keras", "paper", "register", "tools"]

@@ -38,6 +38,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 
 _CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
 #: kinds that hold no parameters and that no tool prices: moving values, merging, doing nothing
@@ -200,6 +215,7 @@ _PTFLOPS_ACTIVATIONS = {
     "relu": 2,
     "elu": 2,
     "gelu": 2,
+    "gelu_tanh": 2,  # nn.GELU(approximate="tanh"): the same module; nn.Mish is neither hooked nor patched
     "relu6": 1,
     "leaky_relu": 1,
     "silu": 1,
@@ -268,7 +284,7 @@ PTFLOPS = register(
 
 #: calflops patches these torch.nn.functional activations; nn.ReLU6 calls F.hardtanh, which it
 #: does not patch, and Sigmoid, Tanh, SELU, Softplus, Hardswish, Hardsigmoid call unpatched functions
-_CALFLOPS_ACTIVATIONS = frozenset({"relu", "leaky_relu", "elu", "gelu", "silu", "swish", "softmax"})
+_CALFLOPS_ACTIVATIONS = frozenset({"relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "silu", "swish", "softmax"})
 
 
 def _calflops(multiply_adds: int, elementwise: int, params: int = 0) -> Cost:
@@ -327,4 +343,285 @@ CALFLOPS = register(
 )
 
 #: the tool conventions, in the order ``crosscheck --against all`` runs the tools
+TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
+
+
+# ---------------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU, identities,
+# on the modules to_torch builds for them (convcost.interop.torch_modules): Python operators, which
+# no tool patches, buffers for constants and statistics (no tool counts a buffer), and the standard
+# nn.PReLU, nn.Identity, nn.Dropout2d / 1d where torch has them. docs/conventions.md has the table.
+# The rules are added to the five tables above with ``Convention.with_rules``.
+
+_ELEMENTWISE_FREE = (Multiply, Subtract, Divide, Maximum, Minimum, Average, ScalarOp, Rescaling, Normalization)
+_IDENTITIES = (Identity, DropPath)
+
+
+def _params_only(layer: Layer, site: Site) -> Cost:
+    """The torch parameters, no work: gamma multiplied by a Python operator (``x * gamma``)."""
+    return _lumped(torch_params(layer, site), 0)
+
+
+def _is_nn_prelu(layer: PReLU, site: Site) -> bool:
+    """Whether to_torch builds ``nn.PReLU`` (a slope per channel or one), or its ElementPReLU module."""
+    return layer.shared != "element" or len(site.input) == 1
+
+
+def _torchinfo_prelu(layer: Layer, site: Site) -> Cost:
+    """Both torch forms hold a parameter named ``weight`` in a class without "Conv" in its name: its
+    size, once per sample (nn.PReLU(C) costs C whatever the map; ElementPReLU C x H x W)."""
+    params = torch_params(layer, site)
+    return _lumped(params, 0, params)
+
+
+def _thop_prelu(layer: Layer, site: Site) -> Cost:
+    """nn.PReLU is registered (count_prelu: one per input element in eval); ElementPReLU is a module
+    thop does not know: no operations and no parameters."""
+    assert isinstance(layer, PReLU)
+    if not _is_nn_prelu(layer, site):
+        return Cost()
+    return _lumped(torch_params(layer, site), 0, elements(site.input))
+
+
+def _ptflops_prelu(layer: Layer, site: Site) -> Cost:
+    """nn.PReLU is hooked (output elements) and calls the patched F.prelu (input elements): twice per
+    element. ElementPReLU (torch.where and an operator) costs nothing."""
+    assert isinstance(layer, PReLU)
+    work = 2 * elements(site.input) if _is_nn_prelu(layer, site) else 0
+    return _lumped(torch_params(layer, site), 0, work)
+
+
+def _calflops_prelu(layer: Layer, site: Site) -> Cost:
+    """F.prelu is patched: one FLOP per input element. ElementPReLU calls no patched function."""
+    assert isinstance(layer, PReLU)
+    work = elements(site.input) if _is_nn_prelu(layer, site) else 0
+    return _calflops(0, work, torch_params(layer, site))
+
+
+_FAMILY_A_RULES: dict[str, dict[type[Layer], Rule]] = {
+    "torchinfo": _table(
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        (LayerScale, _params_only),  # its parameter is named gamma: torchinfo prices only weight and bias
+        (PReLU, _torchinfo_prelu),
+    ),
+    "fvcore": _table(
+        # aten::mul / add / sub / div / maximum / minimum / pow / sqrt / where / prelu have no handle
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        ((LayerScale, PReLU), _params_only),
+    ),
+    "thop": _table(
+        # custom modules and nn.Identity are not registered; LayerScale's gamma sits on one: not counted
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES, LayerScale), _free),
+        (PReLU, _thop_prelu),
+    ),
+    "ptflops": _table(
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        (LayerScale, _params_only),
+        (PReLU, _ptflops_prelu),
+    ),
+    "calflops": _table(
+        ((*_ELEMENTWISE_FREE, *_IDENTITIES), _free),
+        (LayerScale, lambda layer, site: _calflops(0, 0, torch_params(layer, site))),
+        (PReLU, _calflops_prelu),
+    ),
+}
+
+
+def _with_family_a(tool: Convention) -> Convention:
+    return register(tool.with_rules(_FAMILY_A_RULES[tool.name]))
+
+
+TORCHINFO = _with_family_a(TORCHINFO)
+FVCORE = _with_family_a(FVCORE)
+THOP = _with_family_a(THOP)
+PTFLOPS = _with_family_a(PTFLOPS)
+CALFLOPS = _with_family_a(CALFLOPS)
+TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)
+
+
+# ---------------------------------------------------------------------------------------- issue 12, family B
+# Normalisation (layer, group, instance), global / adaptive / 1-D pooling and 1-D convolutions, on
+# the modules to_torch builds (nn.LayerNorm, or its LayerNormOverAxis container; nn.GroupNorm;
+# nn.InstanceNorm1d/2d; nn.AdaptiveAvgPool2d / AdaptiveMaxPool2d; nn.MaxPool1d, AvgPool1d;
+# nn.AdaptiveAvgPool1d(1) / AdaptiveMaxPool1d(1), or a module calling F.adaptive_*_pool*d then
+# flatten; nn.Conv1d, behind nn.ZeroPad1d for asymmetric padding). Pinned by
+# tests/test_kinds_normalization.py, test_kinds_pooling.py and test_kinds_conv1d.py.
+
+from convcost.geometry import explicit_padding1d  # noqa: E402
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+_CONVS_1D = (Conv1D, DepthwiseConv1D, SeparableConv1D)
+_NORMS = (LayerNorm, GroupNorm, InstanceNorm)
+#: the max pools: torchinfo, fvcore and thop count nothing for them (ptflops and calflops do)
+_MAX_POOLS = (GlobalMaxPool2D, AdaptiveMaxPool2D, MaxPool1D, GlobalMaxPool1D)
+
+
+def _has_gamma(layer: Layer) -> bool:
+    """The norm's torch module holds a weight (gamma): LayerNorm's ``elementwise_affine``, the
+    others' ``affine``."""
+    if isinstance(layer, LayerNorm):
+        return layer.scale
+    if isinstance(layer, GroupNorm):
+        return layer.scale and layer.center
+    assert isinstance(layer, InstanceNorm)
+    return layer.affine
+
+
+def _torchinfo_norm(layer: Layer, site: Site) -> Cost:
+    """A leaf with ``weight`` / ``bias`` parameters and no "Conv" in its name: its parameter count once."""
+    params = torch_params(layer, site)
+    return _lumped(params, 0, params)
+
+
+def _norm_estimate(layer: Layer, site: Site) -> int:
+    """fvcore's ``norm_flop_counter`` and calflops' layer/group/instance norm: 5 per input element
+    when the weight argument is a tensor, else 4 (whatever the mode and the running statistics)."""
+    return (5 if _has_gamma(layer) else 4) * elements(site.input)
+
+
+def _fvcore_norm(layer: Layer, site: Site) -> Cost:
+    return _lumped(torch_params(layer, site), 0, _norm_estimate(layer, site))
+
+
+def _thop_norm(layer: Layer, site: Site) -> Cost:
+    """``count_normalization`` (LayerNorm, InstanceNorm*d): 2 per element, 4 with ``affine`` or
+    ``elementwise_affine``; nn.GroupNorm is not in thop's table: nothing, not even its parameters."""
+    if isinstance(layer, GroupNorm):
+        return Cost()
+    return _lumped(torch_params(layer, site), 0, 2 * elements(site.input) * (2 if _has_gamma(layer) else 1))
+
+
+def _ptflops_norm(layer: Layer, site: Site) -> Cost:
+    """``bn_flops_counter_hook``: 1 per element, 2 when the module has a true ``affine`` attribute,
+    which nn.LayerNorm has not (it has ``elementwise_affine``): LayerNorm is always 1."""
+    affine = not isinstance(layer, LayerNorm) and _has_gamma(layer)
+    return _lumped(torch_params(layer, site), 0, elements(site.input) * (2 if affine else 1))
+
+
+def _calflops_norm(layer: Layer, site: Site) -> Cost:
+    return _calflops(0, _norm_estimate(layer, site), torch_params(layer, site))
+
+
+def _thop_adaptive(layer: Layer, site: Site, batch: int) -> Cost:
+    """``count_adap_avgpool``: ``int((prod(in / out) + 1) * output elements)`` in float64 over the
+    whole batch (the truncation is of the batch's product, so this is a batch rule)."""
+    C, H, W = site.input
+    n, m = site.output[1:]
+    return _lumped(0, 0, int(((H / n) * (W / m) + 1) * (batch * C * n * m)))
+
+
+def _thop_adaptive_one(layer: Layer, site: Site) -> Cost:
+    return _thop_adaptive(layer, site, 1)
+
+
+def _thop_global_pool1d(layer: Layer, site: Site) -> Cost:
+    """nn.AdaptiveAvgPool1d(1) (keepdims) costs (L + 1) per channel; the flattening module, unknown, nothing."""
+    assert isinstance(layer, GlobalAvgPool1D)
+    C, L = site.input
+    return _lumped(0, 0, (L + 1) * C) if layer.keepdims else Cost()
+
+
+def _pooled_elements1d(layer: MaxPool1D | AvgPool1D, site: Site) -> int:
+    """Elements the torch pool module reads (a pad module before it for asymmetric padding)."""
+    C, L = site.input
+    left, right = explicit_padding1d(layer.padding, L, layer.pool, layer.stride, 1)
+    return C * L if left == right else C * (L + left + right)
+
+
+def _ptflops_pool1d(layer: Layer, site: Site) -> Cost:
+    """Module hook and patched functional: 2 per element read."""
+    assert isinstance(layer, (MaxPool1D, AvgPool1D))
+    return _lumped(0, 0, 2 * _pooled_elements1d(layer, site))
+
+
+def _calflops_pool1d(layer: Layer, site: Site) -> Cost:
+    assert isinstance(layer, (MaxPool1D, AvgPool1D))
+    return _calflops(0, _pooled_elements1d(layer, site))
+
+
+def _ptflops_keepdims_pool(layer: Layer, site: Site) -> Cost:
+    """A global pool with ``keepdims`` is an nn.Adaptive*Pool module (hooked, and its functional
+    patched: 2 per input element); without, a module calling the functional only (1 per element)."""
+    assert isinstance(layer, (GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D))
+    return _lumped(0, 0, (2 if layer.keepdims else 1) * elements(site.input))
+
+
+def _ptflops_adaptive(layer: Layer, site: Site) -> Cost:
+    return _lumped(0, 0, 2 * elements(site.input))
+
+
+def _calflops_per_input_element(layer: Layer, site: Site) -> Cost:
+    return _calflops(0, elements(site.input))
+
+
+TORCHINFO = register(
+    TORCHINFO.with_rules(
+        _table(
+            (_CONVS_1D, _torchinfo_conv),
+            (_NORMS, _torchinfo_norm),
+            ((*_MAX_POOLS, AdaptiveAvgPool2D, AvgPool1D, GlobalAvgPool1D), _free),
+        )
+    )
+)
+FVCORE = register(
+    FVCORE.with_rules(
+        _table(
+            (_CONVS_1D, _multiply_adds),
+            (_NORMS, _fvcore_norm),
+            (AdaptiveAvgPool2D, _per_input_element),  # aten::adaptive_avg_pool2d; the 1-D op has no handle
+            ((*_MAX_POOLS, AvgPool1D, GlobalAvgPool1D), _free),
+        )
+    )
+)
+THOP = register(
+    THOP.with_rules(
+        _table(
+            (_CONVS_1D, _multiply_adds),
+            (_NORMS, _thop_norm),
+            (AdaptiveAvgPool2D, _thop_adaptive_one),
+            (AvgPool1D, _per_output_element),
+            (GlobalAvgPool1D, _thop_global_pool1d),
+            (_MAX_POOLS, _free),
+        ),
+        batch_rules={AdaptiveAvgPool2D: _thop_adaptive},
+    )
+)
+PTFLOPS = register(
+    PTFLOPS.with_rules(
+        _table(
+            (_CONVS_1D, _ptflops_weighted),
+            (_NORMS, _ptflops_norm),
+            ((MaxPool1D, AvgPool1D), _ptflops_pool1d),
+            ((GlobalMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D), _ptflops_keepdims_pool),
+            ((AdaptiveAvgPool2D, AdaptiveMaxPool2D), _ptflops_adaptive),
+        )
+    )
+)
+CALFLOPS = register(
+    CALFLOPS.with_rules(
+        _table(
+            (_CONVS_1D, _calflops_conv),
+            (_NORMS, _calflops_norm),
+            ((MaxPool1D, AvgPool1D), _calflops_pool1d),
+            (
+                (GlobalMaxPool2D, AdaptiveAvgPool2D, AdaptiveMaxPool2D, GlobalAvgPool1D, GlobalMaxPool1D),
+                _calflops_per_input_element,
+            ),
+        )
+    )
+)
 TOOL_CONVENTIONS = (TORCHINFO, FVCORE, THOP, PTFLOPS, CALFLOPS)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from convcost.errors import GeometryError, MissingRuleError, UnsupportedLayerError
-from convcost.geometry import explicit_padding
+from convcost.geometry import explicit_padding, window_output
 from convcost.graph import GraphBuilder
 from convcost.interop import require
 from convcost.layer import ExplicitPadding, Layer, Pair, Shape, Site
@@ -47,6 +47,21 @@ from convcost.layers import (
     Unknown,
     ZeroPadding2D,
 )
+from convcost.layers.elementwise import (
+    Average,
+    Divide,
+    DropPath,
+    Identity,
+    LayerScale,
+    Maximum,
+    Minimum,
+    Multiply,
+    Normalization,
+    PReLU,
+    Rescaling,
+    ScalarOp,
+    Subtract,
+)
 from convcost.model import Model
 from convcost.spec import Element, Parallel, Sequential
 
@@ -66,8 +81,12 @@ _ACTIVATION_MODULES = {
     "sigmoid": "Sigmoid",
     "tanh": "Tanh",
     "softplus": "Softplus",
+    "mish": "Mish",
+    "gelu_tanh": "GELU",  # approximate="tanh"
 }
-_MODULE_ACTIVATIONS = {torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec != "swish"}
+_MODULE_ACTIVATIONS = {
+    torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec not in ("swish", "gelu_tanh")
+}
 
 L = TypeVar("L", bound=Layer)
 #: ``(layer, site) -> nn.Module``: the torch module of one node
@@ -197,17 +216,19 @@ def _activation(layer: Activation, site: Site) -> Any:
     nn = _nn()
     if layer.function == "softmax":
         return nn.Softmax(dim=1)
+    if layer.function == "gelu_tanh":
+        return nn.GELU(approximate="tanh")
     return getattr(nn, _ACTIVATION_MODULES[layer.function])()
 
 
 @builds(MaxPool2D)
 def _max_pool2d(layer: MaxPool2D, site: Site) -> Any:
-    return _pool(layer, site.input)
+    return _pool(layer, site)
 
 
 @builds(AvgPool2D)
 def _avg_pool2d(layer: AvgPool2D, site: Site) -> Any:
-    return _pool(layer, site.input)
+    return _pool(layer, site)
 
 
 @builds(GlobalAvgPool2D)
@@ -222,6 +243,8 @@ def _flatten(layer: Flatten, site: Site) -> Any:
 
 @builds(Dropout)
 def _dropout(layer: Dropout, site: Site) -> Any:
+    if layer.spatial:  # whole channels: Dropout2d on a map, Dropout1d on a sequence
+        return (_nn().Dropout2d if len(site.input) == 3 else _nn().Dropout1d)(layer.rate)
     return _nn().Dropout(layer.rate)
 
 
@@ -266,22 +289,275 @@ def _padded(padding: object, shape: Shape, kernel: Pair, stride: Pair, dilation:
     return _modules().SamePadded(OrderedDict(pad=_nn().ZeroPad2d(pad), conv=make(0)))
 
 
-def _pool(layer: MaxPool2D | AvgPool2D, shape: Shape) -> Any:
-    nn = _nn()
+def _pool(layer: MaxPool2D | AvgPool2D, site: Site) -> Any:
+    nn, shape = _nn(), site.input
     pad = _torch_padding(layer.padding, shape, layer.pool, layer.stride, (1, 1))
+    ceil = layer.ceil_mode
     if len(pad) != 2 and isinstance(layer, MaxPool2D):
         # Keras 'same' max pooling never picks a padded pixel: pad with -inf, then pool unpadded
-        padded = OrderedDict(pad=nn.ConstantPad2d(pad, float("-inf")), pool=nn.MaxPool2d(layer.pool, layer.stride))
-        return _modules().SamePadded(padded)
+        pool = nn.MaxPool2d(layer.pool, layer.stride, ceil_mode=ceil)
+        left, right, top, bottom = pad
+        padded = (shape[1] + top + bottom, shape[2] + left + right)
+        _check_padded_ceil(layer, padded, layer.pool, layer.stride, ceil, site.output[1:])
+        return _modules().SamePadded(OrderedDict(pad=nn.ConstantPad2d(pad, float("-inf")), pool=pool))
     if len(pad) != 2 or 2 * max(pad) > min(layer.pool):
         # torch pools pad symmetrically, at most half the window; an average over zeros would be wrong
         raise UnsupportedLayerError(
             f"layer '{layer.name}': torch pooling cannot pad {list(pad)} for a {list(layer.pool)} window"
         )
     if isinstance(layer, MaxPool2D):
-        return nn.MaxPool2d(layer.pool, layer.stride, pad)
+        return nn.MaxPool2d(layer.pool, layer.stride, pad, ceil_mode=ceil)
     # Keras 'same' leaves the padding out of the mean; explicit padding is torch's own (counted)
-    return nn.AvgPool2d(layer.pool, layer.stride, pad, count_include_pad=layer.padding != "same")
+    return nn.AvgPool2d(layer.pool, layer.stride, pad, ceil_mode=ceil, count_include_pad=layer.includes_padding)
+
+
+def _check_padded_ceil(
+    layer: Layer, padded: Shape, pool: Shape, stride: Shape, ceil_mode: bool, expected: Shape
+) -> None:
+    """A pool behind a pad module sees the padding as input: with ``ceil_mode`` its last window may
+    then start in the far padding, which the layer (torch's rule on the unpadded input) drops."""
+    got = tuple(
+        window_output(layer, "axis", size, k, s, 1, (0, 0), ceil_mode)
+        for size, k, s in zip(padded, pool, stride, strict=True)
+    )
+    if got != tuple(expected):
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': torch cannot pool this asymmetric padding with ceil_mode "
+            f"(it would give {list(got)}, not {list(expected)})"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# issue 12, family B: normalisation, pooling, 1-D convnets (spec -> torch)
+
+from convcost.geometry import explicit_padding1d  # noqa: E402
+from convcost.layers import (  # noqa: E402
+    AdaptiveAvgPool2D,
+    AdaptiveMaxPool2D,
+    AvgPool1D,
+    Conv1D,
+    DepthwiseConv1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    MaxPool1D,
+    SeparableConv1D,
+)
+
+
+def _gamma_and_beta(layer: Layer, center: bool, scale: bool, module: str) -> None:
+    """torch's norms have gamma without beta (LayerNorm's ``bias=False``) but never beta alone."""
+    if center and not scale:
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': torch {module} has no beta without gamma (center=True, scale=False)"
+        )
+
+
+@builds(LayerNorm)
+def _layer_norm(layer: LayerNorm, site: Site) -> Any:
+    _gamma_and_beta(layer, layer.center, layer.scale, "LayerNorm")
+    axis = layer.normalised_axis(site.input)
+    size = site.input[axis]
+    if axis == len(site.input) - 1:  # the last axis: nn.LayerNorm as models write it
+        return _nn().LayerNorm(size, elementwise_affine=layer.scale, bias=layer.center)
+    return _modules().LayerNormOverAxis(axis + 1, size, layer.scale, layer.center)
+
+
+@builds(GroupNorm)
+def _group_norm(layer: GroupNorm, site: Site) -> Any:
+    if layer.center != layer.scale:
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': torch GroupNorm has both gamma and beta or neither "
+            f"(center={layer.center}, scale={layer.scale})"
+        )
+    return _nn().GroupNorm(layer.groups, site.input[0], affine=layer.center)
+
+
+@builds(InstanceNorm)
+def _instance_norm(layer: InstanceNorm, site: Site) -> Any:
+    nn = _nn()
+    norm = nn.InstanceNorm2d if len(site.input) == 3 else nn.InstanceNorm1d
+    return norm(site.input[0], affine=layer.affine, track_running_stats=layer.track_running_stats)
+
+
+@builds(GlobalMaxPool2D)
+def _global_max_pool2d(layer: GlobalMaxPool2D, site: Site) -> Any:
+    return _nn().AdaptiveMaxPool2d(1) if layer.keepdims else _modules().GlobalMaxPool2d()
+
+
+@builds(AdaptiveAvgPool2D)
+def _adaptive_avg_pool2d(layer: AdaptiveAvgPool2D, site: Site) -> Any:
+    return _nn().AdaptiveAvgPool2d(layer.output)
+
+
+@builds(AdaptiveMaxPool2D)
+def _adaptive_max_pool2d(layer: AdaptiveMaxPool2D, site: Site) -> Any:
+    return _nn().AdaptiveMaxPool2d(layer.output)
+
+
+def _pool1d(layer: MaxPool1D | AvgPool1D, site: Site) -> Any:
+    nn = _nn()
+    left, right = explicit_padding1d(layer.padding, site.input[1], layer.pool, layer.stride, 1)
+    if left != right and isinstance(layer, MaxPool1D):
+        # Keras 'same' max pooling never picks a padded position: pad with -inf, then pool unpadded
+        pool = nn.MaxPool1d(layer.pool, layer.stride, ceil_mode=layer.ceil_mode)
+        padded = (site.input[1] + left + right,)
+        _check_padded_ceil(layer, padded, (layer.pool,), (layer.stride,), layer.ceil_mode, site.output[1:])
+        return _modules().SamePadded(OrderedDict(pad=nn.ConstantPad1d((left, right), float("-inf")), pool=pool))
+    if left != right or 2 * left > layer.pool:
+        raise UnsupportedLayerError(
+            f"layer '{layer.name}': torch pooling cannot pad {[left, right]} for a window of {layer.pool}"
+        )
+    if isinstance(layer, MaxPool1D):
+        return nn.MaxPool1d(layer.pool, layer.stride, left, ceil_mode=layer.ceil_mode)
+    return nn.AvgPool1d(
+        layer.pool, layer.stride, left, ceil_mode=layer.ceil_mode, count_include_pad=layer.includes_padding
+    )
+
+
+@builds(MaxPool1D)
+def _max_pool1d(layer: MaxPool1D, site: Site) -> Any:
+    return _pool1d(layer, site)
+
+
+@builds(AvgPool1D)
+def _avg_pool1d(layer: AvgPool1D, site: Site) -> Any:
+    return _pool1d(layer, site)
+
+
+@builds(GlobalAvgPool1D)
+def _global_avg_pool1d(layer: GlobalAvgPool1D, site: Site) -> Any:
+    return _nn().AdaptiveAvgPool1d(1) if layer.keepdims else _modules().GlobalAvgPool1d()
+
+
+@builds(GlobalMaxPool1D)
+def _global_max_pool1d(layer: GlobalMaxPool1D, site: Site) -> Any:
+    return _nn().AdaptiveMaxPool1d(1) if layer.keepdims else _modules().GlobalMaxPool1d()
+
+
+def _padded1d(layer: Conv1D | DepthwiseConv1D, site: Site, make: Callable[[int], Any]) -> Any:
+    """The conv with torch's symmetric ``padding``, or behind an ``nn.ZeroPad1d`` (Keras ``same``
+    at stride 2, ``causal``)."""
+    left, right = explicit_padding1d(layer.padding, site.input[1], layer.kernel, layer.stride, layer.dilation)
+    if left == right:
+        return make(left)
+    return _modules().SamePadded(OrderedDict(pad=_nn().ZeroPad1d((left, right)), conv=make(0)))
+
+
+@builds(Conv1D)
+def _conv1d(layer: Conv1D, site: Site) -> Any:
+    def conv(pad: int) -> Any:
+        return _nn().Conv1d(
+            site.input[0], layer.filters, layer.kernel, layer.stride, pad, layer.dilation, layer.groups, layer.bias
+        )
+
+    return _padded1d(layer, site, conv)
+
+
+@builds(DepthwiseConv1D)
+def _depthwise_conv1d(layer: DepthwiseConv1D, site: Site) -> Any:
+    M = site.input[0]
+
+    def conv(pad: int) -> Any:
+        return _nn().Conv1d(
+            M, M * layer.depth_multiplier, layer.kernel, layer.stride, pad, layer.dilation, M, layer.bias
+        )
+
+    return _padded1d(layer, site, conv)
+
+
+@builds(SeparableConv1D)
+def _separable_conv1d(layer: SeparableConv1D, site: Site) -> Any:
+    nn, M = _nn(), site.input[0]
+    mid = M * layer.depth_multiplier
+    left, right = explicit_padding1d(layer.padding, site.input[1], layer.kernel, layer.stride, layer.dilation)
+    modules: OrderedDict[str, Any] = OrderedDict()
+    if left != right:
+        modules["pad"] = nn.ZeroPad1d((left, right))
+    pad = left if left == right else 0
+    modules["depthwise"] = nn.Conv1d(M, mid, layer.kernel, layer.stride, pad, layer.dilation, M, bias=False)
+    modules["pointwise"] = nn.Conv1d(mid, layer.filters, 1, bias=layer.bias)
+    return _modules().SeparableConv1d(modules)
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU, identities;
+# the modules are in ``torch_modules`` where torch has no standard one
+
+
+@builds(Multiply)
+def _multiply(layer: Multiply, site: Site) -> Any:
+    return _modules().Product()
+
+
+@builds(Subtract)
+def _subtract(layer: Subtract, site: Site) -> Any:
+    return _modules().Difference()
+
+
+@builds(Divide)
+def _divide(layer: Divide, site: Site) -> Any:
+    return _modules().Quotient()
+
+
+@builds(Maximum)
+def _maximum(layer: Maximum, site: Site) -> Any:
+    return _modules().ElementwiseMaximum()
+
+
+@builds(Minimum)
+def _minimum(layer: Minimum, site: Site) -> Any:
+    return _modules().ElementwiseMinimum()
+
+
+@builds(Average)
+def _average(layer: Average, site: Site) -> Any:
+    return _modules().Average()
+
+
+@builds(ScalarOp)
+def _scalar_op(layer: ScalarOp, site: Site) -> Any:
+    return _modules().ScalarOp(layer.op, layer.value)
+
+
+@builds(Rescaling)
+def _rescaling(layer: Rescaling, site: Site) -> Any:
+    return _modules().Rescaling(layer.scale, layer.offset, len(site.input))
+
+
+@builds(Normalization)
+def _normalization(layer: Normalization, site: Site) -> Any:
+    rank = len(site.input)
+    axis = layer.axis % rank
+    return _modules().Normalization(site.input[axis], axis, rank, layer.invert, layer.mean, layer.variance)
+
+
+@builds(LayerScale)
+def _layer_scale(layer: LayerScale, site: Site) -> Any:
+    rank = len(site.input)
+    axis = layer.axis % rank
+    return _modules().LayerScale(None if layer.scalar else site.input[axis], axis, rank)
+
+
+@builds(PReLU)
+def _prelu(layer: PReLU, site: Site) -> Any:
+    if layer.shared == "element" and len(site.input) > 1:
+        return _modules().ElementPReLU(site.input)
+    # one slope per channel (a vector's values are its channels), or one for all
+    return _nn().PReLU(1 if layer.shared == "single" else site.input[0])
+
+
+@builds(Identity)
+def _identity(layer: Identity, site: Site) -> Any:
+    return _nn().Identity()
+
+
+@builds(DropPath)
+def _drop_path(layer: DropPath, site: Site) -> Any:
+    return _modules().DropPath(layer.rate)
 
 
 # --------------------------------------------------------------------------------------------

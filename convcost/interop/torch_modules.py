@@ -104,3 +104,222 @@ class ChannelConcat(nn.Module):  # type: ignore[misc]
 
     def forward(self, *xs: Any) -> Any:
         return torch.cat(xs, dim=1)
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# Written as models write them: Python operators (``a * b``, ``x + 3``), which no counting tool
+# patches, so each tool counts what it would count in a model that uses them.
+
+
+class Product(nn.Module):  # type: ignore[misc]
+    """``a * b * ...`` (squeeze-excite's ``x * gate``), broadcasting."""
+
+    def forward(self, *xs: Any) -> Any:
+        total = xs[0]
+        for x in xs[1:]:
+            total = total * x
+        return total
+
+
+class Difference(nn.Module):  # type: ignore[misc]
+    """``a - b``."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a - b
+
+
+class Quotient(nn.Module):  # type: ignore[misc]
+    """``a / b``."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a / b
+
+
+class ElementwiseMaximum(nn.Module):  # type: ignore[misc]
+    """``torch.maximum`` of two or more tensors, left to right."""
+
+    def forward(self, *xs: Any) -> Any:
+        out = xs[0]
+        for x in xs[1:]:
+            out = torch.maximum(out, x)
+        return out
+
+
+class ElementwiseMinimum(nn.Module):  # type: ignore[misc]
+    """``torch.minimum`` of two or more tensors, left to right."""
+
+    def forward(self, *xs: Any) -> Any:
+        out = xs[0]
+        for x in xs[1:]:
+            out = torch.minimum(out, x)
+        return out
+
+
+class Average(nn.Module):  # type: ignore[misc]
+    """``(a + b + ...) / n``."""
+
+    def forward(self, *xs: Any) -> Any:
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return total / len(xs)
+
+
+class ScalarOp(nn.Module):  # type: ignore[misc]
+    """One tensor and a constant: ``x + c``, ``c - x``, ``x ** c``, ``torch.clamp`` for max / min."""
+
+    def __init__(self, op: str, value: float) -> None:
+        super().__init__()
+        self.op = op
+        self.value = value
+
+    def forward(self, x: Any) -> Any:
+        c = self.value
+        if self.op == "add":
+            return x + c
+        if self.op == "subtract":
+            return x - c
+        if self.op == "rsubtract":
+            return c - x
+        if self.op == "multiply":
+            return x * c
+        if self.op == "divide":
+            return x / c
+        if self.op == "rdivide":
+            return c / x
+        if self.op == "power":
+            return x**c
+        if self.op == "maximum":
+            return torch.clamp(x, min=c)
+        return torch.clamp(x, max=c)
+
+    def extra_repr(self) -> str:
+        return f"op={self.op!r}, value={self.value!r}"
+
+
+def _along(values: Any, axis: int, rank: int) -> Any:
+    """A 1-D tensor shaped to broadcast along ``axis`` (of one sample of ``rank`` axes), batch in front."""
+    shape = [1] * (rank + 1)
+    shape[axis + 1] = -1
+    return values.reshape(shape)
+
+
+class Rescaling(nn.Module):  # type: ignore[misc]
+    """Keras Rescaling, ``x * scale + offset``; per-channel constants are buffers (no tool counts them)."""
+
+    def __init__(self, scale: Any, offset: Any, rank: int) -> None:
+        super().__init__()
+        self.register_buffer("scale", _along(torch.tensor(scale, dtype=torch.float32).reshape(-1), 0, rank))
+        self.register_buffer("offset", _along(torch.tensor(offset, dtype=torch.float32).reshape(-1), 0, rank))
+
+    def forward(self, x: Any) -> Any:
+        return x * self.scale + self.offset
+
+
+class Normalization(nn.Module):  # type: ignore[misc]
+    """Keras Normalization along ``axis``: ``(x - mean) / max(sqrt(variance), 1e-7)``. mean, variance
+    and count are buffers (Keras does not train them; the torch tools do not count buffers)."""
+
+    def __init__(self, size: int, axis: int, rank: int, invert: bool, mean: Any = None, variance: Any = None) -> None:
+        super().__init__()
+        self.axis, self.rank, self.invert = axis, rank, invert
+        given = mean is not None
+
+        def statistic(values: Any, default: Any) -> Any:
+            return torch.tensor(values, dtype=torch.float32).expand(size).clone() if given else default
+
+        self.register_buffer("mean", statistic(mean, torch.zeros(size)))
+        self.register_buffer("variance", statistic(variance, torch.ones(size)))
+        if not given:
+            self.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, x: Any) -> Any:
+        std = torch.clamp(torch.sqrt(_along(self.variance, self.axis, self.rank)), min=1e-7)
+        mean = _along(self.mean, self.axis, self.rank)
+        return x * std + mean if self.invert else (x - mean) / std
+
+
+class LayerScale(nn.Module):  # type: ignore[misc]
+    """``x * gamma``: a learned value per position of ``axis`` (ConvNeXt's ``gamma``), or one scalar."""
+
+    def __init__(self, size: int | None, axis: int, rank: int) -> None:
+        super().__init__()
+        self.axis, self.rank = axis, rank
+        self.gamma = nn.Parameter(torch.full(() if size is None else (size,), 1e-6))
+
+    def forward(self, x: Any) -> Any:
+        gamma = self.gamma if self.gamma.dim() == 0 else _along(self.gamma, self.axis, self.rank)
+        return x * gamma
+
+
+class ElementPReLU(nn.Module):  # type: ignore[misc]
+    """PReLU with one slope per value (Keras' default), which ``nn.PReLU`` cannot hold."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.full(shape, 0.25))
+
+    def forward(self, x: Any) -> Any:
+        return torch.where(x >= 0, x, x * self.weight)
+
+
+class DropPath(nn.Module):  # type: ignore[misc]
+    """Stochastic depth as timm writes it: drops a sample's whole branch while training, identity in eval."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: Any) -> Any:
+        if not self.training or self.rate == 0:
+            return x
+        keep = 1 - self.rate
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
+
+
+# ---------------------------------------------------------------------------------- issue 12, family B
+
+
+class LayerNormOverAxis(nn.Module):  # type: ignore[misc]
+    """``nn.LayerNorm`` over one axis that is not the last (ConvNeXt's channels of an NCHW map): the
+    axis is moved last, normalised by the ``norm`` child, and moved back."""
+
+    def __init__(self, dim: int, size: int, elementwise_affine: bool, bias: bool) -> None:
+        super().__init__()
+        self.dim = dim
+        self.norm = nn.LayerNorm(size, elementwise_affine=elementwise_affine, bias=bias)
+
+    def forward(self, x: Any) -> Any:
+        return self.norm(x.movedim(self.dim, -1)).movedim(-1, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class GlobalMaxPool2d(nn.Module):  # type: ignore[misc]
+    """Maximum over the whole map, flattened to ``(N, C)`` (Keras GlobalMaxPooling2D)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.nn.functional.adaptive_max_pool2d(x, 1).flatten(1)
+
+
+class GlobalAvgPool1d(nn.Module):  # type: ignore[misc]
+    """Mean over the sequence, flattened to ``(N, C)`` (Keras GlobalAveragePooling1D)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.nn.functional.adaptive_avg_pool1d(x, 1).flatten(1)
+
+
+class GlobalMaxPool1d(nn.Module):  # type: ignore[misc]
+    """Maximum over the sequence, flattened to ``(N, C)`` (Keras GlobalMaxPooling1D)."""
+
+    def forward(self, x: Any) -> Any:
+        return torch.nn.functional.adaptive_max_pool1d(x, 1).flatten(1)
+
+
+class SeparableConv1d(nn.Sequential):  # type: ignore[misc]
+    """Keras SeparableConv1D: ``depthwise`` (grouped, no bias) then ``pointwise`` (k = 1, the bias)."""

@@ -18,6 +18,7 @@ ACTIVATION_OPS: dict[str, int] = {
     "elu": 1,
     "selu": 1,
     "gelu": 1,
+    "gelu_tanh": 1,
     "silu": 1,
     "swish": 1,
     "hard_swish": 1,
@@ -25,6 +26,7 @@ ACTIVATION_OPS: dict[str, int] = {
     "sigmoid": 1,
     "tanh": 1,
     "softplus": 1,
+    "mish": 1,
     "softmax": 3,
 }
 ACTIVATIONS = frozenset(ACTIVATION_OPS)

@@ -10,9 +10,30 @@ from convcost.geometry import shape_listing
 from convcost.layer import Layer, Shape, Site, Weight, elements
 
 
+def broadcast_shape(layer: Layer, verb: str, inputs: tuple[Shape, ...]) -> Shape:
+    """NumPy broadcasting of per-sample shapes of one rank: every axis has one size, or size 1 where
+    it is repeated (a ``(C, 1, 1)`` gate against a ``(C, H, W)`` map). Shapes of different ranks are
+    refused: with the batch axis in front, torch and Keras would line them up differently."""
+    same_rank = all(len(s) == len(inputs[0]) for s in inputs)
+    out = tuple(max(sizes) for sizes in zip(*inputs, strict=True)) if same_rank else ()
+    if not same_rank or any(d not in (1, o) for s in inputs for d, o in zip(s, out, strict=True)):
+        raise GeometryError(f"layer '{layer.name}': cannot {verb} inputs of different shapes: {shape_listing(inputs)}")
+    return out
+
+
+def folded_operations(inputs: tuple[Shape, ...]) -> int:
+    """One operation per value of each partial result of ``((a op b) op c) ...``, left to right: two
+    ``(C, 1, 1)`` gates combine in C operations before the third input broadcasts them to the map."""
+    total, shape = 0, inputs[0]
+    for other in inputs[1:]:
+        shape = tuple(max(a, b) for a, b in zip(shape, other, strict=True))
+        total += elements(shape)
+    return total
+
+
 @dataclass(frozen=True)
 class Add(Layer):
-    """Element-wise sum of two or more tensors of one shape (a residual connection)."""
+    """Element-wise sum of two or more tensors (a residual connection), broadcasting sizes of 1."""
 
     default_prefix: ClassVar[str] = "add"
     categories: ClassVar[tuple[str, ...]] = ("add",)
@@ -20,16 +41,14 @@ class Add(Layer):
     max_inputs: ClassVar[int | None] = None
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        if any(s != inputs[0] for s in inputs):
-            raise GeometryError(f"layer '{self.name}': cannot add inputs of different shapes: {shape_listing(inputs)}")
-        return inputs[0]
+        return broadcast_shape(self, "add", inputs)
 
     def weights(self, site: Site) -> tuple[Weight, ...]:
         return ()
 
     def elementwise(self, site: Site) -> int:
-        """n inputs take n - 1 adds per value."""
-        return (len(site.inputs) - 1) * elements(site.output)
+        """n inputs of one shape take n - 1 adds per value (broadcast inputs: see ``folded_operations``)."""
+        return folded_operations(site.inputs)
 
     def type_stride(self, site: Site) -> str:
         return "Add"

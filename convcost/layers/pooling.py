@@ -1,12 +1,25 @@
-"""Pooling: max and average over windows, and the global average."""
+"""Pooling: max and average over windows (torch's ``ceil_mode`` too), global and adaptive pools."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
+from convcost.errors import SpecError
 from convcost.geometry import feature_map, sizes, stride_label, window2d
-from convcost.layer import Layer, Padding, PaddingField, Pair, PairField, Shape, Site, Weight, elements, set_field
+from convcost.layer import (
+    Layer,
+    Padding,
+    PaddingField,
+    Pair,
+    PairField,
+    Shape,
+    Site,
+    Weight,
+    describe,
+    elements,
+    set_field,
+)
 
 
 class _Windowed(Layer):
@@ -18,6 +31,7 @@ class _Windowed(Layer):
     pool: Pair
     stride: Pair
     padding: Padding
+    ceil_mode: bool
 
     categories: ClassVar[tuple[str, ...]] = ("pool",)
     #: the name of the pool in the paper's Type / Stride column
@@ -30,7 +44,7 @@ class _Windowed(Layer):
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         channels = feature_map(self, inputs[0])[0]
-        return (channels, *window2d(self, inputs[0], self.pool, self.stride, (1, 1), self.padding))
+        return (channels, *window2d(self, inputs[0], self.pool, self.stride, (1, 1), self.padding, self.ceil_mode))
 
     def weights(self, site: Site) -> tuple[Weight, ...]:
         return ()
@@ -49,11 +63,12 @@ class _Windowed(Layer):
 
 @dataclass(frozen=True)
 class MaxPool2D(_Windowed):
-    """Max pooling over ``pool`` windows."""
+    """Max pooling over ``pool`` windows; ``ceil_mode`` (torch) keeps a last, partial window."""
 
     pool: PairField = PairField(2)
     stride: PairField = PairField(None, optional=True)
     padding: PaddingField = PaddingField("valid")
+    ceil_mode: bool = False
 
     default_prefix: ClassVar[str] = "max_pooling2d"
     label: ClassVar[str] = "Max Pool"
@@ -61,14 +76,34 @@ class MaxPool2D(_Windowed):
 
 @dataclass(frozen=True)
 class AvgPool2D(_Windowed):
-    """Average pooling over ``pool`` windows (Keras ``same`` excludes the padding from the mean)."""
+    """Average pooling over ``pool`` windows; ``ceil_mode`` (torch) keeps a last, partial window.
+
+    ``count_include_pad``: whether the padding counts in the mean. None (the default) takes it from
+    the padding: Keras ``same`` leaves it out, explicit padding counts it (torch's default).
+    """
 
     pool: PairField = PairField(2)
     stride: PairField = PairField(None, optional=True)
     padding: PaddingField = PaddingField("valid")
+    ceil_mode: bool = False
+    count_include_pad: bool | None = None
 
     default_prefix: ClassVar[str] = "average_pooling2d"
     label: ClassVar[str] = "Avg Pool"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.count_include_pad is not None and not isinstance(self.count_include_pad, bool):
+            raise SpecError(
+                f"{describe(self)}: count_include_pad must be true, false or left out, got {self.count_include_pad!r}"
+            )
+
+    @property
+    def includes_padding(self) -> bool:
+        """Whether the padding counts in the mean (``count_include_pad``, or what the padding implies)."""
+        if self.count_include_pad is None:
+            return self.padding != "same"
+        return self.count_include_pad
 
 
 @dataclass(frozen=True)
@@ -96,3 +131,87 @@ class GlobalAvgPool2D(Layer):
 
     def filter_shape(self, site: Site) -> str:
         return f"Pool {sizes(*site.input[1:])}"
+
+
+# ---------------------------------------------------------------------- issue 12, family B
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool2D(Layer):
+    """Maximum over the whole map: ``(C, H, W) -> (C,)``, or ``(C, 1, 1)`` with ``keepdims``."""
+
+    keepdims: bool = False
+
+    default_prefix: ClassVar[str] = "global_max_pooling2d"
+    categories: ClassVar[tuple[str, ...]] = ("global_pool",)
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        channels = feature_map(self, inputs[0])[0]
+        return (channels, 1, 1) if self.keepdims else (channels,)
+
+    def weights(self, site: Site) -> tuple[Weight, ...]:
+        return ()
+
+    def elementwise(self, site: Site) -> int:
+        """One compare per input value."""
+        return elements(site.input)
+
+    def type_stride(self, site: Site) -> str:
+        return "Max Pool / s1"
+
+    def filter_shape(self, site: Site) -> str:
+        return f"Pool {sizes(*site.input[1:])}"
+
+
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """torch's adaptive pooling windows along one axis: ``[floor(i * size / out), ceil((i + 1) * size / out))``."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+class _Adaptive(Layer):
+    """What adaptive average and max pooling share: the map is cut into ``output`` bins (torch's)."""
+
+    output: Pair  # declared for the shared methods; each kind declares the field
+
+    categories: ClassVar[tuple[str, ...]] = ("pool",)
+    label: ClassVar[str] = ""
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        channels = feature_map(self, inputs[0])[0]
+        return (channels, *self.output)
+
+    def weights(self, site: Site) -> tuple[Weight, ...]:
+        return ()
+
+    def elementwise(self, site: Site) -> int:
+        """One add (average) or compare (max) per value of every bin (bins may overlap)."""
+        _, H, W = site.input
+        rows = sum(end - start for start, end in adaptive_bins(H, self.output[0]))
+        columns = sum(end - start for start, end in adaptive_bins(W, self.output[1]))
+        return site.input[0] * rows * columns
+
+    def type_stride(self, site: Site) -> str:
+        return f"{self.label} / adaptive"
+
+    def filter_shape(self, site: Site) -> str:
+        return f"Pool to {sizes(*self.output)}"
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool2D(_Adaptive):
+    """torch ``nn.AdaptiveAvgPool2d(output)`` (Keras ``AdaptiveAveragePooling2D``): the mean of each bin."""
+
+    output: PairField = PairField(1)
+
+    default_prefix: ClassVar[str] = "adaptive_average_pooling2d"
+    label: ClassVar[str] = "Avg Pool"
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool2D(_Adaptive):
+    """torch ``nn.AdaptiveMaxPool2d(output)`` (Keras ``AdaptiveMaxPooling2D``): the maximum of each bin."""
+
+    output: PairField = PairField(1)
+
+    default_prefix: ClassVar[str] = "adaptive_max_pooling2d"
+    label: ClassVar[str] = "Max Pool"

@@ -24,6 +24,7 @@ class Flatten(Layer):
 
     default_prefix: ClassVar[str] = "flatten"
     categories: ClassVar[tuple[str, ...]] = ("flatten",)
+    moves_data: ClassVar[bool] = False
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return (elements(inputs[0]),)
@@ -40,12 +41,15 @@ class Flatten(Layer):
 
 @dataclass(frozen=True)
 class Dropout(Layer):
-    """Identity at inference; kept so a spec mirrors the network it came from."""
+    """Identity at inference; kept so a spec mirrors the network it came from. ``spatial`` drops whole
+    channels (Keras SpatialDropout2D / 1D, torch nn.Dropout2d / 1d), so it needs a map or a sequence."""
 
     rate: float = 0.5
+    spatial: bool = False
 
     default_prefix: ClassVar[str] = "dropout"
     categories: ClassVar[tuple[str, ...]] = ("dropout",)
+    moves_data: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -54,6 +58,10 @@ class Dropout(Layer):
             raise SpecError(f"{describe(self)}: rate must be a number in [0, 1), got {rate!r}")
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        if self.spatial and len(inputs[0]) not in (2, 3):
+            raise GeometryError(
+                f"layer '{self.name}': spatial dropout needs a (C, L) or (C, H, W) input, got {list(inputs[0])}"
+            )
         return inputs[0]
 
     def weights(self, site: Site) -> tuple[Weight, ...]:
@@ -63,7 +71,7 @@ class Dropout(Layer):
         return 0
 
     def type_stride(self, site: Site) -> str:
-        return "Dropout"
+        return "Spatial Dropout" if self.spatial else "Dropout"
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class Reshape(Layer):
 
     default_prefix: ClassVar[str] = "reshape"
     categories: ClassVar[tuple[str, ...]] = ("reshape",)
+    moves_data: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -28,9 +28,10 @@ from convcost.reference import kernels as k
 from convcost.reference.layers import Call, kernel_for
 
 Array = k.Array
-#: ``path -> {array name -> array}``; BN's ``running_mean``/``running_var`` are the non-trainable ones
+#: ``path -> {array name -> array}``; BN's ``running_mean``/``running_var`` (and Normalization's
+#: ``mean``, ``variance`` and ``count``) are the non-trainable ones
 Weights = dict[str, dict[str, Array]]
-NON_TRAINABLE = frozenset({"running_mean", "running_var"})
+NON_TRAINABLE = frozenset({"running_mean", "running_var", "mean", "variance", "count"})
 #: ``(nodes done, path)`` after every node
 Progress = Callable[[int, str], None]
 
@@ -46,6 +47,8 @@ class LayerCount:
     trainable: int
     non_trainable: int
     macs: int
+    #: element-wise operations the kernel counted (the kinds of family A count them), whole batch
+    elementwise: int = 0
 
     @property
     def params(self) -> int:
@@ -169,6 +172,7 @@ class _Runner:
                 trainable=trainable,
                 non_trainable=non_trainable,
                 macs=tally.macs,
+                elementwise=tally.elementwise,
             )
         )
         return out

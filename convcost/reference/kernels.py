@@ -61,6 +61,8 @@ class Tally:
     """
 
     macs: int = 0
+    #: element-wise operations (an add, a multiply, a compare) over the values a kernel produced
+    elementwise: int = 0
 
     def matmul(self, a: Array, b: Array) -> None:
         """``a @ b`` (NumPy broadcasting over leading axes): one multiply-add per (row, inner, column)."""
@@ -73,6 +75,10 @@ class Tally:
     def products(self, count: int) -> None:
         """An element-wise multiply-accumulate over ``count`` elements."""
         self.macs += count
+
+    def operations(self, result: Array) -> None:
+        """One element-wise operation per value of ``result``, the array it produced."""
+        self.elementwise += result.size
 
 
 def pair(value: int | IntPair | tuple[int, ...]) -> IntPair:
@@ -99,22 +105,28 @@ def resolve_padding(padding: object, size: IntPair, kernel: IntPair, stride: Int
     raise ValueError(f"padding must be 'same', 'valid', p, (ph, pw) or ((top, bottom), (left, right)); got {padding!r}")
 
 
-def window_count(size: int, kernel: int, stride: int, dilation: int, pad: IntPair) -> int:
+def window_count(size: int, kernel: int, stride: int, dilation: int, pad: IntPair, ceil_mode: bool = False) -> int:
+    """Windows along one axis; ``ceil_mode`` as torch's pools (``pooling_output_shape``): a last,
+    partial window is kept when it starts inside the input or the left padding."""
     span = dilation * (kernel - 1) + 1
     padded = size + pad[0] + pad[1]
-    if padded < span:
+    slack = stride - 1 if ceil_mode else 0
+    if padded + slack < span:
         raise ValueError(f"map of {size} (padded to {padded}) is smaller than the kernel extent {span}")
-    return (padded - span) // stride + 1
+    out = (padded - span + slack) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad[0]:
+        out -= 1
+    return out
 
 
 def _geometry(
-    x: Array, kernel: IntPair, stride: object, padding: object, dilation: object
+    x: Array, kernel: IntPair, stride: object, padding: object, dilation: object, ceil_mode: bool = False
 ) -> tuple[IntPair, IntPair, Pads, IntPair]:
     s, d = pair(stride), pair(dilation)  # type: ignore[arg-type]
     pads = resolve_padding(padding, (x.shape[2], x.shape[3]), kernel, s, d)
     out = (
-        window_count(x.shape[2], kernel[0], s[0], d[0], pads[0]),
-        window_count(x.shape[3], kernel[1], s[1], d[1], pads[1]),
+        window_count(x.shape[2], kernel[0], s[0], d[0], pads[0], ceil_mode),
+        window_count(x.shape[3], kernel[1], s[1], d[1], pads[1], ceil_mode),
     )
     return s, d, pads, out
 
@@ -352,6 +364,11 @@ def activation(x: Array, function: str, *, inplace: bool = False) -> Array:
         return np.tanh(x)
     if function == "softplus":
         return (np.logaddexp(0, x)).astype(x.dtype)
+    if function == "mish":
+        return np.asarray((x * np.tanh(np.logaddexp(0, x))).astype(x.dtype))
+    if function == "gelu_tanh":
+        inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)
+        return np.asarray((0.5 * x * (1.0 + np.tanh(inner))).astype(x.dtype))
     if function == "softmax":
         shifted = np.exp(x - x.max(axis=1, keepdims=True))
         return np.asarray((shifted / shifted.sum(axis=1, keepdims=True)).astype(x.dtype))
@@ -367,11 +384,15 @@ def _sigmoid(x: Array) -> Array:
 # ---------------------------------------------------------------------------------- pooling
 
 
-def _pool(x: Array, kernel: IntPair, stride: object, padding: object, reduce: str) -> tuple[Array, Array, int]:
-    """Sum or max over windows by a loop over the taps; also how many real pixels each window covered."""
+def _pool(
+    x: Array, kernel: IntPair, stride: object, padding: object, reduce: str, ceil_mode: bool = False
+) -> tuple[Array, Array, Array]:
+    """Sum or max over windows by a loop over the taps; also, per window, how many real pixels it
+    covered and how many of the padded map (torch's ``count_include_pad`` divisor: with ``ceil_mode``
+    a last window may reach past the padding, and that part is not counted)."""
     n, c, h, wd = x.shape
     kh, kw = kernel
-    s, _, ((top, _), (left, _)), (ho, wo) = _geometry(x, kernel, stride, padding, 1)
+    s, _, ((top, bottom), (left, right)), (ho, wo) = _geometry(x, kernel, stride, padding, 1, ceil_mode)
     out = np.full((n, c, ho, wo), -np.inf if reduce == "max" else 0, dtype=x.dtype)
     rows_covered = np.zeros(ho, dtype=np.int64)
     cols_covered = np.zeros(wo, dtype=np.int64)
@@ -396,13 +417,22 @@ def _pool(x: Array, kernel: IntPair, stride: object, padding: object, reduce: st
     if reduce == "max" and (rows_covered.min() == 0 or cols_covered.min() == 0):
         raise ValueError("a pooling window lies entirely in the padding")
     covered = np.outer(rows_covered, cols_covered)
-    return out, covered, kh * kw
+    # window o spans [o * s - top, o * s - top + k), cut at the end of the bottom (right) padding
+    rows_padded = np.minimum(np.arange(ho) * s[0] + kh, h + top + bottom) - np.arange(ho) * s[0]
+    cols_padded = np.minimum(np.arange(wo) * s[1] + kw, wd + left + right) - np.arange(wo) * s[1]
+    return out, covered, np.outer(rows_padded, cols_padded)
 
 
-def max_pool2d(x: Array, kernel_size: int | IntPair, stride: int | IntPair | None = None, padding: object = 0) -> Array:
+def max_pool2d(
+    x: Array,
+    kernel_size: int | IntPair,
+    stride: int | IntPair | None = None,
+    padding: object = 0,
+    ceil_mode: bool = False,
+) -> Array:
     """``torch.nn.functional.max_pool2d`` (padding never wins: it is minus infinity)."""
     kernel = pair(kernel_size)
-    out, _, _ = _pool(x, kernel, kernel if stride is None else stride, padding, "max")
+    out, _, _ = _pool(x, kernel, kernel if stride is None else stride, padding, "max", ceil_mode)
     return out
 
 
@@ -412,12 +442,13 @@ def avg_pool2d(
     stride: int | IntPair | None = None,
     padding: object = 0,
     count_include_pad: bool = True,
+    ceil_mode: bool = False,
 ) -> Array:
     """``torch.nn.functional.avg_pool2d``; ``padding='same'`` is Keras' and never counts the padding."""
     kernel = pair(kernel_size)
-    total, covered, window = _pool(x, kernel, kernel if stride is None else stride, padding, "sum")
+    total, covered, padded = _pool(x, kernel, kernel if stride is None else stride, padding, "sum", ceil_mode)
     if count_include_pad and padding != "same":
-        total /= window
+        total /= padded.astype(x.dtype)
     else:
         total /= covered.astype(x.dtype)
     return total
@@ -439,12 +470,258 @@ def zero_pad2d(x: Array, padding: object) -> Array:
     return _pad(x, resolve_padding(padding, (x.shape[2], x.shape[3]), (1, 1), (1, 1), (1, 1)))
 
 
-def add(*xs: Array) -> Array:
-    out = xs[0].copy()
-    for x in xs[1:]:
-        out += x
-    return out
+def add(*xs: Array, tally: Tally | None = None) -> Array:
+    """The sum of two or more arrays, broadcasting sizes of 1 (``merge``)."""
+    return merge("add", *xs, tally=tally)
 
 
 def concat(*xs: Array) -> Array:
     return np.concatenate(xs, axis=1)
+
+
+# ---------------------------------------------------------------------------------- family A (issue 12)
+# element-wise merges, arithmetic with a constant, preprocessing, learned scales, PReLU. Each counts
+# one operation per value it produces into ``tally.elementwise``; none performs a multiply-add.
+
+#: Keras' ``backend.epsilon()``: Normalization divides by ``max(sqrt(variance), epsilon)``
+KERAS_EPSILON = 1e-7
+
+_MERGES: dict[str, Callable[..., Array]] = {
+    "add": np.add,
+    "multiply": np.multiply,
+    "subtract": np.subtract,
+    "divide": np.divide,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+}
+
+
+def _count(tally: Tally | None, result: Array) -> Array:
+    if tally is not None:
+        tally.operations(result)
+    return result
+
+
+def merge(op: str, *xs: Array, tally: Tally | None = None) -> Array:
+    """``((a op b) op c) ...`` with NumPy broadcasting, as torch's operators compute it; each partial
+    result is written over the previous one when it has the same shape."""
+    ufunc = _MERGES[op]
+    out = _count(tally, np.asarray(ufunc(xs[0], xs[1])))
+    for x in xs[2:]:
+        fits = np.broadcast_shapes(out.shape, x.shape) == out.shape
+        out = _count(tally, np.asarray(ufunc(out, x, out=out) if fits else ufunc(out, x)))
+    return out
+
+
+def average(*xs: Array, tally: Tally | None = None) -> Array:
+    """The sum, then one division per value (Keras' ``Average``)."""
+    out = merge("add", *xs, tally=tally)
+    out /= len(xs)
+    return _count(tally, out)
+
+
+def scalar_op(x: Array, op: str, value: float, *, tally: Tally | None = None) -> Array:
+    """One tensor and a constant, in the tensor's precision (torch computes ``x + 3`` in float32)."""
+    c = np.asarray(value, dtype=x.dtype)
+    if op == "rsubtract":
+        out = c - x
+    elif op == "rdivide":
+        out = c / x
+    elif op == "power":
+        out = x**c
+    else:
+        out = _MERGES[op](x, c)
+    return _count(tally, np.asarray(out, dtype=x.dtype))
+
+
+def _along(values: Array | float, axis: int, ndim: int) -> Array:
+    """Per-position constants of ``axis`` shaped to broadcast against an ``ndim`` batch (axis of the
+    batch array, not of one sample); a single value as it is."""
+    array = np.asarray(values)
+    if array.ndim == 0 or array.size == 1:
+        return array.reshape(())
+    shape = [1] * ndim
+    shape[axis] = -1
+    return array.reshape(shape)
+
+
+def rescale(x: Array, scale: Array | float, offset: Array | float, *, tally: Tally | None = None) -> Array:
+    """``x * scale + offset`` (Keras ``Rescaling``), per channel when given one value per channel."""
+    out = _count(tally, x * _along(scale, 1, x.ndim).astype(x.dtype))
+    out += _along(offset, 1, x.ndim).astype(x.dtype)
+    return _count(tally, out)
+
+
+def normalize(
+    x: Array, mean: Array, variance: Array, axis: int, invert: bool = False, *, tally: Tally | None = None
+) -> Array:
+    """Keras ``Normalization`` along ``axis`` of the batch array: ``(x - mean) / max(sqrt(variance), eps)``,
+    or with ``invert`` ``x * max(sqrt(variance), eps) + mean``."""
+    std = _along(np.maximum(np.sqrt(variance), KERAS_EPSILON), axis, x.ndim).astype(x.dtype)
+    centre = _along(mean, axis, x.ndim).astype(x.dtype)
+    if invert:
+        out = _count(tally, x * std)
+        out += centre
+    else:
+        out = _count(tally, x - centre)
+        out /= std
+    return _count(tally, out)
+
+
+def layer_scale(x: Array, gamma: Array, axis: int, *, tally: Tally | None = None) -> Array:
+    """``x * gamma``, gamma along ``axis`` of the batch array (or a single value)."""
+    return _count(tally, x * _along(gamma, axis, x.ndim).astype(x.dtype))
+
+
+def prelu(x: Array, alpha: Array, *, tally: Tally | None = None) -> Array:
+    """``torch.nn.functional.prelu`` generalised to any alpha that broadcasts against one sample:
+    ``(C,)`` per channel, one per value, or a single slope."""
+    if alpha.ndim == 1 and alpha.size > 1 and x.ndim > 1:
+        alpha = _along(alpha, 1, x.ndim)
+    slope = alpha.astype(x.dtype)
+    return _count(tally, np.where(x >= 0, x, x * slope).astype(x.dtype))
+
+
+# ---------------------------------------------------------------------------------- issue 12, family B
+# Normalisation from the sample's own statistics, global / adaptive pools, and one-axis
+# (``(N, C, L)``) convolutions and pools, which run the 2-D kernels on a map one row high.
+
+#: Keras' LayerNormalization and GroupNormalization epsilon (torch's default is 1e-5)
+NORM_EPSILON = 1e-3
+
+
+def _normalise(x: Array, axes: tuple[int, ...], eps: float) -> Array:
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance, as torch and Keras), in float64."""
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=axes, keepdims=True)
+    var = x64.var(axis=axes, keepdims=True)
+    return np.asarray((x64 - mean) / np.sqrt(var + eps))
+
+
+def _affine(y: Array, weight: Array | None, bias: Array | None, axis: int, dtype: Any) -> Array:
+    """``y * weight + bias``, the two broadcast along ``axis``."""
+    shape = [1] * y.ndim
+    shape[axis] = -1
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return np.asarray(y.astype(dtype))
+
+
+def layer_norm(
+    x: Array, axis: int, weight: Array | None = None, bias: Array | None = None, eps: float = NORM_EPSILON
+) -> Array:
+    """``torch.nn.functional.layer_norm`` over one axis of the array (``axis`` counts the batch axis)."""
+    return _affine(_normalise(x, (axis,), eps), weight, bias, axis, x.dtype)
+
+
+def group_norm(
+    x: Array, groups: int, weight: Array | None = None, bias: Array | None = None, eps: float = NORM_EPSILON
+) -> Array:
+    """``torch.nn.functional.group_norm`` on ``(N, C, *)``: each group of channels over its positions."""
+    n, c = x.shape[:2]
+    if c % groups:
+        raise ValueError(f"input channels ({c}) must be divisible by groups ({groups})")
+    grouped = x.reshape(n, groups, -1)
+    y = _normalise(grouped, (2,), eps).reshape(x.shape)
+    return _affine(y, weight, bias, 1, x.dtype)
+
+
+def instance_norm(
+    x: Array,
+    weight: Array | None = None,
+    bias: Array | None = None,
+    running_mean: Array | None = None,
+    running_var: Array | None = None,
+    eps: float = NORM_EPSILON,
+) -> Array:
+    """``torch.nn.functional.instance_norm`` at inference on ``(N, C, *)``: with running statistics it
+    uses them (as an ``nn.InstanceNorm`` that tracks them does in eval mode), else each sample's own."""
+    if running_mean is not None and running_var is not None:
+        return batch_norm(x, running_mean, running_var, weight, bias, eps)
+    y = _normalise(x, tuple(range(2, x.ndim)), eps)
+    return _affine(y, weight, bias, 1, x.dtype)
+
+
+def global_max_pool2d(x: Array, keepdims: bool = False) -> Array:
+    return np.asarray(x.max(axis=(2, 3), keepdims=keepdims))
+
+
+def _adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """torch's bins: ``[floor(i * size / out), ceil((i + 1) * size / out))``."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _adaptive_pool2d(x: Array, output: IntPair, reduce: str) -> Array:
+    n, c, h, w = x.shape
+    out = np.empty((n, c, *output), dtype=x.dtype)
+    for i, (r0, r1) in enumerate(_adaptive_bins(h, output[0])):
+        for j, (c0, c1) in enumerate(_adaptive_bins(w, output[1])):
+            window = x[:, :, r0:r1, c0:c1]
+            out[:, :, i, j] = window.max(axis=(2, 3)) if reduce == "max" else window.mean(axis=(2, 3))
+    return out
+
+
+def adaptive_avg_pool2d(x: Array, output_size: int | IntPair) -> Array:
+    """``torch.nn.functional.adaptive_avg_pool2d``."""
+    return _adaptive_pool2d(x, pair(output_size), "mean")
+
+
+def adaptive_max_pool2d(x: Array, output_size: int | IntPair) -> Array:
+    """``torch.nn.functional.adaptive_max_pool2d`` (the values, not the indices)."""
+    return _adaptive_pool2d(x, pair(output_size), "max")
+
+
+def padding1d(padding: object, size: int, kernel: int, stride: int, dilation: int) -> Pads:
+    """A 1-D padding (``'same'``, ``'valid'``, ``p`` or ``(left, right)``) as the 2-D pads of one row."""
+    if padding == "same":
+        return ((0, 0), same_padding(size, kernel, stride, dilation))
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if isinstance(padding, int):
+        return ((0, 0), (padding, padding))
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        return ((0, 0), (int(padding[0]), int(padding[1])))
+    raise ValueError(f"padding must be 'same', 'valid', p or (left, right); got {padding!r}")
+
+
+def conv1d(
+    x: Array,
+    w: Array,
+    b: Array | None = None,
+    stride: int = 1,
+    padding: object = 0,
+    dilation: int = 1,
+    groups: int = 1,
+    *,
+    tally: Tally | None = None,
+) -> Array:
+    """``torch.nn.functional.conv1d`` (weights ``(out, in / groups, k)``), plus Keras ``same``."""
+    pads = padding1d(padding, x.shape[2], w.shape[2], stride, dilation)
+    out = conv2d(x[:, :, None, :], w[:, :, None, :], b, (1, stride), pads, (1, dilation), groups, tally=tally)
+    return out[:, :, 0, :]
+
+
+def max_pool1d(
+    x: Array, kernel_size: int, stride: int | None = None, padding: object = 0, ceil_mode: bool = False
+) -> Array:
+    """``torch.nn.functional.max_pool1d``, plus Keras ``same``."""
+    step = kernel_size if stride is None else stride
+    pads = padding1d(padding, x.shape[2], kernel_size, step, 1)
+    return max_pool2d(x[:, :, None, :], (1, kernel_size), (1, step), pads, ceil_mode)[:, :, 0, :]
+
+
+def avg_pool1d(
+    x: Array,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: object = 0,
+    count_include_pad: bool = True,
+    ceil_mode: bool = False,
+) -> Array:
+    """``torch.nn.functional.avg_pool1d``; ``padding='same'`` is Keras' and never counts the padding."""
+    step = kernel_size if stride is None else stride
+    pads = padding1d(padding, x.shape[2], kernel_size, step, 1)
+    include = count_include_pad and padding != "same"
+    return avg_pool2d(x[:, :, None, :], (1, kernel_size), (1, step), pads, include, ceil_mode)[:, :, 0, :]

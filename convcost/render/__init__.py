@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from convcost.report import Report
+
+if TYPE_CHECKING:
+    from convcost.traffic import Traffic
 
 FORMATS = ("table", "markdown", "csv", "json")
 
 
-def render(report: Report, fmt: str, *, color: bool | None = None, dtype: str = "float32", flops: bool = False) -> str:
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    color: bool | None = None,
+    dtype: str = "float32",
+    flops: bool = False,
+    traffic: Traffic | None = None,
+) -> str:
     """The report as text in ``fmt`` (one of ``FORMATS``); memory in bytes of ``dtype`` values.
 
     ``flops`` makes the table and markdown work columns FLOPs instead of multiply-adds; CSV and
-    JSON always carry both.
+    JSON always carry both. ``traffic`` (``convcost.traffic.measure``) adds bytes moved and
+    arithmetic intensity to the JSON.
     """
     from convcost.render import text
 
@@ -24,5 +36,6 @@ def render(report: Report, fmt: str, *, color: bool | None = None, dtype: str = 
         return to_table(report, color=color, dtype=dtype, work=work)
     if fmt == "markdown":
         return text.to_markdown(report, dtype, work)
-    renderers: dict[str, Callable[[Report, str], str]] = {"csv": text.to_csv, "json": text.to_json}
-    return renderers[fmt](report, dtype)
+    if fmt == "csv":
+        return text.to_csv(report, dtype)
+    return text.to_json(report, dtype, traffic)

@@ -37,3 +37,10 @@ def printable(text: str) -> str:
 def markdown_cell(text: str) -> str:
     """``printable(text)`` with ``|`` escaped, so a name cannot add a column to a markdown table."""
     return printable(text).replace("|", "\\|")
+
+
+def html_text(text: str) -> str:
+    """``printable(text)`` escaped for HTML and SVG (text and attribute values)."""
+    from html import escape
+
+    return escape(printable(text))

@@ -40,7 +40,7 @@ def grid(
     Every cell, the title and the caption are shown through ``printable``: a name holding a
     terminal escape or a line break is printed escaped, and cannot break the columns.
     """
-    title = printable(title)
+    title = "\n".join(printable(line) for line in title.split("\n"))  # the renderer's own line breaks stay
     caption = "\n".join(printable(line) for line in caption.split("\n"))
     rows = [[printable(cell) for cell in cells] for cells in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from convcost.conventions import get_convention
 from convcost.digits import printing_any_int, unlimited
@@ -12,6 +12,9 @@ from convcost.labels import PAPER_KIND_NAMES
 from convcost.render.escape import markdown_cell, printable
 from convcost.report import Report, Row, Totals
 from convcost.spec import Shape
+
+if TYPE_CHECKING:
+    from convcost.traffic import Traffic
 
 
 class Counted(Protocol):
@@ -167,10 +170,15 @@ def headline(report: Report) -> str:
 
 
 @printing_any_int
-def to_json(report: Report, dtype: str = "float32") -> str:
+def to_json(report: Report, dtype: str = "float32", traffic: Traffic | None = None) -> str:
     import json
 
-    return json.dumps(report.to_dict(dtype), indent=2) + "\n"
+    data = report.to_dict(dtype)
+    if traffic is not None:
+        from convcost.traffic import annotate
+
+        annotate(data, traffic)
+    return json.dumps(data, indent=2) + "\n"
 
 
 CSV_COLUMNS = (
@@ -303,6 +311,8 @@ def separable_cells(report: Report, index: int) -> list[str]:
     p = report.separable[index]
     Dk_h, Dk_w = p.kernel
     dk2 = f"{Dk_h}^2" if Dk_h == Dk_w else f"{Dk_h}*{Dk_w}"
+    if Dk_h == 1 and len(p.output) == 2 and p.output[0] == 1:
+        dk2 = str(Dk_w)  # a 1-D pair (1 x Dk kernel on a 1 x L map): 1/N + 1/Dk
     scale = f"{p.depth_multiplier} x " if p.depth_multiplier != 1 else ""
     return [
         f"{p.depthwise} + {p.pointwise}",
