@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from fractions import Fraction
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -51,3 +52,12 @@ def printing_any_int(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+def float_or_none(value: Fraction) -> float | None:
+    """An exact ratio as the convenience float JSON carries beside it, or None past the float range
+    (10**308): the exact value is always there too, as a string."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None

@@ -10,6 +10,7 @@ from typing import Any, cast
 from convcost import cost, labels
 from convcost.conventions import Convention, get_convention
 from convcost.cost import Cost
+from convcost.digits import float_or_none
 from convcost.errors import ConvcostError, SpecError
 from convcost.graph import Graph
 from convcost.layer import Shape, Windowed, elements
@@ -74,14 +75,6 @@ class Row:
         return self.trainable + self.non_trainable
 
 
-def _float_or_none(value: Fraction) -> float | None:
-    """A convenience float, or None when no float holds it (an exact ratio past 10**308)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return None
-
-
 @dataclass(frozen=True)
 class SeparablePair:
     """A depthwise conv and the pointwise conv after it (by path), against the standard conv they replace.
@@ -131,7 +124,7 @@ class SeparablePair:
             "standard_macs": self.standard_macs,
             "ratio": str(self.ratio),
             "formula": str(self.formula),
-            "ratio_value": _float_or_none(self.ratio),
+            "ratio_value": float_or_none(self.ratio),
         }
 
 
