@@ -4,6 +4,7 @@ The analytic path (spec, shapes, closed-form costs, report) uses only Python int
 convcost imports no NumPy and no deep-learning framework.
 """
 
+from convcost import _startup  # noqa: F401  (first: a Ctrl-C during the command's start-up is one line)
 from convcost.conventions import CONVENTIONS
 from convcost.cost import Cost
 from convcost.errors import (

@@ -6,6 +6,7 @@ the analytic commands (no NumPy, no framework).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -15,6 +16,7 @@ from typing import Any, BinaryIO
 import click
 
 from convcost.conventions import CONVENTIONS
+from convcost.digits import unlimited
 from convcost.errors import ConvcostError, SpecError
 from convcost.labels import KINDS
 from convcost.memory import DTYPE_BYTES
@@ -27,23 +29,52 @@ from convcost.zoo import ZOO
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+#: a Ctrl-C: what the shell reports for a process SIGINT ends
+EXIT_INTERRUPTED = 130
 
 
 def _wants_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    """Colour for a terminal, unless NO_COLOR is set and not empty, or TERM is 'dumb' (no-color.org)."""
+    try:
+        terminal = sys.stdout is not None and sys.stdout.isatty()
+    except (OSError, ValueError):
+        terminal = False
+    return terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def write_output(text: str, path: str | None) -> None:
-    """Print ``text``, or write it to ``path`` atomically: a failure leaves any old file untouched."""
+def write_output(text: str, path: str | None, *, drawing: bool = False) -> None:
+    """Print ``text`` (in one write: see convcost.stdout), or write it to ``path``: atomically for
+    a regular file, so a failure leaves any old file untouched (see convcost.atomic).
+
+    ``drawing`` says the text is a terminal table, whose box-drawing characters may become ASCII
+    on a stdout that cannot encode them.
+    """
     if path is None:
-        click.echo(text, nl=False)
+        from convcost.stdout import emit
+
+        emit(text, drawing=drawing)
         return
     from convcost.atomic import write_atomically
 
+    data = _utf8(text, path)
+
     def write(f: BinaryIO) -> None:
-        f.write(text.encode("utf-8"))
+        f.write(data)
 
     write_atomically(path, write, f"--output {path}")
+
+
+def _utf8(text: str, path: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate in a name given through the Python API
+        raise ConvcostError(f"cannot write --output {path}: {e.object[e.start]!a} is not a Unicode character") from None
+
+
+#: ``click.Context.meta`` keys: the model was read from a Keras config (see ``_keras_note``); the
+#: file it was read from, to name in a message that arises later (crosscheck's)
+KERAS_FILE = "convcost.keras_file"
+MODEL_FILE = "convcost.model_file"
 
 
 def load_model(
@@ -54,10 +85,16 @@ def load_model(
     batch: int | None,
     input_size: tuple[int, ...] | None = None,
 ) -> Model:
-    """A zoo model built with the given arguments, or a network read from a file."""
-    from convcost.loading import load
+    """A zoo model built with the given arguments, or a network read from a file (convcost.loading);
+    ``batch`` replaces the model's own (a spec file's ``batch``) only when given."""
+    from convcost import loading, modelfile
 
-    return load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes, input_size=input_size)
+    spec = loading.load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes, input_size=input_size)
+    context = click.get_current_context(silent=True)
+    if context is not None and loading.is_path(model):
+        context.meta[KERAS_FILE] = modelfile.READ_AS.get(model) == "keras" or model.lower().endswith(".keras")
+        context.meta[MODEL_FILE] = model
+    return spec
 
 
 def _input_size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -87,7 +124,8 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
         batch: int | None,
         **rest: Any,
     ) -> Any:
-        return command(spec=load_model(model, alpha, resolution, classes, batch, input_size), **rest)
+        with unlimited():  # counts of any length print (arguments were parsed under Python's limit)
+            return command(spec=load_model(model, alpha, resolution, classes, batch, input_size), **rest)
 
     for option in reversed(
         (
@@ -106,12 +144,24 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--batch",
                 type=click.IntRange(min=1),
-                help="Images per forward pass.  [default: the file's own (a Keras --input-size N,C,H,W), else 1]",
+                help="Images per forward pass.  [default: the file's own (spec file, Keras N,C,H,W), else 1]",
             ),
         )
     ):
         with_model = option(with_model)
     return with_model
+
+
+def exact_digits(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command with Python's int-to-text limit lifted (convcost.digits): its arguments were
+    parsed under the limit, its counts print at any length."""
+
+    @functools.wraps(command)
+    def lifted(*args: Any, **kwargs: Any) -> Any:
+        with unlimited():
+            return command(*args, **kwargs)
+
+    return lifted
 
 
 flops_option = click.option(
@@ -171,16 +221,37 @@ def table(
         report = collapse(report, depth)
     traffic = measure(spec, dtype) if fmt == "json" else None
     text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops, traffic=traffic)
-    write_output(text, output)
+    write_output(text + _keras_note(spec, convention, fmt), output, drawing=fmt == "table")
+
+
+def _keras_note(spec: Model, convention: str, fmt: str) -> str:
+    """For a Keras config costed under the default convention: which one gives Keras's own count."""
+    from click.core import ParameterSource
+
+    context = click.get_current_context()
+    if fmt not in ("table", "markdown") or not context.meta.get(KERAS_FILE) or convention != "paper":
+        return ""
+    if context.get_parameter_source("convention") is not ParameterSource.DEFAULT:
+        return ""
+    from convcost.render.text import exact
+
+    keras = analyze(spec, "keras").totals.params
+    note = (
+        f"Note: this is a Keras model. --convention keras counts what its model.summary() reports "
+        f"({exact(keras)} params); the default 'paper' counts conv and fully-connected weights only.\n"
+    )
+    return "\n" + (f"> {note}" if fmt == "markdown" else note)
 
 
 @cli.command()
 def models() -> None:
     """List the model zoo, one line each."""
     width = max(len(name) for name in ZOO)
+    lines = []
     for name, entry in ZOO.items():
         arguments = ", ".join(f"{k}={v}" for k, v in entry.arguments.items())
-        click.echo(f"{name:<{width}}  {entry.summary}  [{arguments}]")
+        lines.append(f"{name:<{width}}  {entry.summary}  [{arguments}]\n")
+    write_output("".join(lines), None)
 
 
 @cli.command()
@@ -198,8 +269,10 @@ def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
     import json
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from convcost.render.escape import printable
     from convcost.verify import to_text
     from convcost.verify import verify as run_verify
 
@@ -207,17 +280,18 @@ def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
     console = Console(stderr=True)
     # the bar is for a person watching; a pipe or a log file gets only the result
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task(spec.name, total=None)
+        task = bar.add_task(escape(printable(spec.name)), total=None)
 
         def advance(done: int, total: int, path: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"{spec.name} {path}")
+            description = escape(printable(f"{spec.name} {path}"))  # a name is neither markup nor escapes
+            bar.update(task, completed=done, total=total, description=description)
 
         result = run_verify(spec, seed=seed, progress=advance)
     if fmt == "json":
         text = json.dumps(result.to_dict(), indent=2) + "\n"
     else:
         text = to_text(result, color=_wants_color() and output is None)
-    write_output(text, output)
+    write_output(text, output, drawing=fmt == "table")
     return 0 if result.passed else 1
 
 
@@ -243,6 +317,7 @@ def export(spec: Model, fmt: str, output: str | None) -> None:
 @click.option("--alpha", type=float, help="Width multiplier of MODEL.")
 @click.option("--resolution", type=int, help="Input resolution of MODEL.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@exact_digits
 def explain(
     model: str | None,
     layer: str | None,
@@ -257,6 +332,8 @@ def explain(
 ) -> None:
     """Standard vs depthwise separable cost of one layer, formulas with the numbers substituted.
 
+    A layer of a model is explained with its own stride, padding and dilation.
+
     Either a geometry (--kernel 3 --in 512 --out 512 --size 14 [--stride 1]) or a layer of a model
     (convcost explain mobilenet_v1 conv_dw_7).
     """
@@ -268,7 +345,7 @@ def explain(
             raise SpecError(f"explain {model}: name a layer too, e.g. `convcost explain {model} conv_dw_7`")
         if any(v is not None for v in geometry.values()):
             raise SpecError("explain takes either MODEL LAYER or --kernel/--in/--out/--size, not both")
-        result = lesson.explain_layer(load_model(model, alpha, resolution, None, 1), layer)
+        result = lesson.explain_layer(load_model(model, alpha, resolution, None, None), layer)
     else:
         missing = [flag for flag, value in geometry.items() if value is None]
         if missing:
@@ -277,9 +354,9 @@ def explain(
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        write_output(json.dumps(result.to_dict(), indent=2) + "\n", None)
     else:
-        click.echo(lesson.to_text(result), nl=False)
+        write_output(lesson.to_text(result), None)
 
 
 @cli.command()
@@ -291,6 +368,7 @@ def explain(
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw mult-adds against params (.svg or .png).")
 @flops_option
 @output_option
+@exact_digits
 def sweep(
     model: str,
     alphas: str | None,
@@ -314,7 +392,7 @@ def sweep(
     )
     if plot:
         grid.plot(result, plot)
-    write_output(grid.render(result, fmt, color=_wants_color() and output is None), output)
+    write_output(grid.render(result, fmt, color=_wants_color() and output is None), output, drawing=fmt == "table")
 
 
 def _side_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -344,6 +422,7 @@ def _variant(model: str, alpha: float | None, resolution: int | None, classes: i
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @flops_option
 @output_option
+@exact_digits
 def compare(
     model_a: str,
     model_b: str,
@@ -366,13 +445,13 @@ def compare(
     from convcost import compare as side_by_side
     from convcost.render.text import Work
 
-    a = analyze(load_model(model_a, a_alpha, a_resolution, a_classes, 1), convention)
-    b = analyze(load_model(model_b, b_alpha, b_resolution, b_classes, 1), convention)
+    a = analyze(load_model(model_a, a_alpha, a_resolution, a_classes, None), convention)
+    b = analyze(load_model(model_b, b_alpha, b_resolution, b_classes, None), convention)
     comparison = side_by_side.Comparison(
         a, b, _variant(model_a, a_alpha, a_resolution, a_classes), _variant(model_b, b_alpha, b_resolution, b_classes)
     )
     text = side_by_side.render(comparison, fmt, color=_wants_color() and output is None, work=Work(flops))
-    write_output(text, output)
+    write_output(text, output, drawing=fmt == "table")
 
 
 @cli.command()
@@ -385,13 +464,19 @@ def compare(
     help="The tool to run on the network built in its framework (all: every one installed).",
 )
 def crosscheck(spec: Model, against: str) -> int:
-    """Build MODEL in the framework, run the real tool, and print ours beside theirs (exit 1 on a mismatch)."""
+    """Build MODEL in the framework, run the real tool, and print ours beside theirs (exit 1 on a mismatch).
+
+    Under --against all, a tool that is not installed, or whose framework cannot build the network
+    (Keras refuses a strided dilated convolution), is skipped with a note; the others still run.
+    """
     from convcost import crosscheck as checks
-    from convcost.errors import MissingDependencyError
+    from convcost.errors import MissingDependencyError, ToolRefusedError
 
     tools = checks.TOOLS if against == "all" else (against,)
+    checks.check_fits(spec, tools)
     results: list[checks.Check] = []
     missing: list[str] = []
+    skipped: list[str] = []
     for tool in tools:
         try:
             results += checks.crosscheck(spec, tool)
@@ -399,15 +484,23 @@ def crosscheck(spec: Model, against: str) -> int:
             if against != "all":
                 raise
             missing.append(str(e))
+        except ToolRefusedError as e:
+            source = click.get_current_context().meta.get(MODEL_FILE)
+            if against != "all":
+                raise ToolRefusedError(f"{source}: {e}" if source else str(e)) from None
+            skipped.append(str(e))
     if results:
-        click.echo(f"{spec.name}, input {list(spec.input)}, batch {spec.batch}")
-        click.echo(checks.format_checks(results), nl=False)
+        from convcost.render.escape import printable
+
+        text = f"{printable(spec.name)}, input {list(spec.input)}, batch {spec.batch}\n" + checks.format_checks(results)
+        text += "".join(f"skipped: {note}\n" for note in skipped)
+        write_output(text, None)
     if any(not c.ok for c in results):
         bad = sorted({f"{c.tool} {c.total}" for c in results if not c.ok})
         click.echo(f"convcost: mismatch: {', '.join(bad)}", err=True)
         return 1
-    if missing:
-        return _fail("; ".join(missing), EXIT_USAGE)
+    if missing or not results:
+        return _fail("; ".join(missing + skipped), EXIT_USAGE)
     return 0
 
 
@@ -515,7 +608,7 @@ def roofline_command(
     if plot:
         rendering.plot(result, plot)
     text = rendering.render(result, fmt, color=_wants_color() and output is None, kinds=frozenset(kinds) or None)
-    write_output(text, output)
+    write_output(text, output, drawing=fmt == "table")
 
 
 @cli.command(name="report")
@@ -544,33 +637,64 @@ def report_command(spec: Model, device: Device, convention: str, dtype: str, out
     write_output(to_html(report, result), output)
 
 
-#: every character str.splitlines() breaks at: a layer named "a\rb" must not split the error line
-_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
-
-
 def _fail(message: str, code: int) -> int:
-    click.echo(f"convcost: error: {message.translate(_LINE_BREAKS)}", err=True)
+    """The one line on stderr: non-printable characters (a name's escapes, line breaks) escaped."""
+    from convcost.render.escape import printable
+
+    with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr: the exit status still says it
+        click.echo(f"convcost: error: {printable(message)}", err=True)
     return code
+
+
+def _interrupted() -> int:
+    from convcost.interrupt import interrupted_line
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.write(interrupted_line(sys.stderr))
+        sys.stderr.flush()
+    return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; map every error to one line and an exit status instead of a traceback."""
+    from convcost.interrupt import Terminated, terminating_signals_raise
+    from convcost.stdout import Guard, silence
+
     args = list(sys.argv[1:] if argv is None else argv)
+    real_stdout = sys.stdout
+    sys.stdout = Guard(real_stdout)  # type: ignore[assignment]  # click's own output (help) goes through emit too
     try:
-        result = cli.main(args=args, prog_name="convcost", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as e:
-        click.echo(e.ctx.get_help() if e.ctx else str(e))
+        with terminating_signals_raise():
+            return _run(args)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Terminated as e:
+        return _fail(f"terminated by {e.name}", 128 + e.signum)
+    except BrokenPipeError:
+        # the reader went away (`| head`): not an error of ours, and nothing more to say
+        silence(real_stdout)
         return 0
+    finally:
+        sys.stdout = real_stdout
+
+
+def _run(args: list[str]) -> int:
+    try:
+        with cli.make_context("convcost", list(args)) as context:  # click consumes the list it parses
+            result = cli.invoke(context)
+    except click.exceptions.NoArgsIsHelpError as e:
+        write_output((e.ctx.get_help() if e.ctx else str(e)) + "\n", None)
+        return 0
+    except click.exceptions.Exit as e:  # --help, --version
+        return e.exit_code
     except click.ClickException as e:
         return _fail(e.format_message().replace("\n", " "), e.exit_code)
     except click.Abort:
-        return _fail("aborted", 130)
+        return _interrupted()
     except ConvcostError as e:
         return _fail(str(e), EXIT_USAGE)
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) went away: not an error of ours; silence the flush at exit.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except Exception as e:
         if "--debug" in args:
             import traceback

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from convcost.digits import printing_any_int
 from convcost.render.grid import grid
-from convcost.render.text import MULT_ADDS, Work, exact
+from convcost.render.text import MULT_ADDS, Work, decimal, exact
 from convcost.report import Report, Totals
 
 
@@ -39,7 +40,7 @@ def _ratio(b: int, a: int) -> Fraction | None:
 
 
 def _ratio_text(ratio: Fraction | None) -> str:
-    return "-" if ratio is None else f"{float(ratio):.3f}"
+    return "-" if ratio is None else decimal(ratio, 3)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class Comparison:
         }
 
 
+def _millions(n: int, places: int) -> str:
+    return decimal(Fraction(n, 10**6), places, commas=True)
+
+
+@printing_any_int
 def render(c: Comparison, fmt: str, color: bool = False, work: Work = MULT_ADDS) -> str:
     """The comparison in ``fmt``; ``work`` picks the work columns (multiply-adds or FLOPs) of the
     table and markdown forms; JSON and CSV carry both."""
@@ -117,12 +123,15 @@ def render(c: Comparison, fmt: str, color: bool = False, work: Work = MULT_ADDS)
     )
     title = f"A: {c.a_label}   vs   B: {c.b_label}   (convention '{c.a.convention}')"
     summary = (
-        f"A: {work.of(a) / 1e6:,.1f}M {work.noun}, {a.params / 1e6:,.2f}M params;  "
-        f"B: {work.of(b) / 1e6:,.1f}M {work.noun}, {b.params / 1e6:,.2f}M params"
+        f"A: {_millions(work.of(a), 1)}M {work.noun}, {_millions(a.params, 2)}M params;  "
+        f"B: {_millions(work.of(b), 1)}M {work.noun}, {_millions(b.params, 2)}M params"
     )
     if fmt == "markdown":
-        lines = [f"**{title}**", "", "| " + " | ".join(headers) + " |", "|" + "|".join([" ---: "] * len(headers)) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        from convcost.render.escape import markdown_cell
+
+        lines = [f"**{markdown_cell(title)}**", "", "| " + " | ".join(headers) + " |"]
+        lines += ["|" + "|".join([" ---: "] * len(headers)) + "|"]
+        lines += ["| " + " | ".join(markdown_cell(cell) for cell in r) + " |" for r in rows]
         return "\n".join([*lines, "", summary]) + "\n"
     if fmt == "csv":
         import csv

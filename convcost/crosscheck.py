@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.errors import MissingDependencyError, UnknownConventionError
+from convcost.errors import ConvcostError, MissingDependencyError, ToolRefusedError, UnknownConventionError
 from convcost.report import analyze
-from convcost.spec import Model
+from convcost.spec import Model, elements
 
 #: the tools ``crosscheck --against`` knows, in the order ``all`` runs them
 TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops")
@@ -28,6 +28,40 @@ _PACKAGES = {
     "ptflops": "ptflops",
     "calflops": "calflops transformers",
 }
+
+
+#: bytes per value of the models and inputs crosscheck builds (float32)
+_VALUE_BYTES = 4
+
+
+def memory_needed(model: Model, tool: str) -> int:
+    """A lower bound on what building ``model`` for ``tool`` allocates: its weights, and for the torch
+    tools, which run a forward pass, the activations alive at once and the input batch."""
+    report = analyze(model, "keras")
+    weights = _VALUE_BYTES * report.totals.params
+    if tool == "keras":  # count_params() builds the layers; nothing runs
+        return weights
+    return weights + _VALUE_BYTES * (report.peak_activations + model.batch * elements(model.input))
+
+
+def check_fits(model: Model, tools: tuple[str, ...]) -> None:
+    """Refuse, naming the size, a model that the tools' frameworks could not allocate here."""
+    from convcost import budget
+
+    known = [tool for tool in tools if tool in TOOLS]
+    if known:
+        tool = max(known, key=lambda t: memory_needed(model, t))
+        budget.check(memory_needed(model, tool), f"crosscheck: {model.name} built for {tool}")
+
+
+def _built(tool: str, build: Callable[[], Any]) -> Any:
+    """``build()``, with the framework's refusal (a ValueError from Keras, ...) as a ``ToolRefusedError``."""
+    framework = "Keras" if tool == "keras" else "torch"
+    try:
+        return build()
+    except (ValueError, TypeError, NotImplementedError) as e:
+        detail = " ".join(str(e).split())
+        raise ToolRefusedError(f"{tool}: {framework} cannot build this network: {detail}") from None
 
 
 @dataclass(frozen=True)
@@ -68,7 +102,7 @@ def _torch_model(model: Model) -> tuple[Any, Any]:
     from convcost.interop.torch import to_torch
 
     torch = _import_torch()
-    module = to_torch(model).eval()
+    module = _built("torch", lambda: to_torch(model).eval())
     return module, torch.zeros(model.batch, *model.input)
 
 
@@ -93,7 +127,7 @@ def measure(model: Model, tool: str) -> dict[str, int]:
         _import("keras", "keras")
         from convcost.interop.keras import to_keras
 
-        built = to_keras(model)
+        built = _built("keras", lambda: to_keras(model))
         trainable = sum(_numel(w) for w in built.trainable_weights)
         non_trainable = sum(_numel(w) for w in built.non_trainable_weights)
         return {"params": int(built.count_params()), "trainable": trainable, "non_trainable": non_trainable}
@@ -176,8 +210,28 @@ def _numel(weight: Any) -> int:
 
 
 def crosscheck(model: Model, tool: str) -> list[Check]:
-    """Every total of ``tool`` against ours under the convention of the same name."""
-    theirs = measure(model, tool)
+    """Every total of ``tool`` against ours under the convention of the same name.
+
+    A network whose framework cannot allocate it is a ``ConvcostError`` naming the size needed
+    (refused before building when this machine says how much memory it has).
+    """
+    from convcost import budget
+
+    check_fits(model, (tool,))
+    try:
+        theirs = measure(model, tool)
+    except MemoryError:
+        needed = budget.describe(memory_needed(model, tool))
+        raise ConvcostError(
+            f"crosscheck: {tool} ran out of memory on {model.name} (it needs at least {needed})"
+        ) from None
+    except RuntimeError as e:
+        if "alloc" not in str(e):  # torch's DefaultCPUAllocator: "can't allocate memory"
+            raise
+        needed = budget.describe(memory_needed(model, tool))
+        raise ConvcostError(
+            f"crosscheck: {tool} could not allocate {model.name} (it needs at least {needed})"
+        ) from None
     totals = analyze(model, tool).totals.to_dict()
     return [Check(tool, total, totals[total], value) for total, value in theirs.items()]
 
@@ -195,8 +249,10 @@ TOOL_WORDS = {
 
 def format_checks(checks: list[Check]) -> str:
     """Ours beside theirs, one line per total, with a pass/fail mark."""
+    from convcost.render.text import exact
+
     header = ("tool", "total", "convcost", "tool says", "")
-    lines = [header] + [(c.tool, c.total, f"{c.ours:,}", f"{c.theirs:,}", "ok" if c.ok else "MISMATCH") for c in checks]
+    lines = [header] + [(c.tool, c.total, exact(c.ours), exact(c.theirs), "ok" if c.ok else "MISMATCH") for c in checks]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     right = {2, 3}
     out = []

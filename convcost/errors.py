@@ -73,3 +73,7 @@ class InternalError(Exception):
 
 class MissingRuleError(InternalError):
     """An interpreter (a convention, the reference, a builder) has no rule for a layer kind."""
+
+
+class ToolRefusedError(ConvcostError):
+    """A tool's framework cannot build the network (Keras refuses a strided dilated convolution)."""

@@ -35,29 +35,17 @@ def reads(*suffixes: str, options: tuple[str, ...] = ()) -> Callable[[Callable[.
     return register
 
 
-@reads(".toml")
-def _spec_file(path: str) -> Model:
-    from convcost.specfile import load
-
-    return load(path)
-
-
 #: what a Keras file may leave as None, filled from the command line (``--input-size``, ``--resolution``)
 KERAS_SIZES = ("input_size", "resolution")
 
 
-@reads(".json", options=KERAS_SIZES)
-def _json_file(path: str, **sizes: Any) -> Model:
-    """A Keras ``to_json()`` config (it says ``class_name`` and ``config``), else a spec file."""
-    from convcost.interop.keras_reader import keras_json_file  # plain JSON: imports no framework
-    from convcost.specfile import load
+@reads(".toml", ".json", options=KERAS_SIZES)
+def _spec_file_or_keras_config(path: str, **sizes: Any) -> Model:
+    """A spec file, or (a .json whose top level says ``class_name`` and ``config``) a Keras
+    ``to_json()`` config: opened once, read to a bounded size (convcost.modelfile)."""
+    from convcost.modelfile import load_model_file  # plain JSON: imports no framework
 
-    model = keras_json_file(path, **sizes)
-    if model is not None:
-        return model
-    if sizes:
-        raise SpecError(f"{_flags(sizes)} apply to zoo models and Keras files; {path} is a spec file (edit it instead)")
-    return load(path)
+    return load_model_file(path, **sizes)
 
 
 @reads(".keras", options=KERAS_SIZES)

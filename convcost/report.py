@@ -10,6 +10,7 @@ from typing import Any, cast
 from convcost import cost, labels
 from convcost.conventions import Convention, get_convention
 from convcost.cost import Cost
+from convcost.digits import float_or_none
 from convcost.errors import ConvcostError, SpecError
 from convcost.graph import Graph
 from convcost.layer import Shape, Windowed, elements
@@ -123,7 +124,7 @@ class SeparablePair:
             "standard_macs": self.standard_macs,
             "ratio": str(self.ratio),
             "formula": str(self.formula),
-            "ratio_value": float(self.ratio),
+            "ratio_value": float_or_none(self.ratio),
         }
 
 

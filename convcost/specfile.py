@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from convcost.blocks import MAX_DEPTH, Element, Parallel, Sequential, name_elements
-from convcost.errors import ConvcostError, GeometryError, GraphError, SpecFileError
+from convcost.digits import PARSE_LIMIT, parse_limited
+from convcost.errors import ConvcostError, GeometryError, GraphError, SpecError, SpecFileError
 from convcost.graph import INPUT, Input
 from convcost.layer import LAYER_TYPES as KINDS
 from convcost.model import Model
@@ -372,14 +373,21 @@ def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
         import tomllib
 
         try:
-            data: object = tomllib.loads(text)
+            with parse_limited():  # a longer integer literal is refused (quadratic to convert), as in JSON
+                data: object = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SpecFileError(f"{source}: not valid TOML: {e}") from None
         except RecursionError:
             raise SpecFileError(f"{source}: nested too deeply") from None
+        except ValueError as e:
+            if "digits" not in str(e):
+                raise
+            raise SpecFileError(f"{source}:{_long_integer_line(text)}: {_TOO_MANY_DIGITS}") from None
     elif fmt == "json":
+        from convcost import jsonparse  # duplicate keys, over-long integers and lone surrogates refused
+
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = jsonparse.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as e:
             raise SpecFileError(f"{source}:{e.lineno}: not valid JSON: {e.msg} (column {e.colno})") from None
         except ValueError as e:
@@ -394,28 +402,69 @@ def loads(text: str, fmt: str, source: str = "<spec>") -> Model:
         raise SpecFileError(f"{source}: nested too deeply") from None
 
 
+_TOO_MANY_DIGITS = f"an integer literal of more than {PARSE_LIMIT:,} digits (no network needs one)"
+
+
+def _long_integer_line(text: str) -> int:
+    """The line of the first TOML integer literal longer than the parse limit (digits and '_')."""
+    import re
+
+    for match in re.finditer(rf"[0-9][0-9_]{{{PARSE_LIMIT},}}", text):
+        if sum(c.isdigit() for c in match.group()) > PARSE_LIMIT:
+            return text.count("\n", 0, match.start()) + 1
+    return 1
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number in a spec file")
 
 
+def too_big(path: Path, size: int | None, limit: int) -> SpecFileError:
+    """The error for a file over ``limit`` bytes (``size`` None: a pipe or device, read up to the limit)."""
+    if size is None:
+        return SpecFileError(f"{path}: more than {limit:,} bytes, over the {limit:,}-byte limit for spec files")
+    return SpecFileError(f"{path}: {size:,} bytes is over the {limit:,}-byte limit for spec files")
+
+
+def read_limited(path: Path, limit: int, stated: int | None = None) -> bytes:
+    """The bytes of ``path``, opened once and read to at most ``limit`` bytes: a regular file larger
+    than that is refused before reading (by its size), anything else (a FIFO, a symlink to
+    /dev/zero or /dev/urandom) after ``limit`` + 1 bytes, never read without bound. The error
+    states ``stated`` (default ``limit``) as the limit."""
+    import os
+    import stat
+
+    stated = limit if stated is None else stated
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            regular = stat.S_ISREG(info.st_mode)
+            if regular and info.st_size > limit:
+                raise too_big(path, info.st_size, stated)
+            data = f.read(limit + 1)  # a buffered read: loops over a pipe until EOF or limit + 1 bytes
+    except FileNotFoundError:
+        raise SpecFileError(f"{path}: no such file") from None
+    except OSError as e:
+        raise SpecFileError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise too_big(path, None, stated)
+    return data
+
+
+def decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecFileError(f"{path}: not UTF-8 text") from None
+
+
 def load(path: str | Path) -> Model:
-    """Read a ``.toml`` or ``.json`` spec file; refuses files over ``MAX_BYTES``."""
+    """Read a ``.toml`` or ``.json`` spec file (opened once); refuses files over ``MAX_BYTES``."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("toml", "json"):
         raise SpecFileError(f"{path}: a spec file must end in .toml or .json")
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecFileError(f"{path}: {size:,} bytes is over the {MAX_BYTES:,}-byte limit for spec files")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise SpecFileError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise SpecFileError(f"{path}: cannot read: {e.strerror}") from None
-    return loads(text, fmt, str(path))
+    return loads(decode(path, read_limited(path, MAX_BYTES)), fmt, str(path))
 
 
 def dumps(model: Model, fmt: str) -> str:
@@ -439,6 +488,17 @@ def _json(value: object, indent: str = "") -> str:
     return json.dumps(value)
 
 
+def _toml_escape(character: str) -> str:
+    """A character as itself if printable, else as a TOML escape (DEL, C1 controls, bidi overrides,
+    separators: an exported file shown on a terminal cannot drive it)."""
+    if character.isprintable():
+        return character
+    code = ord(character)
+    if 0xD800 <= code <= 0xDFFF:
+        raise SpecError(f"cannot write {character!a} to TOML: a lone surrogate is not a Unicode character")
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -447,7 +507,8 @@ def _toml_value(value: object) -> str:
     if isinstance(value, str):
         # a TOML basic string shares JSON's escapes, except that \u must be a scalar value (no surrogate
         # pairs: characters beyond U+FFFF are written as themselves) and DEL must be escaped
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+        text = json.dumps(value, ensure_ascii=False)
+        return text if text.isprintable() else "".join(_toml_escape(c) for c in text)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} to TOML")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
+from convcost.digits import parse_limited, printing_any_int
 from convcost.errors import MissingDependencyError, SpecError
 from convcost.render.grid import grid
-from convcost.render.text import MULT_ADDS, Work, exact
+from convcost.render.text import MULT_ADDS, Work, decimal, exact
 from convcost.report import analyze
 from convcost.zoo import build, get_entry
 
@@ -68,7 +70,8 @@ def parse_list(text: str | None, kind: type, option: str) -> list[Any]:
     values = []
     for item in text.split(","):
         try:
-            values.append(kind(item.strip()))
+            with parse_limited():  # an int of more digits is refused, as click refuses it in --batch
+                values.append(kind(item.strip()))
         except ValueError:
             raise SpecError(
                 f"{option}: {item.strip()!r} is not a valid {kind.__name__} (give a comma-separated list)"
@@ -110,9 +113,9 @@ def to_rows(result: Sweep) -> tuple[list[str], list[list[str]]]:
             _label(p.alpha),
             _label(p.resolution),
             exact(result.work.of(p)),
-            f"{result.work.of(p) / 1e6:.1f}",
+            decimal(Fraction(result.work.of(p), 10**6), 1),
             exact(p.params),
-            f"{p.params / 1e6:.2f}",
+            decimal(Fraction(p.params, 10**6), 2),
             "*" if p.pareto else "",
         ]
         for p in result.points
@@ -120,6 +123,7 @@ def to_rows(result: Sweep) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+@printing_any_int
 def render(result: Sweep, fmt: str, color: bool = False) -> str:
     if fmt == "json":
         import json
@@ -150,6 +154,14 @@ def render(result: Sweep, fmt: str, color: bool = False) -> str:
     return grid(title, headers, rows, right=set(range(len(headers))), caption=caption, color=color)
 
 
+def _millions(n: int, path: str) -> float:
+    """``n`` / 10**6 as the float matplotlib draws, or an error when no float can hold it."""
+    try:
+        return n / 10**6
+    except OverflowError:
+        raise SpecError(f"--plot {path}: a count of {len(exact(n)):,} characters is too large to draw") from None
+
+
 def plot(result: Sweep, path: str) -> None:
     """Mult-adds (or FLOPs) against params, one point per grid cell; needs matplotlib (an optional extra)."""
     suffix = os.path.splitext(path)[1].lower()
@@ -164,11 +176,11 @@ def plot(result: Sweep, path: str) -> None:
         raise MissingDependencyError(
             "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
         ) from None
+    points = [(p, _millions(p.params, path), _millions(result.work.of(p), path)) for p in result.points]
     figure, axes = plt.subplots(figsize=(6, 4.5))
-    for p in result.points:
-        work = result.work.of(p) / 1e6
-        axes.scatter(p.params / 1e6, work, color="tab:red" if p.pareto else "tab:blue")
-        axes.annotate(f"{_label(p.alpha)}/{_label(p.resolution)}", (p.params / 1e6, work), fontsize=7)
+    for p, params, work in points:
+        axes.scatter(params, work, color="tab:red" if p.pareto else "tab:blue")
+        axes.annotate(f"{_label(p.alpha)}/{_label(p.resolution)}", (params, work), fontsize=7)
     axes.set_xlabel("parameters (millions)")
     axes.set_ylabel(f"{'FLOPs' if result.work.flops else 'multiply-adds'} (millions)")
     axes.set_title(f"{result.model}: alpha / resolution (red: Pareto front)")

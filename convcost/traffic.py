@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from convcost.digits import float_or_none
 from convcost.labels import KINDS
 from convcost.layer import Shape, elements
 from convcost.memory import DTYPE_BYTES
@@ -96,7 +97,7 @@ def _sum(layers: Iterable[LayerTraffic]) -> TrafficTotals:
 def _intensity(item: LayerTraffic | TrafficTotals) -> dict[str, Any]:
     value = item.intensity
     return {
-        "intensity": None if value is None else float(value),
+        "intensity": None if value is None else float_or_none(value),  # None past 10**308
         "intensity_exact": None if value is None else str(value),
     }
 

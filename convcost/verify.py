@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.errors import GeometryError, InternalError
+from convcost.digits import printing_any_int
+from convcost.errors import ConvcostError, GeometryError, InternalError
 from convcost.render.grid import grid
 from convcost.render.text import exact, paper_shape
 from convcost.report import analyze
-from convcost.spec import Model, Shape
+from convcost.spec import Model, Shape, elements
 
 PARAMS_CONVENTION = "keras"
 MACS_CONVENTION = "paper"
@@ -116,10 +117,37 @@ class Verification:
         }
 
 
+#: bytes per value of the reference's arrays (float32), and of the input as first drawn (float64)
+_VALUE_BYTES = 4
+_DRAW_BYTES = 8
+
+
+def memory_needed(model: Model) -> int:
+    """A lower bound on the bytes the reference allocates: the activations alive at once and every
+    weight in float32, plus the input as NumPy first draws it (float64)."""
+    report = analyze(model, PARAMS_CONVENTION)
+    return _VALUE_BYTES * (report.peak_activations + report.totals.params) + _DRAW_BYTES * model.batch * elements(
+        model.input
+    )
+
+
+def check_fits(model: Model) -> None:
+    """Refuse, naming the size, a model whose reference run cannot be allocated on this machine."""
+    from convcost import budget
+
+    budget.check(memory_needed(model), f"verify: the NumPy reference run of {model.name}")
+
+
 def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> Verification:
-    """Run ``model`` through the NumPy reference and hold every layer's count against the closed form."""
+    """Run ``model`` through the NumPy reference and hold every layer's count against the closed form.
+
+    A model too large for this machine's memory is refused before anything is allocated
+    (``check_fits``); an allocation that fails anyway is a ``ConvcostError`` naming the size.
+    """
+    from convcost import budget
     from convcost.reference.executor import count_leaves, run
 
+    check_fits(model)
     # the closed form first: a layer that does not fit its input is the user's error, reported so
     params_rows = analyze(model, PARAMS_CONVENTION).rows
     macs_rows = analyze(model, MACS_CONVENTION).rows
@@ -131,6 +159,11 @@ def verify(model: Model, *, seed: int = 0, progress: Progress | None = None) -> 
 
     try:
         execution = run(model, seed=seed, progress=tick)
+    except MemoryError:
+        needed = budget.describe(memory_needed(model))
+        raise ConvcostError(
+            f"verify: the NumPy reference ran out of memory on {model.name} (it needs at least {needed})"
+        ) from None
     except GeometryError as e:  # the shapes fit (analyze said so): the reference is wrong
         raise InternalError(f"the reference refuses a layer the closed form accepts: {e}") from None
     rows = []
@@ -157,6 +190,7 @@ def _mark(ok: bool) -> str:
     return "ok" if ok else "FAIL"
 
 
+@printing_any_int
 def to_text(result: Verification, *, color: bool = False) -> str:
     """A fixed-width table: closed form beside counted, a mark per layer, the verdict last."""
     rows = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -123,3 +124,75 @@ def test_a_keras_config_that_is_not_an_object_is_named_as_keras(
     code, out, err = run(capsys, "table", str(path))
     assert code == 2 and not out
     assert err == f"convcost: error: {path}: a Keras model config's 'config' must be an object, got {got}\n"
+
+
+# ---------------------------------------------------------------- sizes, and networks a framework refuses
+
+
+def test_a_batch_that_cannot_be_allocated_is_refused_before_building() -> None:
+    """The issue's `crosscheck ... --batch 10^12`: refused before torch is even imported."""
+    script = (
+        "import sys; from convcost.cli import main; code = main(sys.argv[1:]); "
+        "print('torch imported' if 'torch' in sys.modules else 'torch not imported'); sys.exit(code)"
+    )
+    batch = 10**12
+    result = subprocess.run(
+        [sys.executable, "-c", script, "crosscheck", "mobilenet_v1", "--batch", str(batch)],
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, result.stdout) == (2, "torch not imported\n"), result
+    assert result.stderr.startswith("convcost: error: crosscheck: mobilenet_v1 built for torchinfo needs at least ")
+    needed = int(result.stderr.split("(")[1].split(" bytes")[0].replace(",", ""))
+    assert needed >= 4 * batch * 3 * 224 * 224  # the input batch alone, float32
+
+
+def test_keras_weights_too_large_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "crosscheck", "mobilenet_v1", "--alpha", "2000", "--against", "keras")
+    assert code == 2 and out == ""
+    assert err.startswith("convcost: error: crosscheck: mobilenet_v1 built for keras needs at least ")
+    needed = int(err.split("(")[1].split(" bytes")[0].replace(",", ""))
+    assert needed >= 4 * (1024 * 2000) * (1024 * 2000)  # the last pointwise conv's weights alone
+
+
+def test_a_failed_torch_allocation_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(model: object, tool: str) -> dict[str, int]:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(checks, "measure", refuse)
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "thop")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("convcost: error: crosscheck: thop could not allocate lenet5 (it needs at least ")
+
+
+STRIDED_DILATED = """name = "strided_dilated"
+input = [3, 32, 32]
+
+[[layers]]
+type = "Conv2D"
+name = "c"
+filters = 4
+kernel = 3
+stride = 2
+dilation = 3
+"""
+
+
+def test_a_network_keras_cannot_build_skips_keras_and_keeps_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "strided_dilated.toml"
+    path.write_text(STRIDED_DILATED)
+    code, out, err = run(capsys, "crosscheck", str(path), "--against", "all")
+    assert code == 0 and err == "", err
+    Df = len(range(0, 32 - (3 * (3 - 1) + 1) + 1, 2))  # a dilated 3x3 spans 7 pixels; stride 2
+    for tool in ("fvcore", "thop", "calflops"):  # these count the convolution's multiply-adds only
+        macs = next(line for line in out.splitlines() if line.startswith(tool) and " macs " in line)
+        assert macs.split() == [tool, "macs", f"{Df * Df * 27 * 4:,}", f"{Df * Df * 27 * 4:,}", "ok"]
+    assert "MISMATCH" not in out and not any(line.startswith("keras ") for line in out.splitlines())
+    assert "skipped: keras: Keras cannot build this network: `strides > 1` not supported" in out
+    code, out, err = run(capsys, "crosscheck", str(path), "--against", "keras")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith(f"convcost: error: {path}: keras: Keras cannot build this network: `strides > 1`")

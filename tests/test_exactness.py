@@ -18,6 +18,8 @@ import contextlib
 import csv
 import io
 import json
+import sys
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -37,8 +39,9 @@ TABLE_1 = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1
 
 
 def same_out(size: int, stride: int) -> int:
-    """'same' padding keeps every stride-th position of the input as a window centre."""
-    return len(range(0, size, stride))
+    """'same' padding keeps every stride-th position of the input as a window centre (counted off
+    the range's last position: ``len()`` of a range stops at 2**63)."""
+    return range(0, size, stride)[-1] // stride + 1
 
 
 def valid_out(size: int, kernel: int, stride: int) -> int:
@@ -242,3 +245,136 @@ def test_csv_and_markdown_print_exact_totals() -> None:
     assert sum(int(row["macs"]) for row in rows) == macs * B
     table = run(["table", "--resolution", str(R), "--batch", str(B)])
     assert f"{macs * B:,}" in table
+
+
+# ---------------------------------------------------------------- past the float range and the digit limit
+
+
+@contextlib.contextmanager
+def any_int_digits() -> Any:
+    """Let the test itself parse and print ints past Python's 4,300-digit limit."""
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
+def decimal_scientific(n: int) -> str:
+    """'1.2e400' by Decimal arithmetic, halves up, as the table's human column writes counts past 10**15."""
+    with localcontext() as context, any_int_digits():
+        context.prec, context.rounding = len(str(n)) + 10, ROUND_HALF_UP
+        mantissa, exponent = f"{Decimal(n):.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def run_and_parse(args: list[str]) -> Any:
+    with any_int_digits():
+        return json.loads(run(args))
+
+
+@pytest.mark.parametrize(
+    "resolution, batch",
+    [
+        (10**160, 1),  # totals near 10**325: past every float
+        (224, 10**320),  # a batch past the float range
+        (10**2200, 1),  # totals of more than 4,400 digits: past Python's int-to-str limit
+        (224, int("9" * 4300)),  # the longest --batch Python's int() parses, and totals of 4,309 digits
+    ],
+    ids=["resolution 1e160", "batch 1e320", "resolution 1e2200", "batch 4300 digits"],
+)
+def test_counts_past_the_float_range_and_the_digit_limit_print_in_every_format(resolution: int, batch: int) -> None:
+    params, macs = mobilenet_v1_expected(resolution)
+    total = macs * batch
+    args = ["table", "--resolution", str(resolution), "--batch", str(batch)]
+    with any_int_digits():
+        document = run_and_parse([*args, "--format", "json"])
+        assert document["totals"]["macs"] == total and document["totals"]["params"] == params
+        assert_counts_are_ints(document)
+        rows = list(csv.DictReader(io.StringIO(run([*args, "--format", "csv"]))))
+        assert sum(int(row["macs"]) for row in rows) == total
+        assert f"**Total mult-adds:** {total:,} ({decimal_scientific(total)})" in run([*args, "--format", "markdown"])
+        table = run(args)
+        assert f"Total mult-adds: {total:,} ({decimal_scientific(total)})" in table
+        # the layer rows' human-readable column: the first conv at the resolution the test derived
+        first = same_out(resolution, 2) ** 2 * 27 * 32 * batch
+        conv1 = next(line for line in table.splitlines() if line.lstrip().startswith("1 │ conv1 "))
+        assert f" {human_exact(first)} │" in conv1, conv1
+
+
+def human_exact(n: int) -> str:
+    with localcontext() as context, any_int_digits():
+        context.prec, context.rounding = len(str(n)) + 10, ROUND_HALF_UP
+        for power, unit in enumerate(["k", "M", "G", "T"], start=1):
+            shown = (Decimal(n) / Decimal(1000) ** power).quantize(Decimal("0.1"))
+            if shown < 1000:
+                return f"{shown}{unit}"
+    return decimal_scientific(n)
+
+
+def test_sweep_and_compare_past_the_float_range() -> None:
+    resolution = 10**160
+    params, macs = mobilenet_v1_expected(resolution)
+    small_params, small_macs = mobilenet_v1_expected(224)
+    swept = run(["sweep", "--resolution", f"224,{resolution}", "--alpha", "1"])
+    with localcontext() as context:
+        context.prec, context.rounding = 60, ROUND_HALF_UP
+        millions = f"{Decimal(macs) / 10**6:.1e}".split("e")
+    assert f"{macs:,}" in swept and f"{millions[0]}e{int(millions[1])}" in swept
+    compared = run(["compare", "mobilenet_v1", "mobilenet_v1", "--b-resolution", str(resolution)])
+    ratio = Fraction(macs, small_macs)
+    with localcontext() as context:
+        context.prec, context.rounding = 60, ROUND_HALF_UP
+        mantissa, exponent = f"{Decimal(ratio.numerator) / Decimal(ratio.denominator):.3e}".split("e")
+    assert f"{mantissa}e{int(exponent)}" in compared  # the total's B/A, formatted without a float
+    assert f"{macs:,}" in compared
+    document = json.loads(
+        run(["compare", "mobilenet_v1", "mobilenet_v1", "--b-resolution", str(resolution), "--format", "json"])
+    )
+    assert Fraction(document["b_over_a"]["macs"]) == ratio
+    assert Fraction(document["b_over_a"]["params"]) == Fraction(params, small_params)
+
+
+def alpha_width(channels: int, alpha: float) -> int:
+    """keras.applications' int(channels * alpha); where the float overflows, the exact product
+    (such an alpha is a whole number): Fraction arithmetic, no float."""
+    product = Fraction(alpha) * channels
+    return int(product) if product < 2**1023 else channels * int(alpha)
+
+
+@pytest.mark.parametrize("alpha", [1e308, 1.7976931348623157e308, 1e300])
+def test_alpha_near_the_float_limit(alpha: float) -> None:
+    widths = [alpha_width(32, alpha)] + [alpha_width(f, alpha) for f, _ in TABLE_1]
+    if alpha == 1e300:  # the float product is finite: Keras's int(channels * alpha), rounding included
+        widths = [int(32 * alpha)] + [int(f * alpha) for f, _ in TABLE_1]
+    size = same_out(224, 2)
+    macs = size * size * 27 * widths[0]
+    params = 27 * widths[0]
+    for channels, filters, (_, stride) in zip(widths[:-1], widths[1:], TABLE_1, strict=True):
+        size = same_out(size, stride)
+        macs += size * size * channels * 9 + size * size * channels * filters
+        params += 9 * channels + channels * filters
+    macs += widths[-1] * 1000
+    params += widths[-1] * 1000 + 1000
+    document = run_and_parse(["table", "--alpha", repr(alpha), "--format", "json"])
+    assert (document["totals"]["macs"], document["totals"]["params"]) == (macs, params)
+    assert f"{macs:,}" in run(["table", "--alpha", repr(alpha)])
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_an_integer_literal_past_the_digit_limit_is_one_clean_line(fmt: str, tmp_path: Any) -> None:
+    digits = "7" * 5000
+    if fmt == "toml":
+        text = f'name = "n"\ninput = [3, 8, 8]\n\n[[layers]]\ntype = "Conv2D"\nfilters = {digits}\n'
+    else:
+        text = f'{{"input": [3, 8, 8],\n "layers": [{{"type": "Conv2D", "filters": {digits}}}]}}'
+    path = tmp_path / f"long.{fmt}"
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["table", str(path)])
+    line = f"{path}:6:" if fmt == "toml" else f"{path}:2:"
+    assert code == 2 and not out.getvalue(), err.getvalue()
+    assert err.getvalue().startswith(f"convcost: error: {line}") and err.getvalue().count("\n") == 1
+    assert "more than 4,300 digits" in err.getvalue()

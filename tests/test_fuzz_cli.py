@@ -12,6 +12,20 @@ is fuzzed separately and only on tiny spec files; ``crosscheck`` builds real fra
 fuzzed only with input that must fail before it gets that far. Output files only ever go to a
 scratch directory.
 
+Beyond random argument lists, four properties aim at what a hostile user tries:
+
+* hostile names (terminal escapes, CR, bidi overrides, C1 controls, '|', lone surrogates) through
+  every command and format: nothing a terminal acts on is printed, CSV and markdown keep their
+  shape, JSON and exported spec files keep the exact names;
+* counts past 10**308 and past Python's 4,300-digit limit (resolution, batch, alpha near 1.8e308):
+  every format prints the same exact total;
+* every kind of stdout (a closed pipe, a full disk, an I/O error, cp1252, closed) and every kind
+  of --output target (a symlink, a dangling one, a read-only file, a path through a file): a
+  result or one line, a closed pipe is exit 0, no temporary file left.
+
+Model files come from ``FRONT_DOORS``, one list per reader: a new front door adds its sample
+files there, and the argument lists and the stdout/target property draw from them.
+
 The number of examples comes from the hypothesis profile (tests/conftest.py): ``ci`` by default,
 ``--hypothesis-profile=thorough`` for the long run recorded in docs/robustness.md.
 """
@@ -19,10 +33,14 @@ The number of examples comes from the hypothesis profile (tests/conftest.py): ``
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import io
+import json
 import os
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +90,44 @@ TINY_JSON = """{"name": "tiny_dense", "input": [4], "layers": [{"type": "Dense",
     '{"input": [3, 4, 4], "layers": [{"type": "Conv2D", "name": "a\\rb\\nc\\u2028d", "filters": 1, "kernel": 9}]}'
 )
 
-SPEC_FILES = [
-    str(ROOT / "examples" / "separable_cifar.toml"),
-    str(ROOT / "examples" / "inception_block.json"),
-    str(DATA / "broken_spec.toml"),
-    *(str(SCRATCH / name) for name in ("tiny.toml", "tiny.json", "bad.toml", "bad.json", "binary.json")),
-    *(str(SCRATCH / name) for name in ("deep.json", "keras_bad.json", "a_directory.toml", "line_breaks.json")),
-    *(str(path) for path in sorted((DATA / "errors").iterdir())),  # one file per catalogued mistake
-    str(SCRATCH / "missing.toml"),
-    str(SCRATCH / "no_suffix"),
-    "relative/missing.json",
-]
+(SCRATCH / "batch8.toml").write_text(TINY_TOML.replace("input = [2, 5, 5]", "input = [2, 5, 5]\nbatch = 8"))
+(SCRATCH / "duplicate_key.json").write_text('{"input": [4], "layers": [{"type": "Dense", "units": 3, "units": 300}]}')
+(SCRATCH / "long_literal.toml").write_text(TINY_TOML.replace("filters = 3", "filters = " + "9" * 5000))
+(SCRATCH / "long_literal.json").write_text(TINY_JSON.replace('"units": 3', '"units": ' + "9" * 5000))
+(SCRATCH / "surrogate.json").write_text(TINY_JSON.replace("tiny_dense", "tiny\\ud800"))
+(SCRATCH / "escapes.json").write_text(
+    '{"name": "\\u001b]0;title\\u0007", "input": [2, 5, 5], "layers": ['
+    '{"type": "Conv2D", "name": "\\u001b[2J|\\r\\u202e", "filters": 2, "kernel": 3, "padding": "same"},'
+    '{"type": "Conv2D", "name": "pw\\u009b\\u2028", "filters": 3, "kernel": 1}]}'
+)
+(SCRATCH / "huge.json").write_text(
+    '{"input": [3, 1' + "0" * 400 + ", 1" + "0" * 400 + '], "batch": 1' + "0" * 400 + ', "layers": ['
+    '{"type": "Conv2D", "filters": 8, "kernel": 3, "padding": "same"}, {"type": "GlobalAvgPool2D"}]}'
+)
+(SCRATCH / "zero.toml").symlink_to("/dev/zero")  # read-only use: stops at the size limit
+
+#: sample inputs of every front door the CLI reads, by reader. A new front door (an ONNX file, a
+#: .keras archive, a graph spec with `inputs`, a `package.module:factory` name) adds its files here:
+#: every fuzz test below draws its MODEL from these lists.
+FRONT_DOORS: dict[str, list[str]] = {
+    "spec files": [
+        str(ROOT / "examples" / "separable_cifar.toml"),
+        str(ROOT / "examples" / "inception_block.json"),
+        *(str(SCRATCH / name) for name in ("tiny.toml", "tiny.json", "batch8.toml", "escapes.json", "huge.json")),
+    ],
+    "Keras configs": [str(DATA / "keras_tiny_sequential.json"), str(DATA / "keras_tiny_functional.json")],
+    "broken files": [
+        str(DATA / "broken_spec.toml"),
+        *(str(SCRATCH / name) for name in ("bad.toml", "bad.json", "binary.json", "deep.json", "keras_bad.json")),
+        *(str(SCRATCH / name) for name in ("a_directory.toml", "line_breaks.json", "duplicate_key.json")),
+        *(str(SCRATCH / name) for name in ("long_literal.toml", "long_literal.json", "surrogate.json", "zero.toml")),
+        *(str(path) for path in sorted((DATA / "errors").iterdir())),  # one file per catalogued mistake
+        str(SCRATCH / "missing.toml"),
+        str(SCRATCH / "no_suffix"),
+        "relative/missing.json",
+    ],
+}
+SPEC_FILES = [path for paths in FRONT_DOORS.values() for path in paths]
 
 #: where --output / --plot may point: a fresh file, an existing one, a directory, a missing directory
 OUTPUTS = [
@@ -391,7 +436,7 @@ def test_an_interrupt_while_writing_leaves_the_previous_file(tmp_path: Path, mon
     monkeypatch.setattr(os, "fdopen", lambda *a, **k: Interrupted(real_fdopen(*a, **k)))
     code, out, err = run(["export", "--output", str(target)])
     monkeypatch.undo()
-    assert code == 130 and not out and err.strip() == "convcost: error: aborted", err  # click adds a newline after ^C
+    assert code == 130 and not out and err == "convcost: error: interrupted\n", err  # one line, no blank one
     assert target.read_bytes() == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]
 
@@ -444,9 +489,297 @@ def test_a_written_file_keeps_the_usual_permissions(command: list[str], suffix: 
     assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, kept.name]
 
 
+# ---------------------------------------------------------------- hostile names, everywhere a name is printed
+
+#: pieces a name is built from: escapes a terminal would act on, line breaks, bidi and format
+#: characters, separators, C1 controls, '|' and markdown, a lone surrogate, and ordinary text
+NAME_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            *("\x1b[2J", "\x1b]0;title\x07", "\r", "\n", "\t", "\x00", "\x7f", "\x9b", "\u202e", "\u2066", "\u200b"),
+            *(
+                "\u2028",
+                "\u2029",
+                "\x85",
+                "\xa0",
+                "|",
+                "||",
+                "`",
+                "*",
+                "[/]",
+                "[bold]",
+                "\\",
+                '"',
+                "\ud800",
+                "层",
+                "😀",
+            ),
+        ]
+    ),
+    st.text(max_size=4),
+)
+names = st.lists(NAME_PIECES, min_size=1, max_size=4).map("".join).filter(bool)  # an empty name is generated
+
+
+def raw_controls(text: str) -> list[str]:
+    return [c for c in text if not c.isprintable() and c != "\n"]
+
+
+def write_named_spec(model_name: str, layer_names: list[str]) -> Path:
+    layers = [
+        {"type": "Conv2D", "name": name, "filters": 2, "kernel": 3, "padding": "same"} for name in layer_names[:-1]
+    ]
+    layers.append({"type": "Conv2D", "name": layer_names[-1], "filters": 3, "kernel": 1})
+    path = SCRATCH / "named.json"
+    path.write_text(json.dumps({"name": model_name, "input": [2, 5, 5], "layers": layers}))  # \u escapes: ASCII
+    return path
+
+
+@given(names, st.lists(names, min_size=1, max_size=3, unique=True), st.data())
+def test_hostile_names_never_reach_the_terminal_and_never_break_a_format(
+    model_name: str, layer_names: list[str], data: st.DataObject
+) -> None:
+    path = str(write_named_spec(model_name, layer_names))
+    command = data.draw(
+        st.sampled_from(
+            [
+                ["table", path, "--format", "table"],
+                ["table", path, "--format", "markdown"],
+                ["table", path, "--format", "csv"],
+                ["table", path, "--format", "json"],
+                ["table", path, "--depth", "1"],
+                ["export", path, "--to", "toml"],
+                ["export", path, "--to", "json"],
+                ["compare", path, path],
+                ["verify", path],
+                ["explain", path, layer_names[0]],
+                ["roofline", path],
+                ["report", path],
+            ]
+        )
+    )
+    code, out, err = run(command)
+    check_outcome(command, code, out, err)
+    assert raw_controls(err) == [], err
+    if code != 0:
+        return
+    if command[-1] == "json" and command[0] == "table":
+        document = json.loads(out)
+        assert [layer["path"] for layer in document["layers"]] == layer_names  # a top-level layer: its path is its name
+        assert document["model"] == model_name
+        return
+    assert raw_controls(out) == [], (command, out)
+    if command[-1] == "csv":
+        assert len(list(csv.DictReader(io.StringIO(out)))) == len(layer_names)
+    if command[-1] == "markdown":
+        table = [line for line in out.splitlines() if line.startswith("| ")]
+        separators = table[0].count(" | ")
+        assert all(line.replace("\\|", "").count(" | ") == separators for line in table[: len(layer_names) + 1])
+    if command[0] == "export":  # the file reads back to the same names
+        back = SCRATCH / f"named_back.{command[-1]}"
+        back.write_text(out)
+        code, again, err = run(["table", str(back), "--format", "json"])
+        assert code == 0, err
+        assert [layer["path"] for layer in json.loads(again)["layers"]] == layer_names
+
+
+# ---------------------------------------------------------------- counts past the float range and the digit limit
+
+huge_ints = st.one_of(
+    st.integers(min_value=1, max_value=10**20),
+    st.integers(min_value=10**300, max_value=10**330),
+    st.integers(min_value=10**4000, max_value=10**4299),
+    st.sampled_from([2**63, 2**1024, 10**308, 10**309, int("9" * 4300)]),
+)
+huge_alphas = st.one_of(
+    st.floats(min_value=0.01, max_value=1.7976931348623157e308),
+    st.sampled_from([1e300, 1e307, 1e308, 1.7976931348623157e308, 5e-324]),
+)
+
+
+def exact_json(text: str) -> Any:
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return json.loads(text)
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
+@st.composite
+def huge_tables(draw: Any) -> tuple[str, dict[str, Any]]:
+    """A model and the huge options to cost it with. Counts of thousands of digits take milliseconds
+    each to print (Python's conversion is quadratic), so those go to LeNet's eight rows."""
+    options = draw(
+        st.fixed_dictionaries({}, optional={"--resolution": huge_ints, "--batch": huge_ints, "--alpha": huge_alphas})
+    )
+    giant = any(isinstance(v, int) and v > 10**1000 for v in options.values())
+    return draw(
+        st.just("lenet5") if giant else st.sampled_from(["lenet5", "mobilenet_v1_shallow", "mobilenet_v2"])
+    ), options
+
+
+@given(huge_tables())
+def test_huge_counts_print_exactly_in_every_format(table: tuple[str, dict[str, Any]]) -> None:
+    model, options = table
+    args = ["table", model, *(item for flag, value in options.items() for item in (flag, repr(value)))]
+    code, out, err = run([*args, "--format", "json"])
+    check_outcome(args, code, out, err)
+    if code != 0:
+        return
+    with contextlib.ExitStack() as stack:
+        previous = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        stack.callback(sys.set_int_max_str_digits, previous)
+        document = json.loads(out)
+        total = document["totals"]["macs"]
+        assert total == sum(layer["macs"] for layer in document["layers"])
+        code, text, err = run([*args, "--format", "csv"])
+        assert code == 0 and sum(int(row["macs"]) for row in csv.DictReader(io.StringIO(text))) == total, err
+        for fmt in ("markdown", "table"):
+            code, text, err = run([*args, "--format", fmt])
+            assert code == 0 and f"{total:,}" in text, err
+
+
+@given(
+    st.sampled_from(["mobilenet_v1", "mobilenet_v2"]),
+    st.lists(huge_ints.filter(lambda n: n < 10**1000), min_size=1, max_size=2),  # totals print, not rows
+    st.lists(huge_alphas, min_size=1, max_size=2),
+    st.sampled_from(["table", "json", "csv", "markdown"]),
+)
+def test_sweep_and_compare_at_huge_sizes(model: str, resolutions: list[int], alphas: list[float], fmt: str) -> None:
+    grid = ["sweep", model, "--resolution", ",".join(map(str, resolutions)), "--alpha", ",".join(map(repr, alphas))]
+    code, out, err = run([*grid, "--format", fmt])
+    check_outcome(grid, code, out, err)
+    pair = ["compare", model, model, "--b-resolution", str(resolutions[0]), "--b-alpha", repr(alphas[0])]
+    code, out, err = run([*pair, "--format", fmt])
+    check_outcome(pair, code, out, err)
+
+
+# ---------------------------------------------------------------- every stdout and every --output target
+
+
+class _Stream(io.StringIO):
+    """A stdout stand-in: no descriptor, so the CLI writes through ``write``."""
+
+    failure: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.failure is not None:
+            raise self.failure
+        return super().write(text)
+
+
+def _cp1252() -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+
+
+STDOUTS: dict[str, Callable[[], Any]] = {
+    "a pipe that closed": lambda: _failing(BrokenPipeError(errno.EPIPE, "Broken pipe")),
+    "a full disk": lambda: _failing(OSError(errno.ENOSPC, "No space left on device")),
+    "an I/O error": lambda: _failing(OSError(errno.EIO, "Input/output error")),
+    "cp1252": _cp1252,
+    "closed": lambda: None,
+}
+
+
+def _failing(error: OSError) -> _Stream:
+    stream = _Stream()
+    stream.failure = error
+    return stream
+
+
+def _target(kind: str, directory: Path) -> str:
+    """An --output path of the given kind, made fresh in ``directory``."""
+    for path in list(directory.iterdir()):
+        if path.is_dir() and not path.is_symlink():
+            os.rmdir(path)
+        else:
+            if not path.is_symlink():
+                path.chmod(0o644)
+            path.unlink()
+    target = directory / "out.txt"
+    if kind == "symlink":
+        (directory / "real.txt").write_text("old\n")
+        target.symlink_to("real.txt")
+    elif kind == "dangling symlink":
+        target.symlink_to("made.txt")
+    elif kind == "read-only":
+        target.write_text("old\n")
+        target.chmod(0o444)
+    elif kind == "through a file":
+        (directory / "file").write_text("x")
+        target = directory / "file" / "out.txt"
+    elif kind == "symlink to a directory":
+        (directory / "d").mkdir()
+        target.symlink_to("d")
+    return str(target)
+
+
+OUTPUT_DIR = SCRATCH / "targets"
+OUTPUT_DIR.mkdir()
+TARGETS = ["none", "new", "symlink", "dangling symlink", "read-only", "through a file", "symlink to a directory"]
+
+
+@given(
+    st.sampled_from(
+        [
+            ["table", "lenet5"],
+            ["table", "lenet5", "--format", "markdown"],
+            ["models"],
+            ["export", "lenet5"],
+            ["explain", "lenet5", "c1"],
+            ["sweep", "--alpha", "1", "--resolution", "96"],
+            ["compare", "lenet5", "lenet5"],
+            ["--help"],
+        ]
+    )
+    | st.sampled_from(FRONT_DOORS["spec files"] + FRONT_DOORS["Keras configs"]).flatmap(
+        lambda model: st.sampled_from(
+            [
+                *(["table", model, "--format", fmt] for fmt in ("table", "markdown", "csv", "json")),
+                *(["export", model, "--to", fmt] for fmt in ("toml", "json")),
+                ["compare", model, model],
+            ]
+        )
+    ),
+    st.sampled_from(sorted(STDOUTS)),
+    st.sampled_from(TARGETS),
+)
+def test_any_stdout_and_any_output_target_end_in_a_result_or_one_line(
+    command: list[str], stdout: str, target: str
+) -> None:
+    args = list(command)
+    path = _target(target, OUTPUT_DIR)
+    writes_file = target != "none" and command[0] in ("table", "export", "sweep", "compare")
+    if writes_file:
+        args += ["--output", path]
+    stream = STDOUTS[stdout]()
+    err = io.StringIO()
+    with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(err):  # type: ignore[type-var]
+        code = main(args)
+    lines = err.getvalue().splitlines()
+    assert "Traceback" not in err.getvalue() and code != 3, (args, stdout, err.getvalue())
+    if writes_file:
+        expected_ok = target in ("new", "symlink", "dangling symlink")
+        assert (code == 0) is expected_ok, (args, target, err.getvalue())
+        if target == "read-only":
+            assert Path(path).read_text() == "old\n"
+        if target == "symlink":
+            assert Path(path).is_symlink()
+    elif stdout == "a pipe that closed":
+        assert (code, lines) == (0, []), (args, err.getvalue())
+    elif stdout != "cp1252":  # cp1252 holds every escaped name and the ASCII box drawing: 0, or 2 for 层
+        assert code == 2, (args, stdout, err.getvalue())
+    if code != 0:
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("convcost: error: "), (args, err.getvalue())
+    leftovers = [p.name for p in OUTPUT_DIR.rglob(".convcost-*")]
+    assert leftovers == [], leftovers
+
+
 def teardown_module() -> None:
     for path in sorted(SCRATCH.rglob("*"), reverse=True):
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():  # a link to a directory is unlinked, not removed
             os.rmdir(path)
         else:
             path.unlink()

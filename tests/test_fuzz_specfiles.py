@@ -214,6 +214,40 @@ def test_mutated_spec_data_is_read_or_refused_cleanly(data: Any, fmt: str) -> No
     read_file(text, f"mutated.{fmt}")
 
 
+def json_with_a_repeated_key(value: Any, target: tuple[Any, ...], key: str, extra: Any) -> str:
+    """``value`` as JSON, the object at ``target`` holding ``key`` a second time (with ``extra``)."""
+
+    def write(item: Any, path: tuple[Any, ...]) -> str:
+        if isinstance(item, dict):
+            pairs = [f"{json.dumps(k)}: {write(v, (*path, k))}" for k, v in item.items()]
+            if path == target:
+                pairs.append(f"{json.dumps(key)}: {json.dumps(extra)}")
+            return "{" + ", ".join(pairs) + "}"
+        if isinstance(item, list):
+            return "[" + ", ".join(write(v, (*path, i)) for i, v in enumerate(item)) + "]"
+        return json.dumps(item)
+
+    return write(value, ())
+
+
+@given(st.data(), st.sampled_from(range(len(SEEDS + KERAS_SEEDS))))
+def test_a_repeated_json_key_is_always_refused(data: st.DataObject, seed: int) -> None:
+    """JSON keeps the last of two equal keys: a second 'layers' erased a network. Any repeated key,
+    at any depth, of a spec file or a Keras config, is refused naming it."""
+    document = (SEEDS + KERAS_SEEDS)[seed]
+    objects = [path for path in nodes(document) if isinstance(get(document, path), dict) and get(document, path)]
+    target = data.draw(st.sampled_from(objects))
+    key = data.draw(st.sampled_from(sorted(get(document, target))))
+    extra = copy.deepcopy(data.draw(WEIRD.filter(lambda v: not (isinstance(v, float) and not math.isfinite(v)))))
+    path = SCRATCH / "repeated.json"
+    path.write_text(json_with_a_repeated_key(document, target, key, extra))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["table", str(path), "--format", "json"])
+    assert code == 2 and out.getvalue() == "", err.getvalue()
+    assert err.getvalue().count("\n") == 1 and f"duplicate key {key!r}" in err.getvalue(), err.getvalue()
+
+
 @given(st.data(), st.sampled_from(range(len(SEEDS))), st.sampled_from(["toml", "json"]))
 def test_damaged_spec_text_is_read_or_refused_cleanly(data: st.DataObject, seed: int, fmt: str) -> None:
     model = specfile.model_from_dict(SEEDS[seed])

@@ -116,3 +116,71 @@ def test_importing_verify_does_not_import_numpy() -> None:
     code = "import sys, convcost.verify, convcost.cli; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ---------------------------------------------------------------- sizes this machine cannot allocate
+
+
+def lenet5_params() -> int:
+    """LeNet5 at 28x28 (seed 003): two 5x5 valid convs (6, 16 filters), 2x2 pools, FC 120, 84, 10."""
+    flat = 16 * 4 * 4
+    return (5 * 5 * 1 * 6 + 6) + (5 * 5 * 6 * 16 + 16) + (flat * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+
+
+def _at_most_one_and_a_half_gibibytes() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**29, 3 * 2**29))
+
+
+def test_a_size_that_cannot_be_allocated_is_refused_before_allocating() -> None:
+    """The issue's `verify lenet5 --resolution 100000`: run under a 1.5 GiB address-space limit, so an
+    attempt to allocate would fail differently ('ran out of memory'); the line names the size."""
+    R = 100_000
+    script = "import sys; from convcost.cli import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "verify", "lenet5", "--resolution", str(R)],
+        capture_output=True,
+        text=True,
+        preexec_fn=_at_most_one_and_a_half_gibibytes,
+    )
+    assert (result.returncode, result.stdout) == (2, ""), result
+    line = result.stderr
+    assert line.startswith("convcost: error: verify: the NumPy reference run of lenet5 needs at least ")
+    assert line.count("\n") == 1 and "of memory;" in line and "is available" in line
+    needed = int(line.split("(")[1].split(" bytes")[0].replace(",", ""))
+    assert needed >= (8 + 4) * R * R  # the input alone: drawn as float64, kept as float32
+
+
+def test_the_budget_comes_before_the_run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from convcost import budget
+    from convcost.reference import executor
+
+    def must_not_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the reference ran")
+
+    monkeypatch.setattr(budget, "available_bytes", lambda: 1000)
+    monkeypatch.setattr(executor, "run", must_not_run)
+    assert main(["verify", "lenet5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convcost: error: verify: the NumPy reference run of lenet5 needs at least ")
+    assert err.endswith("of memory; 1000 B (1,000 bytes) is available\n")
+    needed = int(err.split("(")[1].split(" bytes")[0].replace(",", ""))
+    assert needed >= 4 * lenet5_params() + 8 * 28 * 28
+
+
+def test_an_allocation_that_fails_anyway_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convcost import budget
+    from convcost.reference import executor
+
+    def out_of_memory(*args: Any, **kwargs: Any) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(budget, "available_bytes", lambda: None)  # a system that does not say
+    monkeypatch.setattr(executor, "run", out_of_memory)
+    assert main(["verify", "lenet5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convcost: error: verify: the NumPy reference ran out of memory on lenet5 (it needs at least")
+    assert err.count("\n") == 1

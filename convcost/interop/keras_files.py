@@ -35,8 +35,12 @@ JSON_TYPES[type(None)] = "null"
 
 
 def parse_json(text: str, source: str) -> Any:
+    """The JSON document in ``text``: duplicate keys, over-long integers and lone surrogates refused
+    (convcost.jsonparse), with the line and column."""
+    from convcost import jsonparse
+
     try:
-        return json.loads(text)
+        return jsonparse.loads(text)
     except json.JSONDecodeError as e:
         raise SpecError(f"{source}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:

@@ -92,16 +92,17 @@ def keras_json_file(
     file = Path(path)
     if file.suffix.lower() != ".json":
         return None
+    from convcost.specfile import read_limited  # opened once, read to at most max_bytes + 1
+
     try:
-        if file.stat().st_size > max_bytes:
-            return None
-        text = file.read_text(encoding="utf-8")
+        text = read_limited(file, max_bytes).decode("utf-8")
         document = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+    except (SpecError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     # class_name + config is what Keras writes (a spec file has neither): a broken one is reported as Keras
     if not keras_files.is_keras_document(document):
         return None
+    document = keras_files.parse_json(text, str(file))  # duplicate keys refused, with line and column
     return _read(keras_files.unwrap(document, str(file)), str(file), None, input_size, resolution)
 
 

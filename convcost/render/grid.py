@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from convcost.digits import printing_any_int
+from convcost.render.escape import printable
+
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"
+
+#: the box-drawing characters of a grid, and the ASCII a stream that cannot encode them gets
+BOX_DRAWING = {"┃": "|", "│": "|", "━": "-", "╇": "+"}
 
 
 def _style(text: str, style: str | None, color: bool) -> str:
     return f"{style}{text}{RESET}" if color and style else text
 
 
+@printing_any_int
 def grid(
     title: str,
     headers: Sequence[str],
@@ -28,7 +35,14 @@ def grid(
     caption: str = "",
     color: bool = False,
 ) -> str:
-    """Rows of cells under a header, columns padded to their widest cell (right-aligned in ``right``)."""
+    """Rows of cells under a header, columns padded to their widest cell (right-aligned in ``right``).
+
+    Every cell, the title and the caption are shown through ``printable``: a name holding a
+    terminal escape or a line break is printed escaped, and cannot break the columns.
+    """
+    title = "\n".join(printable(line) for line in title.split("\n"))  # the renderer's own line breaks stay
+    caption = "\n".join(printable(line) for line in caption.split("\n"))
+    rows = [[printable(cell) for cell in cells] for cells in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str], sep: str) -> str:

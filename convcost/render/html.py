@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from fractions import Fraction
-from html import escape
 from typing import Any
 
 from convcost.labels import PAPER_KIND_NAMES
+from convcost.render.escape import html_text as escape  # names: HTML-escaped and printable
 from convcost.render.roofline import KIND_COLORS, device_line, human_time
 from convcost.render.svg import roofline_svg
 from convcost.render.text import exact, headline, human_bytes, paper_shape, percent

@@ -9,8 +9,8 @@ axis: the caption counts them. The output is deterministic (the same input, the 
 from __future__ import annotations
 
 import math
-from html import escape
 
+from convcost.render.escape import html_text as escape  # names: HTML-escaped and printable
 from convcost.render.roofline import KIND_COLORS, human_time, rate
 from convcost.roofline import GIGA, Roofline
 

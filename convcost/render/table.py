@@ -5,6 +5,7 @@ layer rows, exact integers in the totals."""
 from __future__ import annotations
 
 from convcost.memory import DTYPE_BYTES
+from convcost.render.escape import printable
 from convcost.render.grid import grid
 from convcost.render.text import (
     MULT_ADDS,
@@ -71,8 +72,8 @@ def _totals(report: Report, dtype: str, work: Work) -> str:
         f"Total params: {exact(t.params)} ({human(t.params)})   "
         f"trainable: {exact(t.trainable)}   non-trainable: {exact(t.non_trainable)}\n"
         + "".join(line + "\n" for line in work_totals(report, work))
-        + f"Memory: {memory_line(report, dtype)}\n"
-        + "".join(f"Note: {note}\n" for note in report.notes)
+        + f"Memory: {printable(memory_line(report, dtype))}\n"
+        + "".join(f"Note: {printable(note)}\n" for note in report.notes)
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol
 
 from convcost.conventions import get_convention
+from convcost.digits import printing_any_int, unlimited
 from convcost.labels import PAPER_KIND_NAMES
+from convcost.render.escape import markdown_cell, printable
 from convcost.report import Report, Row, Totals
 from convcost.spec import Shape
 
@@ -71,11 +74,8 @@ def paper_shape(shape: Shape) -> str:
 
 
 def human_bytes(n: int) -> str:
-    """1,605,632 * 4 bytes -> '6.1 MiB'."""
-    for size, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= size:
-            return f"{n / size:.1f} {suffix}"
-    return f"{n} B"
+    """1,605,632 * 4 bytes -> '6.1 MiB'; 1,048,575 -> '1.0 MiB' (the unit a rounded value reaches)."""
+    return _scaled(n, 1024, (" KiB", " MiB", " GiB", " TiB", " PiB", " EiB"), " B")
 
 
 def memory_line(report: Report, dtype: str) -> str:
@@ -88,15 +88,73 @@ def memory_line(report: Report, dtype: str) -> str:
 
 
 def human(n: int) -> str:
-    """569,000,000 -> '569.0M'; exact below a thousand."""
-    for size, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{suffix}"
-    return str(n)
+    """569,000,000 -> '569.0M'; exact below a thousand; 999,950 -> '1.0M'; 10**400 -> '1.0e400'."""
+    return _scaled(n, 1000, ("k", "M", "G", "T"), "")
+
+
+def _scaled(n: int, base: int, units: tuple[str, ...], plain: str) -> str:
+    """``n`` in the first unit (base, base**2, ...) where it rounds to less than ``base``, with one
+    decimal; past the last unit in scientific notation. Integer arithmetic throughout: a float
+    cannot hold a count past 10**308, and its rounding would print 999,950 as 1000.0k."""
+    sign, m = ("-" if n < 0 else ""), abs(n)
+    if m < base:
+        return f"{n}{plain}"
+    size = base
+    for unit in units:
+        tenths = _round_half_up(10 * m, size)
+        if tenths < 10 * base:  # shown below 1000.0 (1024.0): else the next unit
+            return f"{sign}{tenths // 10}.{tenths % 10}{unit}"
+        size *= base
+    return f"{sign}{_scientific(m, 1, 1)}{plain}"
+
+
+def _round_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded to an int, halves up (both non-negative)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _exponent(n: int) -> int:
+    """floor(log10(n)) of a positive int, without converting it to text."""
+    e = max(0, int((n.bit_length() - 1) * 0.30102999566398120))
+    power = 10**e
+    while power > n:
+        e, power = e - 1, power // 10
+    while power * 10 <= n:
+        e, power = e + 1, power * 10
+    return e
+
+
+def _scientific(numerator: int, denominator: int, places: int) -> str:
+    """A positive rational >= 1 as 'm.mmme+E' with ``places`` decimals: '1.2e400'."""
+    e = _exponent(numerator // denominator)
+    scaled = _round_half_up(numerator * 10**places, denominator * 10**e)
+    if scaled == 10 ** (places + 1):  # 9.96 rounds up to 10.0: one more power of ten
+        e, scaled = e + 1, 10**places
+    whole, fraction = divmod(scaled, 10**places)
+    return f"{whole}.{fraction:0{places}d}e{e}" if places else f"{whole}e{e}"
+
+
+#: a whole part longer than this is printed in scientific notation
+_LONGEST_WHOLE = 10**15
+
+
+def decimal(value: Fraction | int, places: int, *, commas: bool = False) -> str:
+    """An exact rational with ``places`` decimals, rounded half up (Fraction(521, 4608) -> '0.1131');
+    from 10**15 on in scientific notation. Never a float: a ratio of two counts may pass 10**308."""
+    q = Fraction(value)
+    sign = "-" if q < 0 else ""
+    numerator, denominator = abs(q.numerator), q.denominator
+    if numerator >= _LONGEST_WHOLE * denominator:
+        return sign + _scientific(numerator, denominator, places)
+    whole, fraction = divmod(_round_half_up(numerator * 10**places, denominator), 10**places)
+    text = f"{whole:,}" if commas else str(whole)
+    return f"{sign}{text}.{fraction:0{places}d}" if places else sign + text
 
 
 def exact(n: int) -> str:
-    return f"{n:,}"
+    """12345678 -> '12,345,678', at any length (Python refuses to print ints past 4,300 digits)."""
+    with unlimited():
+        return f"{n:,}"
 
 
 def percent(share: float) -> str:
@@ -111,6 +169,7 @@ def headline(report: Report) -> str:
     )
 
 
+@printing_any_int
 def to_json(report: Report, dtype: str = "float32", traffic: Traffic | None = None) -> str:
     import json
 
@@ -141,8 +200,10 @@ CSV_COLUMNS = (
 )
 
 
+@printing_any_int
 def to_csv(report: Report, dtype: str = "float32") -> str:
-    """One row per layer; shapes as C x H x W; exact integers."""
+    """One row per layer; shapes as C x H x W; exact integers; names escaped (``printable``), so a
+    carriage return in a name cannot split a record."""
     import csv
     import io
 
@@ -152,8 +213,8 @@ def to_csv(report: Report, dtype: str = "float32") -> str:
     for row in report.rows:
         writer.writerow(
             (
-                row.path,
-                row.name,
+                printable(row.path),
+                printable(row.name),
                 row.kind,
                 row.type_stride,
                 row.filter_shape,
@@ -173,14 +234,18 @@ def to_csv(report: Report, dtype: str = "float32") -> str:
 
 
 def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """A markdown table; every cell escaped (``markdown_cell``): a '|' or a line break in a name
+    cannot add a column or end the table."""
+    rows = [[markdown_cell(cell) for cell in cells] for cells in rows]
     lines = ["| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join(" ---: " if i in right else " --- " for i in range(len(header))) + "|")
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return lines
 
 
+@printing_any_int
 def to_markdown(report: Report, dtype: str = "float32", work: Work = MULT_ADDS) -> str:
-    lines = [f"## {report.model}", "", headline(report), ""]
+    lines = [f"## {markdown_cell(report.model)}", "", markdown_cell(headline(report)), ""]
     lines += _md_table(
         ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", work.header, "Share"],
         [
@@ -206,8 +271,11 @@ def to_markdown(report: Report, dtype: str = "float32", work: Work = MULT_ADDS) 
         f"**Total params:** {exact(t.params)} "
         f"({exact(t.trainable)} trainable, {exact(t.non_trainable)} non-trainable)  ",
         *(f"**{line.replace(': ', ':** ', 1)}  " for line in work_totals(report, work)),
-        f"**Memory:** {memory_line(report, dtype)}" + ("  " if report.notes else ""),
-        *(f"**Note:** {note}" + ("  " if i < len(report.notes) - 1 else "") for i, note in enumerate(report.notes)),
+        f"**Memory:** {markdown_cell(memory_line(report, dtype))}" + ("  " if report.notes else ""),
+        *(
+            f"**Note:** {markdown_cell(note)}" + ("  " if i < len(report.notes) - 1 else "")
+            for i, note in enumerate(report.notes)
+        ),
         "",
         "### By kind",
         "",
@@ -224,7 +292,7 @@ def to_markdown(report: Report, dtype: str = "float32", work: Work = MULT_ADDS) 
             [separable_cells(report, i) for i in range(len(report.separable))],
             right={1, 2, 3, 4, 5, 6},
         )
-        lines += ["", separable_summary(report)]
+        lines += ["", markdown_cell(separable_summary(report))]
     return "\n".join(lines) + "\n"
 
 
@@ -257,8 +325,8 @@ def separable_cells(report: Report, index: int) -> list[str]:
         str(p.N),
         exact(p.separable_macs),
         exact(p.standard_macs),
-        f"{float(p.ratio):.4f}",
-        f"{scale}(1/{p.N} + 1/{dk2}) = {p.formula} = {float(p.formula):.4f}",
+        decimal(p.ratio, 4),
+        f"{scale}(1/{p.N} + 1/{dk2}) = {p.formula} = {decimal(p.formula, 4)}",
     ]
 
 
@@ -270,5 +338,5 @@ def separable_summary(report: Report) -> str:
     standard = sum(p.standard_macs for p in report.separable)
     return (
         f"All {len(report.separable)} separable layers: {exact(separable)} mult-adds against "
-        f"{exact(standard)} for standard convolutions: {float(ratio):.4f} (1/{float(1 / ratio):.2f})"
+        f"{exact(standard)} for standard convolutions: {decimal(ratio, 4)} (1/{decimal(1 / ratio, 2)})"
     )

@@ -47,3 +47,10 @@ class KerasNames:
         n = self._used.get(prefix, 0)
         self._used[prefix] = n + 1
         return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def scaled(channels: int, alpha: float) -> float | int:
+    """``channels * alpha`` as keras.applications computes it (a float), or, where that float would
+    overflow (alpha near 1e308), the exact product: such an alpha is a whole number."""
+    product = channels * alpha
+    return product if math.isfinite(product) else channels * int(alpha)

@@ -26,7 +26,7 @@ from convcost.spec import (
     Sequential,
     ZeroPadding2D,
 )
-from convcost.zoo.common import positive_int, positive_number
+from convcost.zoo.common import positive_int, positive_number, scaled
 
 #: VGG16's five blocks: (filters, convolutions), each ending in a 2x2/s2 max pool
 VGG16_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
@@ -178,8 +178,14 @@ def resnet50_torchvision(resolution: int = 224, classes: int = 1000) -> Model:
     return Model("resnet50_torchvision", shape, Sequential(tuple(layers)))
 
 
-def make_divisible(v: float, divisor: int = 8) -> int:
-    """keras.applications ``_make_divisible``: round to a multiple of ``divisor``, never down by more than 10%."""
+def make_divisible(v: float | int, divisor: int = 8) -> int:
+    """keras.applications ``_make_divisible``: round to a multiple of ``divisor``, never down by more than 10%.
+
+    An int ``v`` (a width past the float range, see ``zoo.common.scaled``) is rounded in integers.
+    """
+    if isinstance(v, int):
+        new_v = max(divisor, (v + divisor // 2) // divisor * divisor)
+        return new_v + divisor if 10 * new_v < 9 * v else new_v
     new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
     if new_v < 0.9 * v:
         new_v += divisor
@@ -197,7 +203,7 @@ def _inverted_residual(
     block_id: int, in_channels: int, size: tuple[int, int], filters: int, stride: int, expansion: int, alpha: float
 ) -> tuple[Element, int, tuple[int, int]]:
     """keras.applications ``_inverted_res_block``; returns the block, its output channels and map size."""
-    pointwise_filters = make_divisible(int(filters * alpha), 8)
+    pointwise_filters = make_divisible(int(scaled(filters, alpha)), 8)
     prefix = f"block_{block_id}_" if block_id else "expanded_conv_"
     layers: list[Element] = []
     if block_id:
@@ -238,7 +244,7 @@ def mobilenet_v2(alpha: float = 1.0, resolution: int = 224, classes: int = 1000)
     """MobileNetV2 as keras.applications builds it: inverted residuals, ReLU6, correct_pad before stride 2."""
     shape = _rgb("mobilenet_v2", resolution, classes)
     alpha = positive_number("mobilenet_v2", "alpha", alpha)
-    first = make_divisible(32 * alpha, 8)
+    first = make_divisible(scaled(32, alpha), 8)
     layers: list[Element] = [
         Sequential(
             (
@@ -254,7 +260,7 @@ def mobilenet_v2(alpha: float = 1.0, resolution: int = 224, classes: int = 1000)
     for block_id, (filters, stride, expansion) in enumerate(MOBILENET_V2_BLOCKS):
         block, channels, size = _inverted_residual(block_id, channels, size, filters, stride, expansion, alpha)
         layers.append(block)
-    last = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
+    last = make_divisible(scaled(1280, alpha), 8) if alpha > 1.0 else 1280
     layers += [
         Sequential(
             (

@@ -21,6 +21,7 @@ from convcost.spec import (
     Model,
     Sequential,
 )
+from convcost.zoo.common import scaled
 
 #: (pointwise filters N, depthwise stride) of the 13 separable blocks, Table 1 with the typo fixed
 BLOCKS: tuple[tuple[int, int], ...] = (
@@ -53,7 +54,7 @@ def _check(model: str, alpha: float, resolution: int, classes: int) -> None:
 
 def width(model: str, channels: int, alpha: float) -> int:
     """The width multiplier: ``int(channels * alpha)`` as keras.applications does, at least 1."""
-    thinned = int(channels * alpha)
+    thinned = int(scaled(channels, alpha))
     if thinned < 1:
         raise SpecError(f"{model}: alpha {alpha} leaves {channels} channels with none (int({channels} * {alpha}) = 0)")
     return thinned

@@ -1,0 +1,67 @@
+"""A model file given on the command line: a spec file (TOML/JSON) or a Keras ``to_json()`` config
+(or tfjs ``model.json``).
+
+The file is opened and read once, to a bounded size: a FIFO holding a valid spec is read like any
+file (it used to be opened twice, and the second open waited for a writer that had gone), and a
+name pointing at /dev/zero stops at the limit. A ``.json`` file whose top level has ``class_name``
+and ``config`` is a Keras config (up to 64 MiB: real ones are large); anything else is a spec file
+(up to ``specfile.MAX_BYTES``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from convcost import specfile
+from convcost.errors import SpecError, SpecFileError
+from convcost.model import Model
+
+#: Keras configs of real networks run to megabytes; larger than this is refused unread
+KERAS_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _keras_document(text: str) -> object:
+    """The parsed JSON when ``text`` is what Keras writes (``class_name`` + ``config``, or tfjs'
+    ``modelTopology``), else None (a spec file, or not JSON: the spec reader says what is wrong)."""
+    from convcost import jsonparse
+    from convcost.interop import keras_files
+
+    try:
+        document = jsonparse.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return document if keras_files.is_keras_document(document) else None
+
+
+#: what each path was last read as, ``"keras"`` or ``"spec"``: the CLI notes which convention
+#: matches Keras for a Keras config, after ``convcost.loading`` has read it (once)
+READ_AS: dict[str, str] = {}
+
+
+def load_model_file(name: str, **sizes: Any) -> Model:
+    """The model in the file ``name`` (``READ_AS[name]`` says whether it was a Keras config);
+    ``sizes`` (``input_size``, ``resolution``) fill what a Keras config leaves as None."""
+    model, keras = _read(name, sizes)
+    READ_AS[name] = "keras" if keras else "spec"
+    return model
+
+
+def _read(name: str, sizes: dict[str, Any]) -> tuple[Model, bool]:
+    path = Path(name)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("toml", "json"):
+        raise SpecFileError(f"{path}: a spec file must end in .toml or .json")
+    limit = max(specfile.MAX_BYTES, KERAS_MAX_BYTES) if fmt == "json" else specfile.MAX_BYTES
+    data = specfile.read_limited(path, limit, stated=specfile.MAX_BYTES)
+    text = specfile.decode(path, data)
+    if fmt == "json" and _keras_document(text) is not None:
+        from convcost.interop.keras_reader import from_keras_json  # plain JSON: imports no framework
+
+        return from_keras_json(text, source=str(path), **sizes), True
+    if sizes:
+        flags = ", ".join(f"--{option.replace('_', '-')}" for option in sizes)
+        raise SpecError(f"{flags} apply to zoo models and Keras files; {path} is a spec file (edit it instead)")
+    if len(data) > specfile.MAX_BYTES:
+        raise specfile.too_big(path, len(data), specfile.MAX_BYTES)
+    return specfile.loads(text, fmt, str(path)), False
