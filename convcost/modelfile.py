@@ -60,8 +60,9 @@ def _read(name: str, sizes: dict[str, Any]) -> tuple[Model, bool]:
 
         return from_keras_json(text, source=str(path), **sizes), True
     if sizes:
-        flags = ", ".join(f"--{option.replace('_', '-')}" for option in sizes)
-        raise SpecError(f"{flags} apply to zoo models and Keras files; {path} is a spec file (edit it instead)")
+        flag = "--input-size" if "input_size" in sizes else "--resolution"
+        where = "Keras files that leave a size open" if "input_size" in sizes else "zoo models and Keras files"
+        raise SpecError(f"{flag} applies to {where}; {path} is a spec file (edit it instead)")
     if len(data) > specfile.MAX_BYTES:
         raise specfile.too_big(path, len(data), specfile.MAX_BYTES)
     return specfile.loads(text, fmt, str(path)), False
