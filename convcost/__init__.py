@@ -55,6 +55,7 @@ from convcost.spec import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from convcost.summary import summary
 from convcost.zoo import ZOO, build, mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
 
 __version__ = "0.1.0"
@@ -116,4 +117,5 @@ __all__ = [
     "mobilenet_v1",
     "mobilenet_v1_conv",
     "mobilenet_v1_shallow",
+    "summary",
 ]

@@ -148,6 +148,36 @@ class Report:
     unknown: tuple[str, ...] = ()
     #: what the reader of the model's file says about it (``Model.notes``)
     notes: tuple[str, ...] = ()
+    #: the element type ``str()`` and the notebook view size the memory line in (``summary(dtype=...)``)
+    dtype: str = "float32"
+
+    def __str__(self) -> str:
+        """The table, as ``convcost table`` prints it (no colour: a string goes anywhere)."""
+        from convcost.render.table import to_table
+
+        return to_table(self, color=False, dtype=self.dtype)
+
+    def __repr__(self) -> str:
+        t = self.totals
+        bound = ", a lower bound" if self.lower_bound else ""
+        return (
+            f"<Report {self.model!r}: {t.params:,} params, {t.macs:,} mult-adds{bound} "
+            f"(convention {self.convention!r}, batch {self.batch}, {len(self.rows)} rows)>"
+        )
+
+    def __rich__(self) -> Any:
+        """The coloured table, for ``rich.print(report)`` and rich's console."""
+        from rich.text import Text
+
+        from convcost.render.table import to_table
+
+        return Text.from_ansi(to_table(self, color=True, dtype=self.dtype))
+
+    def _repr_html_(self) -> str:
+        """The table as HTML, for Jupyter."""
+        from convcost.render.html import report_table
+
+        return report_table(self, self.dtype)
 
     @property
     def lower_bound(self) -> bool:
@@ -300,14 +330,19 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
 
 def _not_a_model(model: object) -> ConvcostError:
     """What to call instead, for the framework models people pass first."""
-    module = type(model).__module__.split(".")[0]
-    if module == "torch":
+    from convcost.summary import is_keras_model, is_torch_module
+
+    if is_keras_model(model):
         return SpecError(
-            "analyze takes a convcost Model: for a torch module call convcost.from_torch(module, input_size)"
+            "analyze takes a convcost Model: for a Keras model call convcost.summary(model)"
+            " or convcost.from_keras(model)"
         )
-    if module == "keras":
-        return SpecError("analyze takes a convcost Model: for a Keras model call convcost.from_keras(model)")
-    return SpecError(f"analyze takes a convcost Model, got {type(model).__name__}")
+    if is_torch_module(model):
+        return SpecError(
+            "analyze takes a convcost Model: for a torch module call convcost.summary(module, input_size)"
+            " or convcost.from_torch(module, input_size)"
+        )
+    return SpecError(f"analyze takes a convcost Model (convcost.summary takes any model), got {type(model).__name__}")
 
 
 def _by_kind(rows: Sequence[Row]) -> dict[str, Totals]:

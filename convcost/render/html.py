@@ -20,7 +20,17 @@ from convcost.labels import PAPER_KIND_NAMES
 from convcost.render.escape import html_text as escape  # names: HTML-escaped and printable
 from convcost.render.roofline import KIND_COLORS, device_line, human_time
 from convcost.render.svg import roofline_svg
-from convcost.render.text import exact, headline, human_bytes, paper_shape, percent
+from convcost.render.text import (
+    MULT_ADDS,
+    exact,
+    headline,
+    human,
+    human_bytes,
+    memory_line,
+    paper_shape,
+    percent,
+    work_totals,
+)
 from convcost.report import Report, Row
 from convcost.roofline import LayerBound, Roofline
 from convcost.traffic import annotate
@@ -471,3 +481,42 @@ class _Page:
 def to_html(report: Report, result: Roofline) -> str:
     """The page for ``report`` (any convention) with ``result``'s bytes, intensity and times."""
     return _Page(report, result).page()
+
+
+def report_table(report: Report, dtype: str = "float32") -> str:
+    """The layer table and totals as one HTML fragment: what a notebook shows for a ``Report``
+    (``convcost.summary``), the same cells ``convcost table`` prints."""
+    header = ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", "Mult-Adds", "Share"]
+    numeric = {0, 5, 6, 7, 8, 9}
+    num = ' class="num"'
+    head = "".join(f"<th{num if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(header))
+    body = []
+    for i, row in enumerate(report.rows, start=1):
+        cells = [
+            str(i),
+            row.path,
+            row.kind,
+            row.type_stride,
+            row.filter_shape,
+            paper_shape(row.input),
+            paper_shape(row.output),
+            human(row.params),
+            human(row.macs),
+            percent(report.macs_share(row.macs)),
+        ]
+        dim = "" if row.params or row.macs else ' style="color:#888"'
+        tds = "".join(f"<td{num if j in numeric else ''}>{escape(c)}</td>" for j, c in enumerate(cells))
+        body.append(f"<tr{dim}>{tds}</tr>")
+    t = report.totals
+    totals = [
+        f"Total params: {exact(t.params)} (trainable {exact(t.trainable)}, non-trainable {exact(t.non_trainable)})",
+        *work_totals(report, MULT_ADDS),
+        f"Memory: {memory_line(report, dtype)}",
+        *(f"Note: {note}" for note in report.notes),
+    ]
+    return (
+        f"<div><p><b>{escape(headline(report))}</b></p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        + "".join(f"<p>{escape(line)}</p>" for line in totals)
+        + "</div>"
+    )
