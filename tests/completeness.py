@@ -409,7 +409,7 @@ def _check(kind: type[Layer], interpreter: str, model: Model) -> None:
 
         if len(model.inputs) > 1:
             return  # the torch reader takes one input
-        back = from_torch(to_torch(model), model.input)
+        back = from_torch(to_torch(model).eval(), model.input, batch=model.batch)
         _same_counts(back, model, tuple(CONVENTIONS))
     else:
         raise ValueError(interpreter)
