@@ -263,26 +263,7 @@ EXAMPLES.update(
 )
 
 #: (kind, interpreter) pairs waiting for a reader being written elsewhere, with the reason
-PENDING: dict[tuple[type[Layer], str], str] = {
-    (kind, "read:torch"): "the capture reader (issue 13) maps it"
-    for kind in (
-        Multiply,
-        Subtract,
-        Divide,
-        Maximum,
-        Minimum,
-        Average,
-        ScalarOp,
-        Rescaling,
-        Normalization,
-        LayerScale,
-        PReLU,
-        Identity,
-        DropPath,
-        # today's torch reader knows nn.Dropout, not the nn.Dropout2d / 1d of spatial=True
-        Dropout,
-    )
-}
+PENDING: dict[tuple[type[Layer], str], str] = {}
 
 # family B: the torch reader of today refuses ceil_mode, and reads count_include_pad from the padding alone
 PENDING.update(

@@ -81,7 +81,7 @@ from convcost.layers.transposed import torch_transposed
 from convcost.model import Model
 
 if TYPE_CHECKING:
-    from convcost.interop.capture import Op, PyCall, TensorRef
+    from convcost.interop.capture import ModuleCall, Op, PyCall, TensorRef
 
 #: spec activation -> torch.nn class name (``linear`` is the identity)
 _ACTIVATION_MODULES = {
@@ -710,6 +710,7 @@ _ACTIVATION_OPS = {
     "aten.leaky_relu": "leaky_relu",
     "aten.elu": "elu",
     "aten.selu": "selu",
+    "aten.mish": "mish",
 }
 
 
@@ -729,10 +730,10 @@ def _read_activation(op: Op, r: Reading) -> None:
 
 @maps(*_overloads("aten.gelu"))
 def _read_gelu(op: Op, r: Reading) -> None:
-    if op["approximate"] != "none":
-        r.refuse(op, f"GELU with approximate={op['approximate']!r} (convcost's gelu is the exact one)")
+    if op["approximate"] not in ("none", "tanh"):
+        r.refuse(op, f"GELU with approximate={op['approximate']!r}")
         return
-    _activation_node(op, r, "gelu")
+    _activation_node(op, r, "gelu" if op["approximate"] == "none" else "gelu_tanh")
 
 
 @maps(*_overloads("aten.softplus"))
@@ -746,12 +747,18 @@ def _read_softplus(op: Op, r: Reading) -> None:
 @maps(*_overloads("aten.hardtanh"), "aten.clamp.default", "aten.clamp_.default")
 def _read_clamp(op: Op, r: Reading) -> None:
     low, high = (op["min_val"], op["max_val"]) if "min_val" in op.arguments else (op["min"], op["max"])
+    data = r.data(op.inputs[0])
     if (low, high) == (0, 6):
         _activation_node(op, r, "relu6")
     elif low == 0 and high is None:
         _activation_node(op, r, "relu")
+    elif (
+        data is not None and (low is None) != (high is None) and isinstance(low if high is None else high, (int, float))
+    ):
+        # a clamp on one side only: the maximum (or minimum) of the tensor and a number
+        _scalar_node(op, r, data, "maximum" if high is None else "minimum", float(low if high is None else high))
     else:
-        r.refuse(op, f"a clamp to [{low}, {high}] (convcost knows relu and relu6)")
+        r.refuse(op, f"a clamp to [{low}, {high}] (convcost knows relu, relu6 and one-sided clamps)")
 
 
 @maps("aten._softmax.default")
@@ -831,23 +838,154 @@ def _read_adaptive_avg_pool(op: Op, r: Reading) -> None:
         r.node(op, GlobalAvgPool2D(keepdims=True), [data])
 
 
-@maps("aten.add.Tensor", "aten.add_.Tensor")
-def _read_add(op: Op, r: Reading) -> None:
+#: ATen element-wise binary op -> (merge kind of two tensors, ScalarOp's op with a constant after the
+#: tensor, ScalarOp's op with the constant first)
+_BINARY: dict[str, tuple[type[Layer], str, str]] = {
+    "aten.add": (Add, "add", "add"),
+    "aten.sub": (Subtract, "subtract", "rsubtract"),
+    "aten.mul": (Multiply, "multiply", "multiply"),
+    "aten.div": (Divide, "divide", "rdivide"),
+    "aten.maximum": (Maximum, "maximum", "maximum"),
+    "aten.minimum": (Minimum, "minimum", "minimum"),
+}
+
+
+@maps(
+    *(f"{name}{inplace}.{overload}" for name in _BINARY for inplace in ("", "_") for overload in ("Tensor", "Scalar")),
+    "aten.maximum.default",
+    "aten.minimum.default",
+    "aten.rsub.Scalar",
+    "aten.rsub.Tensor",
+)
+def _read_binary(op: Op, r: Reading) -> None:
+    """``a op b``: two tensors of the network (a merge, broadcasting), a tensor and a number
+    (ScalarOp), a tensor and a parameter (LayerScale), a tensor and a constant vector (Rescaling)."""
+    from convcost.interop.capture import TensorRef
+
+    name = op.name.rstrip("_")
+    swapped = name == "aten.rsub"  # rsub(x, c) is c - x
+    merge, after, before = _BINARY["aten.sub" if swapped else name]
     a, b = op["self"], op["other"]
-    if not isinstance(b, type(a)):
-        r.refuse(op, f"adds the number {b!r} (convcost has no ScalarOp kind yet)")
+    alpha = op.arguments.get("alpha", 1)
+    if swapped:
+        a, b = b, a
+    left = r.data(a) if isinstance(a, TensorRef) else None
+    right = r.data(b) if isinstance(b, TensorRef) else None
+    if left is not None and right is not None:
+        if alpha != 1:
+            r.refuse(op, f"adds or subtracts alpha={alpha} times a tensor")
+        elif len(a.shape) != len(b.shape) or left.axes != right.axes:
+            r.refuse(op, f"combines tensors of shapes {list(a.shape)} and {list(b.shape)} (of different ranks or axes)")
+        else:
+            r.node(op, merge(), [Data(left.tensor), Data(right.tensor)], axes=left.axes)
         return
-    left, right = r.data(a), r.data(b)
-    if left is None or right is None:
-        r.refuse(op, "adds a weight or a constant (convcost has no kind for a learned bias yet)")
+    data, other, first = (left, b, False) if left is not None else (right, a, True)
+    tensor = b if left is not None else a
+    if data is None:
+        r.refuse(op, "neither operand is a tensor of the network")
         return
-    if a.shape != b.shape or op["alpha"] != 1:
-        r.refuse(op, f"a broadcast add of {list(a.shape)} and {list(b.shape)} (convcost adds equal shapes)")
+    if alpha != 1 and (swapped or not isinstance(other, (int, float))):
+        r.refuse(op, f"alpha={alpha} times a tensor")
         return
-    if left.axes != right.axes:
-        r.refuse(op, "adds tensors whose axes are in different orders")
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        _scalar_node(op, r, data, before if first else after, float(other) * alpha)
         return
-    r.node(op, Add(), [Data(left.tensor), Data(right.tensor)], axes=left.axes)
+    weights = r.weights(other) if isinstance(other, TensorRef) else None
+    if weights is None or not isinstance(other, TensorRef):
+        r.refuse(op, "an operand that is neither a tensor of the network nor a weight")
+        return
+    values = r.constant(weights)
+    if values is not None and len(values) == 1 and math.prod(other.shape) == 1 and alpha == 1:
+        _scalar_node(op, r, data, before if first else after, values[0])
+        return
+    axis = _broadcast_axis(other.shape, tensor.shape, data)
+    if axis is None:
+        r.refuse(op, f"a {list(other.shape)} weight against a {list(tensor.shape)} tensor (not along one axis)")
+        return
+    if weights.exact is not None and weights.exact[0] == "parameter" and merge is Multiply:
+        scalar = math.prod(other.shape) == 1
+        r.node(op, LayerScale(axis=0 if scalar else axis, scalar=scalar), [Data(data.tensor)], axes=data.axes)
+        return
+    if values is not None and axis == 0 and (name, first) in _RESCALING and alpha == 1:
+        _rescaling_node(op, r, data, _RESCALING[(name, first)](values))
+        return
+    what = "a learned weight" if weights.parameters else "a constant tensor"
+    r.refuse(op, f"{name.removeprefix('aten.')} by {what} of shape {list(other.shape)} (no kind holds it)")
+
+
+#: an element-wise op with a constant vector along the channels, as Rescaling's (scale, offset)
+_RESCALING: dict[tuple[str, bool], Callable[[tuple[float, ...]], tuple[tuple[float, ...], tuple[float, ...]]]] = {
+    ("aten.mul", False): lambda v: (v, (0.0,)),
+    ("aten.mul", True): lambda v: (v, (0.0,)),
+    ("aten.add", False): lambda v: ((1.0,), v),
+    ("aten.add", True): lambda v: ((1.0,), v),
+    ("aten.sub", False): lambda v: ((1.0,), tuple(-x for x in v)),
+    ("aten.div", False): lambda v: (tuple(1 / x if x else math.inf for x in v), (0.0,)),
+}
+
+
+def _broadcast_axis(weight: tuple[int, ...], tensor: tuple[int, ...], data: Data) -> int | None:
+    """The graph axis a weight runs along when it broadcasts against a tensor (aligned from the right,
+    as torch aligns them): the one torch axis where its size is not 1, or 0 when it is one number."""
+    if len(weight) > len(tensor):
+        return None
+    aligned = (1,) * (len(tensor) - len(weight)) + tuple(weight)
+    sized = [i for i, d in enumerate(aligned) if d != 1]
+    if not sized:
+        return 0
+    if len(sized) != 1 or sized[0] == 0 or aligned[sized[0]] != tensor[sized[0]]:
+        return None
+    axes = data.axes or tuple(range(len(tensor) - 1))
+    return axes[sized[0] - 1]
+
+
+def _scalar_node(op: Op, r: Reading, data: Data, kind: str, value: float) -> None:
+    if not math.isfinite(value) or (kind == "divide" and value == 0):
+        r.refuse(op, f"{kind} by {value}")
+        return
+    r.node(op, ScalarOp(kind, value), [Data(data.tensor)], axes=data.axes)
+
+
+def _rescaling_node(op: Op, r: Reading, data: Data, scale_offset: tuple[tuple[float, ...], tuple[float, ...]]) -> None:
+    scale, offset = (v[0] if len(v) == 1 else v for v in scale_offset)
+    r.node(op, Rescaling(scale, offset), [Data(data.tensor)], axes=data.axes)
+
+
+@maps("aten.pow.Tensor_Scalar")
+def _read_power(op: Op, r: Reading) -> None:
+    data = r.data(op["self"])
+    exponent = op["exponent"]
+    if data is None or not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
+        r.refuse(op, "a power of a tensor that is not of the network, or by a tensor")
+        return
+    _scalar_node(op, r, data, "power", float(exponent))
+
+
+@maps("aten.reciprocal.default")
+def _read_reciprocal(op: Op, r: Reading) -> None:
+    data = r.data(op["self"])
+    if data is None:
+        r.refuse(op, "the reciprocal of a tensor that is not of the network")
+        return
+    _scalar_node(op, r, data, "rdivide", 1.0)
+
+
+@maps(*_overloads("aten._prelu_kernel"))
+def _read_prelu(op: Op, r: Reading) -> None:
+    x, weight = op["self"], op["weight"]
+    data = r.plain(op, x)
+    if data is None:
+        return
+    if r.weights(weight) is None:
+        r.refuse(op, "PReLU slopes that are computed from the network's input")
+        return
+    count = math.prod(weight.shape)
+    shape = r.shape(data)
+    shared = "single" if count == 1 else "channel" if count == shape[0] else "element"
+    if shared == "element" and count != math.prod(shape):
+        r.refuse(op, f"PReLU with {count} slopes for a {list(shape)} tensor")
+        return
+    r.node(op, PReLU(shared), [data])
 
 
 @maps("aten.cat.default")
@@ -987,8 +1125,52 @@ def _pad_node(op: Op, r: Reading) -> None:
 
 
 def _dropout_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
+    """nn.Dropout (and the spatial Dropout1d / 2d): the identity in eval, a row of its own."""
     p = float(module.p)
-    return Dropout(p) if 0 <= p < 1 else None
+    spatial = type(module).__name__ in ("Dropout1d", "Dropout2d")
+    return Dropout(p, spatial=spatial) if 0 <= p < 1 else None
+
+
+def _identity_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
+    return Identity()
+
+
+def _drop_path_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
+    """Stochastic depth (timm's and Hugging Face's DropPath, convcost's): the identity in eval."""
+    rate = getattr(module, "drop_prob", getattr(module, "rate", None))
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        return None
+    return DropPath(float(rate))
+
+
+def _normalization_call(call: ModuleCall, module: Any, r: Reading) -> bool:
+    """convcost's own Normalization module (what to_torch builds): its axis, statistics and direction."""
+    data = r.data(call.inputs[0]) if call.inputs else None
+    if data is None or not data.plain or len(call.outputs) != 1:
+        return False
+    given = "count" not in dict(module.named_buffers(recurse=False))
+
+    def values(name: str) -> Any:
+        found = tuple(float(v) for v in getattr(module, name).detach().flatten().tolist())
+        return found[0] if len(set(found)) == 1 else found
+
+    layer = Normalization(
+        axis=module.axis,
+        mean=values("mean") if given else None,
+        variance=values("variance") if given else None,
+        invert=bool(module.invert),
+    )
+    ops = r.claim_call(call)
+    return r.node(ops[0], layer, [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _element_prelu_call(call: ModuleCall, module: Any, r: Reading) -> bool:
+    """convcost's ElementPReLU (one slope per value, which nn.PReLU cannot hold)."""
+    data = r.data(call.inputs[0]) if call.inputs else None
+    if data is None or not data.plain or len(call.outputs) != 1:
+        return False
+    ops = r.claim_call(call)
+    return r.node(ops[0], PReLU("element"), [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
 
 
 def _linear_call(call: PyCall, r: Reading) -> bool:
@@ -1024,9 +1206,64 @@ def _instance_norm(call: PyCall, r: Reading) -> bool:
 
 
 def _fold_adds(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
-    """``a + b + c``: one add of three tensors."""
+    """``a + b + c``: one add of three tensors; ``(a + b) / 2``: their average."""
     if isinstance(producer.layer, Add) and isinstance(consumer.layer, Add) and producer.shape == consumer.shape:
         return Merge(Add())
+    if isinstance(producer.layer, Add) and isinstance(consumer.layer, ScalarOp):
+        count = len(producer.inputs)
+        if consumer.layer.op == "divide" and consumer.layer.value == count and producer.shape == consumer.shape:
+            return Merge(Average(), main="producer")
+    return None
+
+
+def _affine(layer: Layer | None) -> tuple[Any, Any] | None:
+    """A layer that is ``x * scale + offset`` (per channel or one number), as its (scale, offset)."""
+    if isinstance(layer, Rescaling):
+        return layer.scale, layer.offset
+    if isinstance(layer, ScalarOp) and layer.op in ("multiply", "add", "subtract", "divide"):
+        v = layer.value
+        if layer.op == "divide":
+            return 1 / v, 0.0  # a ScalarOp never divides by zero
+        return {"multiply": (v, 0.0), "add": (1.0, v), "subtract": (1.0, -v)}[layer.op]
+    return None
+
+
+def _fold_rescaling(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``x * a + b`` (TF-style preprocessing, what to_torch builds for Rescaling): one Rescaling.
+    Two steps of which at least one is a Rescaling, or a multiply then an add."""
+    first, then = _affine(producer.layer), _affine(consumer.layer)
+    if first is None or then is None:
+        return None
+    p, c = producer.layer, consumer.layer
+    pair = isinstance(p, ScalarOp) and isinstance(c, ScalarOp)
+    if pair and (p.op not in ("multiply", "divide") or c.op not in ("add", "subtract")):  # type: ignore[union-attr]
+        return None
+
+    def each(v: Any) -> tuple[float, ...]:
+        return v if isinstance(v, tuple) else (v,)
+
+    def combine(f: Callable[[float, float], float], a: Any, b: Any) -> Any:
+        x, y = each(a), each(b)
+        if len(x) != len(y) and 1 not in (len(x), len(y)):
+            return None
+        n = max(len(x), len(y))
+        out = tuple(f(x[i % len(x)], y[i % len(y)]) for i in range(n))
+        return out[0] if n == 1 else out
+
+    (s1, o1), (s2, o2) = first, then
+    scale = combine(lambda a, b: a * b, s1, s2)
+    shifted = combine(lambda a, b: a * b, o1, s2)
+    offset = combine(lambda a, b: a + b, shifted, o2) if shifted is not None else None
+    if scale is None or offset is None:
+        return None
+    return Merge(Rescaling(scale, offset), main="producer")
+
+
+def _fold_reciprocal(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``c / x`` dispatches as ``reciprocal(x) * c``: one ScalarOp."""
+    p, c = producer.layer, consumer.layer
+    if isinstance(p, ScalarOp) and p.op == "rdivide" and isinstance(c, ScalarOp) and c.op == "multiply":
+        return Merge(ScalarOp("rdivide", p.value * c.value), main="producer")
     return None
 
 
@@ -1059,10 +1296,32 @@ def _fold_separable(producer: Pending, consumer: Pending, r: Reading) -> Merge |
     return Merge(separable)
 
 
-RULES.modules["torch.nn.modules.dropout.Dropout"] = _dropout_module
+RULES.modules.update(
+    {
+        **dict.fromkeys(
+            (
+                "torch.nn.modules.dropout.Dropout",
+                "torch.nn.modules.dropout.Dropout1d",
+                "torch.nn.modules.dropout.Dropout2d",
+            ),
+            _dropout_module,
+        ),
+        "torch.nn.modules.linear.Identity": _identity_module,
+        "convcost.interop.torch_modules.DropPath": _drop_path_module,
+        "timm.layers.drop.DropPath": _drop_path_module,
+        "transformers.models.convnext.modeling_convnext.ConvNextDropPath": _drop_path_module,
+        "transformers.models.efficientnet.modeling_efficientnet.EfficientNetDropPath": _drop_path_module,
+    }
+)
+RULES.module_calls.update(
+    {
+        "convcost.interop.torch_modules.Normalization": _normalization_call,
+        "convcost.interop.torch_modules.ElementPReLU": _element_prelu_call,
+    }
+)
 RULES.calls["F.instance_norm"] = _instance_norm
 RULES.calls["F.linear"] = _linear_call
-RULES.folds += [_fold_adds, _fold_global_pool, _fold_separable]
+RULES.folds += [_fold_adds, _fold_global_pool, _fold_separable, _fold_rescaling, _fold_reciprocal]
 RULES.pad = _pad_node
 RULES.flatten = _rows_flattened
 RULES.unknown = lambda op, output, params: Unknown(op=op, output=output, params=params)

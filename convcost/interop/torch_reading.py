@@ -65,10 +65,15 @@ class Data:
 
 @dataclass(frozen=True)
 class Weights:
-    """A tensor computed from parameters, buffers and constants only (``parameters``: which ones)."""
+    """A tensor computed from parameters, buffers and constants only (``parameters``: which ones).
+
+    ``exact`` names the one parameter or buffer it holds the values of (reshaped at most):
+    ``("parameter", i)`` or ``("buffer", i)``, indices into the capture's lists.
+    """
 
     parameters: frozenset[int] = frozenset()
     scalar: float | None = None  #: the number a 0-dim constant holds, when the capture knows it
+    exact: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ OpRule = Callable[["Op", "Reading"], None]
 ModuleRule = Callable[[Any, tuple[Shape, ...]], "Layer | None"]
 #: a wrapped function whose ops are read as one (``F.instance_norm``): True when the rule took them
 CallRule = Callable[["PyCall", "Reading"], bool]
+#: a module whose call is read as one node from its attributes (convcost's own modules): True when taken
+CallOfModule = Callable[["ModuleCall", Any, "Reading"], bool]
 Fold = Callable[[Pending, Pending, "Reading"], "Merge | None"]
 UnknownLayer = Callable[[str, Shape, tuple[tuple[str, Shape, bool], ...]], Layer]
 
@@ -146,6 +153,7 @@ class Rules:
     ops: dict[str, OpRule] = field(default_factory=dict)
     modules: dict[str, ModuleRule] = field(default_factory=dict)
     calls: dict[str, CallRule] = field(default_factory=dict)
+    module_calls: dict[str, CallOfModule] = field(default_factory=dict)
     folds: list[Fold] = field(default_factory=list)
     unknown: UnknownLayer | None = None
     #: makes the node of a pad that no convolution or pooling folds (``Padded`` read as data)
@@ -157,6 +165,26 @@ class Rules:
 #: the module of convcost's own torch modules: a call of one of them is one node of the graph it was built from
 _OWN_MODULES = "convcost.interop.torch_modules."
 _GRAPH_MODULE = "convcost.interop.torch_modules.GraphModule"
+
+#: ops that keep a tensor's values as they are (a weight reshaped, copied, cast: still that weight)
+_KEEPS_VALUES = frozenset(
+    f"aten.{name}"
+    for name in (
+        "view",
+        "_unsafe_view",
+        "reshape",
+        "expand",
+        "unsqueeze",
+        "squeeze",
+        "clone",
+        "detach",
+        "alias",
+        "_to_copy",
+        "contiguous",
+        "lift_fresh",
+        "lift_fresh_copy",
+    )
+)
 
 #: ATen names -> the short names nodes get (``<module path>/<name>``)
 _SHORT_NAMES = {
@@ -187,6 +215,7 @@ class Reading:
         self.input_shapes: dict[str, Shape] = {}
         self.unsupported: list[Unsupported] = []
         self.parameter_of = {p.value: i for i, p in enumerate(capture.parameters) if p.value is not None}
+        self.buffer_of = {b.value: i for i, b in enumerate(capture.buffers) if b.value is not None}
         self.scopes = self._scopes()
         self.claimed: set[int] = set()  # ops a call rule took
         self.current: Op | None = None
@@ -206,7 +235,10 @@ class Reading:
             return self._aliased(tensor)
         if value.origin == "parameter":
             index = self.parameter_of.get(tensor.value)
-            ref: Ref = Weights(frozenset() if index is None else frozenset({index}))
+            exact = ("parameter", index) if index is not None else None
+            ref: Ref = Weights(frozenset() if index is None else frozenset({index}), exact=exact)
+        elif value.origin == "buffer" and tensor.value in self.buffer_of:
+            ref = Weights(exact=("buffer", self.buffer_of[tensor.value]))
         elif value.origin in ("buffer", "attribute", "constant", "op"):
             ref = Weights(scalar=value.scalar)
         else:
@@ -243,6 +275,18 @@ class Reading:
             return None
         ref = self.ref(tensor)
         return ref if isinstance(ref, Weights) else None
+
+    def constant(self, weights: Weights) -> tuple[float, ...] | None:
+        """The values of a constant operand: a known number, or the buffer it is (flattened)."""
+        if weights.scalar is not None:
+            return (weights.scalar,)
+        if weights.exact is None or weights.exact[0] != "buffer":
+            return None
+        info = self.capture.buffers[weights.exact[1]]
+        tensor = self.capture.root.get_buffer(info.names[0])
+        if not tensor.is_floating_point() or tensor.device.type == "meta":
+            return None
+        return tuple(float(v) for v in tensor.detach().flatten().tolist())
 
     def shape(self, data: Data) -> Shape:
         """The graph shape (per sample) of a graph tensor."""
@@ -354,9 +398,18 @@ class Reading:
             self.input_shapes[name] = shape
             self.refs[tensor.value] = Data(name)
         identity_calls = self._identity_calls()
+        whole_calls: dict[int, list[ModuleCall]] = {}
+        for call in self.capture.calls:
+            if call.cls in self.rules.module_calls and call.first_op < call.end_op and call.registered:
+                whole_calls.setdefault(call.first_op, []).append(call)
         for op in self.capture.ops:
             for call in identity_calls.pop(op.index, ()):
                 self._module_node(call)
+            for call in whole_calls.get(op.index, ()):
+                if op.index not in self.claimed and self.rules.module_calls[call.cls](
+                    call, self.capture.module(call), self
+                ):
+                    self.claimed.update(range(call.first_op, call.end_op))
             if op.index in self.claimed:
                 continue
             self.current = op
@@ -373,9 +426,11 @@ class Reading:
         if not any(isinstance(r, (Data, Rows, Padded)) for r in refs):
             # computed from weights and constants only (t(W), a reshaped gamma, torch.zeros): no node
             parameters = frozenset().union(*(r.parameters for r in refs if isinstance(r, Weights)))
-            scalar = refs[0].scalar if len(refs) == 1 and isinstance(refs[0], Weights) else None
+            one = refs[0] if len(refs) == 1 and isinstance(refs[0], Weights) else None
+            kept = one is not None and op.name in _KEEPS_VALUES
             for out in op.outputs:
-                self.set(out, Weights(parameters, scalar if len(out.shape) == 0 else None))
+                scalar = one.scalar if one is not None and kept and math.prod(out.shape) == 1 else None
+                self.set(out, Weights(parameters, scalar, one.exact if one is not None and kept else None))
             return
         rule = self.rules.ops.get(op.target)
         if rule is None:
@@ -400,6 +455,10 @@ class Reading:
 
     def claim(self, call: PyCall) -> list[Op]:
         """The ops a wrapped call ran (for a call rule)."""
+        return list(self.capture.ops[call.first_op : call.end_op])
+
+    def claim_call(self, call: ModuleCall) -> list[Op]:
+        """The ops a module call ran, nested calls included (for a module-call rule)."""
         return list(self.capture.ops[call.first_op : call.end_op])
 
     def _identity_calls(self) -> dict[int, list[ModuleCall]]:
