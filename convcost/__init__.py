@@ -4,6 +4,9 @@ The analytic path (spec, shapes, closed-form costs, report) uses only Python int
 convcost imports no NumPy and no deep-learning framework.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from convcost.conventions import CONVENTIONS
 from convcost.cost import Cost
 from convcost.errors import (
@@ -56,6 +59,28 @@ from convcost.zoo import ZOO, build, mobilenet_v1, mobilenet_v1_conv, mobilenet_
 
 __version__ = "0.1.0"
 
+
+def from_torch(
+    module: Any,
+    input_size: Sequence[int],
+    *,
+    batch: int | None = None,
+    name: str | None = None,
+    strict: bool = True,
+) -> Model:
+    """Read a torch module by running its forward once on shape-only tensors (torch is imported here).
+
+    ``input_size`` follows torchinfo: ``(N, C, H, W)``, or ``(C, H, W)`` with ``batch``. Nodes are
+    named by module path and keep their module's class, so every tool convention counts them as
+    that tool counts the module. The module is read in eval mode; its mode, parameters and buffers
+    are as they were afterwards. Unsupported operations are refused all at once; ``strict=False``
+    costs them at zero as ``Unknown`` nodes (reports then mark their totals as lower bounds).
+    See ``convcost.interop.torch.from_torch``.
+    """
+    from convcost.interop.torch import from_torch as read
+
+    return read(module, input_size, batch=batch, name=name, strict=strict)
+
 __all__ = [
     "CONVENTIONS",
     "ZOO",
@@ -107,6 +132,7 @@ __all__ = [
     "ZeroPadding2D",
     "analyze",
     "build",
+    "from_torch",
     "mobilenet_v1",
     "mobilenet_v1_conv",
     "mobilenet_v1_shallow",

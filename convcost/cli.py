@@ -46,21 +46,79 @@ def write_output(text: str, path: str | None) -> None:
     write_atomically(path, write, f"--output {path}")
 
 
-def load_model(model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int) -> Model:
-    """A zoo model built with the given arguments, or a network read from a file."""
-    from convcost.loading import load
+def load_model(
+    model: str,
+    alpha: float | None,
+    resolution: int | None,
+    classes: int | None,
+    batch: int | None,
+    input_size: tuple[int, ...] | None = None,
+    allow_unknown: bool = False,
+) -> Model:
+    """A zoo model built with the given arguments, a network read from a file, or a torch module
+    (``package.module:factory``) read at ``input_size``."""
+    from convcost.loading import is_factory, load
 
-    return load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes)
+    if is_factory(model) and not _given("batch"):
+        batch = None  # the batch is the first number of --input-size (torchinfo's input_size)
+    return load(
+        model,
+        batch=batch,
+        alpha=alpha,
+        resolution=resolution,
+        classes=classes,
+        input_size=input_size,
+        allow_unknown=allow_unknown,
+    )
+
+
+def _given(parameter: str) -> bool:
+    """Whether the user wrote the option on the command line (not its default)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source(parameter) == click.core.ParameterSource.COMMANDLINE
+
+
+def _input_size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        size = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        size = ()
+    if not size or min(size) < 1:
+        raise click.BadParameter(f"expected positive integers separated by commas (1,3,224,224), got {value!r}")
+    return size
+
+
+input_size_option = click.option(
+    "--input-size",
+    callback=_input_size,
+    help="For MODEL as package.module:factory (a torch module): N,C,H,W as torchinfo's input_size "
+    "(C,H,W with --batch).",
+)
+allow_unknown_option = click.option(
+    "--allow-unknown",
+    is_flag=True,
+    help="Cost operations convcost cannot map at zero (listed, totals marked as lower bounds) instead of refusing.",
+)
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """MODEL (zoo name or spec file) and --alpha/--resolution/--classes/--batch, passed on as ``spec``."""
+    """MODEL (zoo name, spec file or package.module:factory) and --alpha/--resolution/--classes/--batch
+    (and --input-size/--allow-unknown for a torch module), passed on as ``spec``."""
 
     @functools.wraps(command)
     def with_model(
-        model: str, alpha: float | None, resolution: int | None, classes: int | None, batch: int, **rest: Any
+        model: str,
+        alpha: float | None,
+        resolution: int | None,
+        classes: int | None,
+        batch: int,
+        input_size: tuple[int, ...] | None,
+        allow_unknown: bool,
+        **rest: Any,
     ) -> Any:
-        return command(spec=load_model(model, alpha, resolution, classes, batch), **rest)
+        return command(spec=load_model(model, alpha, resolution, classes, batch, input_size, allow_unknown), **rest)
 
     for option in reversed(
         (
@@ -71,6 +129,8 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward pass."
             ),
+            input_size_option,
+            allow_unknown_option,
         )
     ):
         with_model = option(with_model)
@@ -306,6 +366,8 @@ def _variant(model: str, alpha: float | None, resolution: int | None, classes: i
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @flops_option
 @output_option
+@input_size_option
+@allow_unknown_option
 def compare(
     model_a: str,
     model_b: str,
@@ -319,6 +381,8 @@ def compare(
     fmt: str,
     flops: bool,
     output: str | None,
+    input_size: tuple[int, ...] | None,
+    allow_unknown: bool,
 ) -> None:
     """Two models or variants side by side, by stage and in total, with the ratio B/A.
 
@@ -326,10 +390,16 @@ def compare(
     `convcost compare mobilenet_v1 mobilenet_v1_shallow --a-alpha 0.75` (Table 5).
     """
     from convcost import compare as side_by_side
+    from convcost.loading import is_factory
     from convcost.render.text import Work
 
-    a = analyze(load_model(model_a, a_alpha, a_resolution, a_classes, 1), convention)
-    b = analyze(load_model(model_b, b_alpha, b_resolution, b_classes, 1), convention)
+    def side(model: str, alpha: float | None, resolution: int | None, classes: int | None) -> Model:
+        # --input-size is for the side that is a torch module (both, when both are)
+        size = input_size if is_factory(model) else None
+        return load_model(model, alpha, resolution, classes, None if size else 1, size, allow_unknown)
+
+    a = analyze(side(model_a, a_alpha, a_resolution, a_classes), convention)
+    b = analyze(side(model_b, b_alpha, b_resolution, b_classes), convention)
     comparison = side_by_side.Comparison(
         a, b, _variant(model_a, a_alpha, a_resolution, a_classes), _variant(model_b, b_alpha, b_resolution, b_classes)
     )
@@ -351,7 +421,7 @@ def crosscheck(spec: Model, against: str) -> int:
     from convcost import crosscheck as checks
     from convcost.errors import MissingDependencyError
 
-    tools = checks.TOOLS if against == "all" else (against,)
+    tools = checks.tools_for(spec) if against == "all" else (against,)
     results: list[checks.Check] = []
     missing: list[str] = []
     for tool in tools:

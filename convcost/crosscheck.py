@@ -19,6 +19,14 @@ from convcost.spec import Model
 #: the tools ``crosscheck --against`` knows, in the order ``all`` runs them
 TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops")
 
+def tools_for(model: Model) -> tuple[str, ...]:
+    """The tools ``--against all`` runs: the torch tools only, for a model read from a torch module
+    (they run on that module; there is no Keras model to count)."""
+    from convcost.interop.torch import read_from
+
+    return TOOLS[1:] if read_from(model) is not None else TOOLS
+
+
 #: pip package of each tool (for the message when it is missing)
 _PACKAGES = {
     "keras": "keras",
@@ -114,6 +122,11 @@ def measure_module(module: Any, input_size: tuple[int, ...], tool: str) -> dict[
     flags = [(m, m.training) for m in module.modules()]
     try:
         return _run_torch_tool(tool, module, input_size)
+    except (MissingDependencyError, UnknownConventionError):
+        raise
+    except Exception as e:  # the tool itself fails on this module (fvcore in training mode on 1x1 maps, ...)
+        detail = " ".join(str(e).split())
+        raise MissingDependencyError(f"{tool} failed on this module: {type(e).__name__}: {detail}") from None
     finally:
         for m, flag in flags:
             m.training = flag

@@ -840,7 +840,7 @@ class Reading:
             for index, info in enumerate(self.capture.parameters)
             if owners.get(index) == pending.id and index in pending.reads
         )
-        return self.rules.unknown(pending.op.target, pending.shape, weights)
+        return self.rules.unknown(pending.op.name, pending.shape, weights)
 
     # ------------------------------------------------------------------ sources
 
