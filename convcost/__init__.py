@@ -81,6 +81,7 @@ def from_torch(
 
     return read(module, input_size, batch=batch, name=name, strict=strict)
 
+
 __all__ = [
     "CONVENTIONS",
     "ZOO",

@@ -19,6 +19,7 @@ from convcost.spec import Model
 #: the tools ``crosscheck --against`` knows, in the order ``all`` runs them
 TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops")
 
+
 def tools_for(model: Model) -> tuple[str, ...]:
     """The tools ``--against all`` runs: the torch tools only, for a model read from a torch module
     (they run on that module; there is no Keras model to count)."""

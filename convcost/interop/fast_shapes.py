@@ -84,7 +84,8 @@ def _batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if kwargs:
         return None
     x, weight, bias, mean, var, training = args[:6]
-    if not (isinstance(x, torch.Tensor) and x.dtype in _FLOAT and x.dim() >= 2 and _dense(x)):
+    # half and bfloat16 keep their statistics in float32 (the kernel's accumulate type): leave those to it
+    if not (isinstance(x, torch.Tensor) and x.dtype in (torch.float32, torch.float64) and x.dim() >= 2 and _dense(x)):
         return None
     channels = x.shape[1]
     for t in (weight, bias, mean, var):
@@ -94,6 +95,8 @@ def _batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return None
     if not training and (mean is None or var is None):
         return None  # the kernel's own error message
+    if training and x.numel() <= channels:
+        return None  # batch statistics of one value per channel: the kernel divides by zero
     stats = torch.empty((channels,), dtype=x.dtype, device="meta")
     return (_like(x), stats, torch.empty((channels,), dtype=x.dtype, device="meta"))
 

@@ -880,7 +880,7 @@ def _read_binary(op: Op, r: Reading) -> None:
             r.node(op, merge(), [Data(left.tensor), Data(right.tensor)], axes=left.axes)
         return
     data, other, first = (left, b, False) if left is not None else (right, a, True)
-    tensor = b if left is not None else a
+    tensor = a if left is not None else b
     if data is None:
         r.refuse(op, "neither operand is a tensor of the network")
         return
@@ -1268,7 +1268,10 @@ def _fold_reciprocal(producer: Pending, consumer: Pending, r: Reading) -> Merge 
 
 
 def _fold_global_pool(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
-    """A mean over H and W kept as (C, 1, 1), then flattened: one GlobalAvgPool2D."""
+    """convcost's GlobalAvgPool2d module (what to_torch builds for GlobalAvgPool2D): the mean over H
+    and W kept as (C, 1, 1), then flattened, is the one node it was built from."""
+    if r.scope_class(consumer) != "convcost.interop.torch_modules.GlobalAvgPool2d":
+        return None
     if isinstance(producer.layer, GlobalAvgPool2D) and producer.layer.keepdims and isinstance(consumer.layer, Flatten):
         return Merge(GlobalAvgPool2D(), main="producer")
     return None

@@ -340,6 +340,13 @@ class Reading:
             return None
         pending = self._add(op, layer, ids, shape)
         pending.ops = sorted({*pending.ops, *absorb})
+        for index in absorb:  # the weights the folded ops read (F.linear's t(W), a pad's nothing)
+            for t in self.capture.ops[index].inputs:
+                ref = self.refs.get(t.value)
+                if ref is None and self.capture.values[t.value].origin == "parameter":
+                    ref = self.ref(t)
+                if isinstance(ref, Weights):
+                    pending.reads |= ref.parameters
         made = Data(pending.id, axes)
         self.set(out, Rows(made, rows) if rows is not None else made)
         return made
@@ -802,7 +809,7 @@ class Reading:
             if base and whole and per_scope[scope] == 1:
                 candidate = base
             else:
-                short = self._short(p.op)
+                short = self._short(p.op, p.layer)
                 candidate = f"{base}/{short}" if base else short
             name, n = candidate, 1
             while name in used:
@@ -811,7 +818,9 @@ class Reading:
             names[p.id] = name
         return names
 
-    def _short(self, op: Op) -> str:
+    def _short(self, op: Op, layer: Layer | None) -> str:
+        if layer is not None and op.name in ("aten.view", "aten._unsafe_view", "aten.reshape"):
+            return layer.default_prefix  # flatten, reshape: what the view is
         if op.pycall is not None:
             return self.capture.pycalls[op.pycall].function.rsplit(".", 1)[-1]
         name = op.name.removeprefix("aten.")
