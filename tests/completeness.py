@@ -265,31 +265,6 @@ EXAMPLES.update(
 #: (kind, interpreter) pairs waiting for a reader being written elsewhere, with the reason
 PENDING: dict[tuple[type[Layer], str], str] = {}
 
-# family B: the torch reader of today refuses ceil_mode, and reads count_include_pad from the padding alone
-PENDING.update(
-    {
-        (kind, "read:torch"): "the capture reader (issue 13) maps it"
-        for kind in (
-            MaxPool2D,
-            AvgPool2D,
-            LayerNorm,
-            GroupNorm,
-            InstanceNorm,
-            GlobalMaxPool2D,
-            AdaptiveAvgPool2D,
-            AdaptiveMaxPool2D,
-            MaxPool1D,
-            AvgPool1D,
-            GlobalAvgPool1D,
-            GlobalMaxPool1D,
-            Conv1D,
-            DepthwiseConv1D,
-            SeparableConv1D,
-        )
-    }
-)
-
-
 # Family C (issue 12)
 PENDING |= {
     (kind, "read:torch"): "the capture reader (issue 13) maps it"

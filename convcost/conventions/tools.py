@@ -332,7 +332,7 @@ def _thop_conv(m: CalledModule) -> tuple[int, int]:
     return math.prod(m.output) * (m.input[1] // m.attribute("groups", 1)) * kernel, 0
 
 
-def _thop_norm(m: CalledModule) -> tuple[int, int]:
+def _thop_normalization_hook(m: CalledModule) -> tuple[int, int]:
     """``count_normalization``: 2 per input element, 4 with an affine (or elementwise_affine) transform."""
     assert m.input is not None
     affine = m.attribute("affine", False) or m.attribute("elementwise_affine", False)
@@ -383,7 +383,7 @@ _THOP_MODULES: dict[str, Any] = {
             *_nn("normalization", "LayerNorm"),
             *_nn("instancenorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
         ),
-        _thop_norm,
+        _thop_normalization_hook,
     ),
     f"{_NN}activation.PReLU": _input_elements,  # count_prelu, thop runs in eval
     f"{_NN}activation.Softmax": _thop_softmax,
@@ -766,7 +766,7 @@ def _calflops_upsample_call(f: FunctionCall) -> tuple[int, int]:
     return _numel(x), 0
 
 
-def _calflops_norm(weight_at: int, *names: str) -> Any:
+def _calflops_norm_call(weight_at: int, *names: str) -> Any:
     def rule(f: FunctionCall) -> tuple[int, int]:
         a = f.bind(*names)
         return _numel(a.get("input")) * (5 if a.get(names[weight_at]) is not None else 4), 0
@@ -829,9 +829,9 @@ _CALFLOPS_FUNCTIONS: dict[str, Any] = {
         _first_numel,
     ),
     "F.batch_norm": _calflops_batch_norm,
-    "F.layer_norm": _calflops_norm(2, "input", "normalized_shape", "weight"),
-    "F.group_norm": _calflops_norm(2, "input", "num_groups", "weight"),
-    "F.instance_norm": _calflops_norm(3, "input", "running_mean", "running_var", "weight"),
+    "F.layer_norm": _calflops_norm_call(2, "input", "normalized_shape", "weight"),
+    "F.group_norm": _calflops_norm_call(2, "input", "num_groups", "weight"),
+    "F.instance_norm": _calflops_norm_call(3, "input", "running_mean", "running_var", "weight"),
     **dict.fromkeys(("F.upsample", "F.interpolate"), _calflops_upsample_call),
     "F.embedding": lambda f: (0, 0),
     **dict.fromkeys(("torch.matmul", "Tensor.matmul"), _calflops_matmul),

@@ -616,11 +616,14 @@ def _symmetric(padding: Any) -> ExplicitPadding:
 def _padded_input(op: Op, r: Reading, tensor: TensorRef, fill: float) -> tuple[Data | None, ExplicitPadding, int]:
     """The tensor an op reads and the padding to add to its own: an ``F.pad`` with ``fill`` in the same
     module call folds into the op (a conv's zeros, a max pool's -inf: timm's Conv2dSame, to_torch's
-    SamePadded), anything else is read as it is (an ``nn.ZeroPad2d`` of its own stays a node)."""
+    SamePadded), anything else is read as it is (an ``nn.ZeroPad2d`` of its own stays a node).
+    For a sequence the padding is ``((0, 0), (left, right))``."""
     ref = r.ref(tensor)
-    foldable = isinstance(ref, Padded) and ref.value == fill and len(ref.pad) == 4 and min(ref.pad) >= 0
+    axes = len(tensor.shape) - 2
+    foldable = isinstance(ref, Padded) and ref.value == fill and len(ref.pad) == 2 * axes and min(ref.pad) >= 0
     if isinstance(ref, Padded) and foldable and ref.data.plain and r.same_scope(ref.op, op):
-        left, right, top, bottom = ref.pad
+        left, right, *rest = ref.pad
+        top, bottom = rest if rest else (0, 0)
         return ref.data, ((top, bottom), (left, right)), ref.op
     return r.plain(op, tensor), ((0, 0), (0, 0)), -1
 
@@ -635,14 +638,27 @@ def _read_convolution(op: Op, r: Reading) -> None:
     if op["transposed"]:
         r.refuse(op, "a transposed convolution (convcost has no Conv2DTranspose kind yet)")
         return
-    if len(x.shape) != 4:
-        r.refuse(op, f"a {len(x.shape) - 2}-D convolution (convcost reads 2-D ones)")
+    if len(x.shape) not in (3, 4):
+        r.refuse(op, f"a {len(x.shape) - 2}-D convolution (convcost reads 1-D and 2-D ones)")
         return
     if r.weights(w) is None or (bias is not None and r.weights(bias) is None):
         r.refuse(op, "its weight is computed from the network's input")
         return
     data, extra, pad_op = _padded_input(op, r, x, 0.0)
     if data is None:
+        return
+    if len(x.shape) == 3:
+        p = _one(op["padding"], 0)
+        layer: Layer = Conv1D(
+            w.shape[0],
+            w.shape[2],
+            stride=_one(op["stride"], 1),
+            padding=(p + extra[1][0], p + extra[1][1]),
+            dilation=_one(op["dilation"], 1),
+            groups=op["groups"],
+            bias=bias is not None,
+        )
+        r.node(op, layer, [data], absorb=[pad_op] if pad_op >= 0 else [])
         return
     layer = Conv2D(
         w.shape[0],
@@ -697,6 +713,28 @@ def _read_batch_norm(op: Op, r: Reading) -> None:
         return
     scale, center = op["weight"] is not None, op["bias"] is not None
     r.node(op, BatchNorm(center=center, scale=scale), [data])
+
+
+@maps("aten.native_layer_norm.default")
+def _read_layer_norm(op: Op, r: Reading) -> None:
+    """LayerNorm over the last torch axis (ConvNeXt's channels-last nn.LayerNorm, a LayerNorm2d that
+    permutes first): the graph axis it is, whatever the permutation."""
+    x = op["input"]
+    data = r.data(x)
+    if data is None or len(op["normalized_shape"]) != 1:
+        r.refuse(op, f"a layer norm over {len(op['normalized_shape'])} axes (convcost's is over one)")
+        return
+    axes = data.axes or tuple(range(len(x.shape) - 1))
+    layer = LayerNorm(axis=axes[-1], center=op["bias"] is not None, scale=op["weight"] is not None)
+    r.node(op, layer, [Data(data.tensor)], axes=data.axes)
+
+
+@maps("aten.native_group_norm.default")
+def _read_group_norm(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["input"])
+    if data is not None:
+        layer = GroupNorm(op["group"], center=op["bias"] is not None, scale=op["weight"] is not None)
+        r.node(op, layer, [data])
 
 
 #: ATen activation -> convcost activation function (in-place forms too)
@@ -784,7 +822,8 @@ def _read_max_pool(op: Op, r: Reading) -> None:
     if data is None:
         return
     padding = _add_padding(_symmetric(op["padding"]), extra)
-    r.node(op, MaxPool2D(kernel, stride=stride, padding=padding), [data], absorb=[pad_op] if pad_op >= 0 else [])
+    layer = MaxPool2D(kernel, stride=stride, padding=padding, ceil_mode=bool(op["ceil_mode"]))
+    r.node(op, layer, [data], absorb=[pad_op] if pad_op >= 0 else [])
 
 
 @maps("aten.avg_pool2d.default")
@@ -804,38 +843,48 @@ def _read_avg_pool(op: Op, r: Reading) -> None:
         # a window larger than the map (HF EfficientNet pools with kernel = hidden size, ceil_mode)
         r.node(op, GlobalAvgPool2D(keepdims=True), [data])
         return
-    if padding != (0, 0) and not op["count_include_pad"]:
-        # the mean leaves the padding out: Keras' 'same', when torch's padding is the one 'same' picks
-        h, w = r.shape(data)[1:]
-        if explicit_padding("same", (h, w), kernel, stride, (1, 1)) == _symmetric(padding):
-            r.node(op, AvgPool2D(kernel, stride=stride, padding="same"), [data])
-        else:
-            r.refuse(op, "an average pool with count_include_pad=False (convcost has no such field yet)")
-        return
-    r.node(op, AvgPool2D(kernel, stride=stride, padding=_symmetric(padding)), [data])
+    include = bool(op["count_include_pad"]) if padding != (0, 0) else None
+    layer = AvgPool2D(
+        kernel, stride=stride, padding=_symmetric(padding), ceil_mode=bool(op["ceil_mode"]), count_include_pad=include
+    )
+    r.node(op, layer, [data])
 
 
 @maps("aten.mean.dim")
 def _read_mean(op: Op, r: Reading) -> None:
+    _global_pool(op, r, GlobalAvgPool2D, GlobalAvgPool1D, "mean")
+
+
+@maps("aten.amax.default")
+def _read_amax(op: Op, r: Reading) -> None:
+    _global_pool(op, r, GlobalMaxPool2D, GlobalMaxPool1D, "maximum")
+
+
+def _global_pool(op: Op, r: Reading, map_kind: Any, sequence_kind: Any, what: str) -> None:
+    """A mean (or maximum) over H and W of a map, or over the length of a sequence."""
     x = op["self"]
     rank = len(x.shape)
     dims = sorted(d % rank for d in (op["dim"] or ()))
-    if rank != 4 or dims != [2, 3] or op["dtype"] is not None:
-        r.refuse(op, f"a mean over dims {dims} of a rank-{rank} tensor (convcost's is over H and W)")
+    kind = map_kind if (rank, dims) == (4, [2, 3]) else sequence_kind if (rank, dims) == (3, [2]) else None
+    if kind is None or op.arguments.get("dtype") is not None:
+        r.refuse(op, f"a {what} over dims {dims} of a rank-{rank} tensor (convcost's is over H and W, or L)")
         return
     data = r.plain(op, x)
     if data is not None:
-        r.node(op, GlobalAvgPool2D(keepdims=bool(op["keepdim"])), [data])
+        r.node(op, kind(keepdims=bool(op["keepdim"])), [data])
 
 
-@maps("aten._adaptive_avg_pool2d.default")
-def _read_adaptive_avg_pool(op: Op, r: Reading) -> None:
-    if _pair(op["output_size"]) != (1, 1):
-        r.refuse(op, f"an adaptive average pool to {list(_pair(op['output_size']))} (convcost's is to 1x1)")
-        return
+@maps("aten._adaptive_avg_pool2d.default", "aten.adaptive_max_pool2d.default")
+def _read_adaptive_pool(op: Op, r: Reading) -> None:
     data = r.plain(op, op["self"])
-    if data is not None:
-        r.node(op, GlobalAvgPool2D(keepdims=True), [data])
+    if data is None:
+        return
+    output = _pair(op["output_size"])
+    average = op.target == "aten._adaptive_avg_pool2d.default"
+    if output == (1, 1):
+        r.node(op, (GlobalAvgPool2D if average else GlobalMaxPool2D)(keepdims=True), [data])
+    else:
+        r.node(op, (AdaptiveAvgPool2D if average else AdaptiveMaxPool2D)(output), [data])
 
 
 #: ATen element-wise binary op -> (merge kind of two tensors, ScalarOp's op with a constant after the
@@ -1200,9 +1249,83 @@ def _linear_call(call: PyCall, r: Reading) -> bool:
     return made is not None
 
 
-def _instance_norm(call: PyCall, r: Reading) -> bool:
-    r.refuse_call(call, "instance normalization (convcost has no InstanceNorm kind yet)")
-    return True
+def _read_instance_norm(call: PyCall, r: Reading) -> bool:
+    """``F.instance_norm`` (nn.InstanceNorm1d / 2d): a batch norm of the batch viewed as one sample,
+    whatever it dispatches to, is one InstanceNorm."""
+    from convcost.interop.capture import TensorRef
+
+    x, mean, _, weight = (call.argument(i, k) for i, k in enumerate(("input", "running_mean", "running_var", "weight")))
+    data = r.data(x) if isinstance(x, TensorRef) else None
+    if data is None or not data.plain or len(call.outputs) != 1:
+        return False
+    ops = r.claim(call)
+    layer = InstanceNorm(affine=weight is not None, track_running_stats=mean is not None)
+    return r.node(ops[-1], layer, [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _pool1d_call(call: PyCall, r: Reading) -> bool:
+    """``F.max_pool1d`` / ``F.avg_pool1d`` (nn.MaxPool1d / AvgPool1d), which torch runs as a 2-D pool
+    of the sequence unsqueezed: one MaxPool1D or AvgPool1D."""
+    from convcost.interop.capture import TensorRef
+
+    average = call.function == "F.avg_pool1d"
+    names = ("input", "kernel_size", "stride", "padding") + (
+        ("ceil_mode", "count_include_pad") if average else ("dilation", "ceil_mode")
+    )
+    a = {name: call.argument(i, name) for i, name in enumerate(names)}
+    x = a["input"]
+    if not isinstance(x, TensorRef) or call.first_op >= call.end_op:
+        return False
+    ops = r.claim(call)
+    extra: Pair = (0, 0)
+    ref = r.ref(x)
+    if not average and isinstance(ref, Padded) and ref.value == float("-inf") and len(ref.pad) == 2:
+        # convcost's SamePadded for a Keras 'same' max pool: -inf padding, then the pool
+        if min(ref.pad) >= 0 and ref.data.plain and r.same_scope(ref.op, ops[0]):
+            data: Data | None = ref.data
+            extra = (ref.pad[0], ref.pad[1])
+        else:
+            data = r.data(x)
+    else:
+        data = r.data(x)
+    if data is None or not data.plain or len(call.outputs) != 1 or (not average and _one(a["dilation"], 1) != 1):
+        return False
+    pool = _one(a["kernel_size"], 1)
+    stride = _one(a["stride"], pool) or pool
+    pad = _one(a["padding"], 0)
+    padding = (pad + extra[0], pad + extra[1])
+    ceil = bool(a["ceil_mode"])
+    if average:
+        include = a.get("count_include_pad")
+        layer: Layer = AvgPool1D(
+            pool, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=bool(include) if pad else None
+        )
+    else:
+        layer = MaxPool1D(pool, stride=stride, padding=padding, ceil_mode=ceil)
+    main = next((o for o in ops if "pool" in o.name), ops[-1])
+    return r.node(main, layer, [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _global_pool1d_call(call: PyCall, r: Reading) -> bool:
+    """``F.adaptive_avg_pool1d(x, 1)`` / ``F.adaptive_max_pool1d(x, 1)``: a global pool of the sequence."""
+    from convcost.interop.capture import TensorRef
+
+    x, size = call.argument(0, "input"), call.argument(1, "output_size")
+    data = r.data(x) if isinstance(x, TensorRef) else None
+    if data is None or not data.plain or _one(size, 0) != 1 or not call.outputs:
+        return False
+    kind = GlobalAvgPool1D if call.function == "F.adaptive_avg_pool1d" else GlobalMaxPool1D
+    ops = r.claim(call)
+    main = next((o for o in ops if "pool" in o.name or o.name in ("aten.mean", "aten.amax")), ops[-1])
+    result = call.outputs[0]
+    return r.node(main, kind(keepdims=True), [data], absorb=[o.index for o in ops], result=result) is not None
+
+
+def _one(value: Any, default: int) -> int:
+    """An int argument given as ``k`` or ``(k,)`` (None: the default)."""
+    if value is None or value == ():
+        return default
+    return int(value[0]) if isinstance(value, tuple) else int(value)
 
 
 def _fold_adds(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
@@ -1270,11 +1393,20 @@ def _fold_reciprocal(producer: Pending, consumer: Pending, r: Reading) -> Merge 
 def _fold_global_pool(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
     """convcost's GlobalAvgPool2d module (what to_torch builds for GlobalAvgPool2D): the mean over H
     and W kept as (C, 1, 1), then flattened, is the one node it was built from."""
-    if r.scope_class(consumer) != "convcost.interop.torch_modules.GlobalAvgPool2d":
-        return None
-    if isinstance(producer.layer, GlobalAvgPool2D) and producer.layer.keepdims and isinstance(consumer.layer, Flatten):
-        return Merge(GlobalAvgPool2D(), main="producer")
+    pool = _GLOBAL_POOLS.get(r.scope_class(consumer))
+    kept = pool is not None and isinstance(producer.layer, pool) and getattr(producer.layer, "keepdims", False)
+    if kept and pool is not None and isinstance(consumer.layer, Flatten):
+        return Merge(pool(), main="producer")
     return None
+
+
+#: convcost's own modules of a global pool without keepdims (to_torch's), and the kind they read as
+_GLOBAL_POOLS: dict[str, Any] = {
+    "convcost.interop.torch_modules.GlobalAvgPool2d": GlobalAvgPool2D,
+    "convcost.interop.torch_modules.GlobalMaxPool2d": GlobalMaxPool2D,
+    "convcost.interop.torch_modules.GlobalAvgPool1d": GlobalAvgPool1D,
+    "convcost.interop.torch_modules.GlobalMaxPool1d": GlobalMaxPool1D,
+}
 
 
 def _fold_separable(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
@@ -1288,6 +1420,28 @@ def _fold_separable(producer: Pending, consumer: Pending, r: Reading) -> Merge |
     if dw.groups != channels or pw.groups != 1 or pw.stride != (1, 1) or pw.padding != ((0, 0), (0, 0)):
         return None
     separable = SeparableConv2D(
+        pw.filters,
+        dw.kernel,
+        stride=dw.stride,
+        padding=dw.padding,
+        depth_multiplier=dw.filters // channels,
+        dilation=dw.dilation,
+        bias=pw.bias,
+    )
+    return Merge(separable)
+
+
+def _fold_separable1d(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """convcost's SeparableConv1d module (what to_torch builds): depthwise, then pointwise."""
+    dw, pw = producer.layer, consumer.layer
+    if r.scope_class(consumer) != "convcost.interop.torch_modules.SeparableConv1d":
+        return None
+    if not isinstance(dw, Conv1D) or not isinstance(pw, Conv1D) or dw.bias or pw.kernel != 1:
+        return None
+    channels = r.shape_of(producer.inputs[0])[0]
+    if dw.groups != channels or pw.groups != 1 or pw.stride != 1 or pw.padding != (0, 0):
+        return None
+    separable = SeparableConv1D(
         pw.filters,
         dw.kernel,
         stride=dw.stride,
@@ -1322,9 +1476,17 @@ RULES.module_calls.update(
         "convcost.interop.torch_modules.ElementPReLU": _element_prelu_call,
     }
 )
-RULES.calls["F.instance_norm"] = _instance_norm
+RULES.calls["F.instance_norm"] = _read_instance_norm
+RULES.calls.update(
+    {
+        "F.max_pool1d": _pool1d_call,
+        "F.avg_pool1d": _pool1d_call,
+        "F.adaptive_avg_pool1d": _global_pool1d_call,
+        "F.adaptive_max_pool1d": _global_pool1d_call,
+    }
+)
 RULES.calls["F.linear"] = _linear_call
-RULES.folds += [_fold_adds, _fold_global_pool, _fold_separable, _fold_rescaling, _fold_reciprocal]
+RULES.folds += [_fold_adds, _fold_global_pool, _fold_separable, _fold_separable1d, _fold_rescaling, _fold_reciprocal]
 RULES.pad = _pad_node
 RULES.flatten = _rows_flattened
 RULES.unknown = lambda op, output, params: Unknown(op=op, output=output, params=params)
