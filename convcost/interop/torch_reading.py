@@ -222,6 +222,8 @@ class Reading:
         # values something reads (an op, or the caller): an unknown op's other outputs make no node
         self.read_values = {t.value for o in capture.ops for t in o.inputs} | {t.value for _, t in capture.outputs}
         self._primary: dict[int, str] | None = None
+        self._modules: dict[str, Any] | None = None
+        self._subtree: dict[int, int] = {}
 
     # ------------------------------------------------------------------ what rules use
 
@@ -691,17 +693,20 @@ class Reading:
         first: dict[int, int] = {}
         for call in self.capture.calls:
             if call.registered:
-                first.setdefault(id(self.capture.module(call)), call.index)
+                first.setdefault(id(self._module_at(call.path)), call.index)
         return first
+
+    def _module_at(self, path: str) -> Any:
+        """The registered module at ``path`` (None if there is none), from one walk of the tree."""
+        if self._modules is None:
+            self._modules = dict(self.capture.root.named_modules(remove_duplicate=False))
+        return self._modules.get(path)
 
     def _called_above(self, path: str, first: dict[int, int]) -> int:
         """The first call of the module at ``path``, or of its nearest ancestor that was called."""
-        root = self.capture.root
         while True:
-            try:
-                index = first.get(id(root.get_submodule(path) if path else root))
-            except AttributeError:
-                index = None
+            module = self._module_at(path)
+            index = first.get(id(module)) if module is not None else None
             if index is not None or not path:
                 return index if index is not None else 0
             path = path.rsplit(".", 1)[0] if "." in path else ""
@@ -905,12 +910,11 @@ class Reading:
         return bool(training) or bool(call is not None and call.training)
 
     def _called(self, call: ModuleCall, absorbed: dict[int, tuple[Parameter, ...]]) -> CalledModule:
-        module = self.capture.module(call)
+        module = self._module_at(call.path)
         ancestors = []
         parts = call.path.split(".") if call.path else []
         for i in range(len(parts)):
-            above = self.capture.root.get_submodule(".".join(parts[:i])) if i else self.capture.root
-            ancestors.append(_qualname(type(above)))
+            ancestors.append(_qualname(type(self._module_at(".".join(parts[:i])))))
         own = tuple(
             Parameter(name, p.numel(), p.requires_grad)
             for name, p in module.named_parameters(recurse=False)
@@ -929,8 +933,15 @@ class Reading:
             attributes=_attributes(module),
             parameters=own,
             absorbed=absorbed.get(call.index, ()) if call.call_number == 0 else (),
-            subtree=sum(p.numel() for p in module.parameters()),
+            subtree=self._parameters_below(module),
         )
+
+    def _parameters_below(self, module: Any) -> int:
+        """``sum(p.numel() for p in module.parameters())``, once per module."""
+        found = self._subtree.get(id(module))
+        if found is None:
+            found = self._subtree[id(module)] = sum(p.numel() for p in module.parameters())
+        return found
 
     def _absorbed(self) -> dict[int, tuple[Parameter, ...]]:
         """Parameters of registered modules never called, by the first call of their nearest called ancestor."""
