@@ -272,3 +272,14 @@ def test_cli_allow_unknown() -> None:
 def test_cli_factory_mistakes_are_one_line(argv: list[str], needle: str) -> None:
     code, out, err = run(argv)
     assert code == 2 and out == "" and needle in err and err.count("\n") == 1
+
+
+def test_torch_doc_examples_run() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "torch.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/torch.md", "exec"), {})
