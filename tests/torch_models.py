@@ -22,7 +22,7 @@ from torch import nn
 NEVER = "slice assignment"
 
 
-def NEVER_CALLED() -> str:  # noqa: N802 (a factory named as the CLI is given it)
+def NEVER_CALLED() -> str:
     """A factory that returns no module (docs/errors.md)."""
     return "not a module"
 
