@@ -265,23 +265,6 @@ EXAMPLES.update(
 #: (kind, interpreter) pairs waiting for a reader being written elsewhere, with the reason
 PENDING: dict[tuple[type[Layer], str], str] = {}
 
-# Family C (issue 12)
-PENDING |= {
-    (kind, "read:torch"): "the capture reader (issue 13) maps it"
-    for kind in (
-        ChannelShuffle,
-        Conv1DTranspose,
-        Conv2DTranspose,
-        Cropping1D,
-        Cropping2D,
-        Pad2D,
-        Permute,
-        Resize,
-        Slice,
-        UpSampling2D,
-        ZeroPadding1D,
-    )
-}
 
 #: the interpreters, in the order ``gaps`` checks them
 INTERPRETERS = (

@@ -31,8 +31,9 @@ from convcost.layer import Layer, Site
 Rule = Callable[[Layer, Site], Cost]
 #: ``rule(layer, site, batch) -> Cost`` for the whole batch (parameters once)
 BatchRule = Callable[[Layer, Site, int], Cost]
-#: prices a node from the framework object it was read from (``site.source``); None: not one it knows
-SourceRule = Callable[[Layer, Site], Cost | None]
+#: ``rule(layer, site, batch)`` prices a node from the framework object it was read from
+#: (``site.source``), for the whole batch (parameters once); None: not a source it knows
+SourceRule = Callable[[Layer, Site, int], Cost | None]
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ class Convention:
     #: one sample's (thop truncates one float64 product over the whole batch); ``rules`` still
     #: holds the kind's one-sample rule
     batch_rules: Mapping[type[Layer], BatchRule] = field(default_factory=dict, repr=False)
-    #: how the tool prices a node read from a framework module, one sample (its parameters shared
-    #: or not, as the tool counts them); None: every node by its kind
+    #: how the tool prices a node read from a framework module, the whole batch (its parameters
+    #: shared or not, as the tool counts them); None: every node by its kind
     source_rule: SourceRule | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,9 +80,9 @@ class Convention:
         """``batch_cost``, and whether it was read off the node's source: such a cost already counts
         the parameters of a layer called again the way the tool does (``analyze`` leaves it so)."""
         if self.source_rule is not None and site.source is not None:
-            found = self.source_rule(layer, site)
+            found = self.source_rule(layer, site, batch)
             if found is not None:
-                return replace(found, macs=found.macs * batch, flops=found.flops * batch), True
+                return found, True
         batch_rule = self.batch_rules.get(type(layer))
         if batch_rule is not None:
             return batch_rule(layer, site, batch), False

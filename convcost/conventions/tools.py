@@ -17,9 +17,11 @@ tool prices user models, by module where the tool counts modules (torchinfo: mod
 parameters, by class name; thop and ptflops: module types they register, exact type only), by the
 functions the tool patches as they were called (ptflops, calflops), by the op and how it was called
 (fvcore: string padding prices a convolution at 0, a BatchNorm in training mode costs 4-5 per
-element). Shapes there are per sample, so a count that is not linear in the batch (calflops' left-
-aligned broadcast of unequal ranks, thop's float rounding of uneven adaptive pools) is reproduced
-at batch 1.
+element). Shapes there are per sample: the module rules are linear in the batch and are multiplied
+by it (thop's float rounding of uneven adaptive pools is reproduced at batch 1); the patched
+functions are priced as called at the real batch, so counts that are not linear in it (ptflops'
+and calflops' ``F.interpolate(size=...)``, calflops' left-aligned broadcast of unequal ranks) are
+the tool's.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 from convcost.conventions import Convention, Rule, register
 from convcost.cost import Cost
-from convcost.errors import MissingRuleError, UnsupportedLayerError
+from convcost.errors import MissingRuleError
 from convcost.geometry import explicit_padding
 from convcost.interop.torch_source import CalledModule, FunctionCall, TensorArg, TorchDetails, torch_details
 from convcost.layer import Layer, Site, elements
@@ -142,6 +144,11 @@ def _broadcast(a: Any, b: Any) -> int:
     return math.prod(dims)
 
 
+def _whole_batch(cost: Cost, batch: int) -> Cost:
+    """A one-sample count of a tool whose formula is linear in the batch, for ``batch`` samples."""
+    return Cost(cost.trainable, cost.non_trainable, cost.macs * batch, cost.flops * batch)
+
+
 def _module_rule(rules: dict[str, Any], module: CalledModule, tool: str) -> tuple[int, int]:
     """``(multiply-adds, element-wise)`` of one module call under a tool's hook for its exact type."""
     rule = rules[module.cls]
@@ -178,7 +185,7 @@ def _torchinfo_params_once(layer: Layer, site: Site) -> Cost:
     return _lumped(params, params - bias, bias)
 
 
-def _torchinfo_read(layer: Layer, site: Site) -> Cost | None:
+def _torchinfo_read(layer: Layer, site: Site, batch: int) -> Cost | None:
     """torchinfo on a user model: each module call it hooks costs by its own parameters named
     ``weight`` and ``bias`` (and names containing them), times the output positions when the class
     name contains "Conv", times the batch otherwise; only leaf modules' costs are added. Its
@@ -207,7 +214,8 @@ def _torchinfo_read(layer: Layer, site: Site) -> Cost | None:
                 multiply_adds += p.numel * times
             else:
                 elementwise += p.numel * times
-    return Cost(trainable, frozen, multiply_adds + elementwise, 2 * multiply_adds + elementwise)
+    work = batch * (multiply_adds + elementwise)
+    return Cost(trainable, frozen, work, work + batch * multiply_adds)
 
 
 TORCHINFO = register(
@@ -246,15 +254,17 @@ def _per_input_element(layer: Layer, site: Site) -> Cost:
 _CONV_FUNCTIONS = ("F.conv1d", "F.conv2d", "F.conv3d")
 
 
-def _fvcore_read(layer: Layer, site: Site) -> Cost | None:
+def _fvcore_read(layer: Layer, site: Site, batch: int) -> Cost | None:
     """fvcore on a user model: the op's rule, as the JIT trace sees how it was called. A convolution
     given string padding traces as ``aten::_convolution_mode``, which fvcore does not price; a mean
     over H and W is ``aten::mean`` (0), only ``F.adaptive_avg_pool2d`` is priced; fvcore traces the
     model in its own mode, so a BatchNorm in training mode costs 4 per element (5 with gamma and
     beta). Parameters: every parameter tensor once, trained or not."""
     d = torch_details(site)
-    if d is None:
-        return None
+    return None if d is None else _whole_batch(_fvcore_sample(layer, site, d), batch)
+
+
+def _fvcore_sample(layer: Layer, site: Site, d: TorchDetails) -> Cost:
     if isinstance(layer, BatchNorm) and d.training:
         return _counted(d, 0, elements(site.input) * (5 if torch_params(layer, site) else 4))
     if isinstance(layer, GlobalAvgPool2D) and not any(d.calls("F.adaptive_avg_pool2d")):
@@ -412,7 +422,7 @@ _THOP_MODULES: dict[str, Any] = {
 _THOP_STOPS = frozenset(_THOP_MODULES) - {f"{_NN}container.Sequential"}
 
 
-def _thop_read(layer: Layer, site: Site) -> Cost | None:
+def _thop_read(layer: Layer, site: Site, batch: int) -> Cost | None:
     """thop on a user model: only modules of a type it registers (exact type: a subclass is
     unknown) cost anything, by their hooks; their parameters are ``module.parameters()``, counted
     once per module that ran, except the root's. Parameters elsewhere are lost, as thop loses them."""
@@ -427,7 +437,8 @@ def _thop_read(layer: Layer, site: Site) -> Cost | None:
         multiply_adds, elementwise = multiply_adds + ma, elementwise + ew
         if m.first_call and not m.is_root:
             params += m.subtree
-    return Cost(trainable=params, macs=multiply_adds + elementwise, flops=2 * multiply_adds + elementwise)
+    work = batch * (multiply_adds + elementwise)
+    return Cost(trainable=params, macs=work, flops=work + batch * multiply_adds)
 
 
 THOP = register(
@@ -623,7 +634,7 @@ def _ptflops_function(f: FunctionCall) -> tuple[int, int]:
     return 0, 0
 
 
-def _ptflops_read(layer: Layer, site: Site) -> Cost | None:
+def _ptflops_read(layer: Layer, site: Site, batch: int) -> Cost | None:
     """ptflops on a user model: modules of the types it hooks (exact type) that no hooked module
     holds, by their hooks, plus every call of the functions and tensor methods it patches (so a
     hooked module that calls a patched function counts twice). One sample; parameters: every
@@ -635,9 +646,9 @@ def _ptflops_read(layer: Layer, site: Site) -> Cost | None:
     for m in d.modules:
         if m.cls in _PTFLOPS_MODULES and not any(a in _PTFLOPS_MODULES for a in m.ancestors):
             ma, ew = _module_rule(_PTFLOPS_MODULES, m, "ptflops")
-            multiply_adds, elementwise = multiply_adds + ma, elementwise + ew
+            multiply_adds, elementwise = multiply_adds + batch * ma, elementwise + batch * ew
     for f in d.functions:
-        ma, ew = _ptflops_function(f)
+        ma, ew = _ptflops_function(f.at(batch))
         multiply_adds, elementwise = multiply_adds + ma, elementwise + ew
     return _counted(d, multiply_adds, elementwise, frozen_too=False)
 
@@ -753,16 +764,13 @@ def _calflops_conv_transpose_call(f: FunctionCall) -> tuple[int, int]:
 
 def _calflops_upsample_call(f: FunctionCall) -> tuple[int, int]:
     """``_upsample_flops_compute``: ``prod(size)`` when given (no batch, no channels), else the input's
-    elements (the scale multiply is a discarded expression); a tuple scale raises TypeError."""
+    elements (the scale multiply is a discarded expression). calflops raises TypeError on a tuple
+    scale unless the batch is the tuple's length; this is its count then, as the UpSampling2D rule
+    gives it."""
     size = dict(f.keywords).get("size", f.arguments[1] if len(f.arguments) > 1 else None)
     if size is not None:
         return (math.prod(size) if isinstance(size, tuple) else int(size)), 0
-    scale = dict(f.keywords).get("scale_factor", f.arguments[2] if len(f.arguments) > 2 else None)
     x = f.arguments[0] if f.arguments else dict(f.keywords).get("input")
-    if isinstance(scale, tuple) and len(scale) != 1:
-        raise UnsupportedLayerError(
-            "calflops raises TypeError on F.interpolate with a tuple scale_factor (unless the batch is its length)"
-        )
     return _numel(x), 0
 
 
@@ -844,7 +852,7 @@ _CALFLOPS_FUNCTIONS: dict[str, Any] = {
 }
 
 
-def _calflops_read(layer: Layer, site: Site) -> Cost | None:
+def _calflops_read(layer: Layer, site: Site, batch: int) -> Cost | None:
     """calflops on a user model: every call of the functions and tensor methods it patches, as it
     was made (module types do not matter; operators and functions bound before the run cost 0);
     MACs only from linear, conv and matrix products. Parameters: every trained tensor once."""
@@ -855,7 +863,7 @@ def _calflops_read(layer: Layer, site: Site) -> Cost | None:
     for f in d.functions:
         rule = _CALFLOPS_FUNCTIONS.get(f.function)
         if rule is not None:
-            call_flops, call_macs = rule(f)
+            call_flops, call_macs = rule(f.at(batch))
             flops, macs = flops + call_flops, macs + call_macs
     return Cost(trainable=d.trainable(), macs=macs, flops=flops)
 

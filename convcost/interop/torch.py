@@ -636,7 +636,7 @@ def _add_padding(a: ExplicitPadding, b: ExplicitPadding) -> ExplicitPadding:
 def _read_convolution(op: Op, r: Reading) -> None:
     x, w, bias = op["input"], op["weight"], op["bias"]
     if op["transposed"]:
-        r.refuse(op, "a transposed convolution (convcost has no Conv2DTranspose kind yet)")
+        _read_transposed(op, r)
         return
     if len(x.shape) not in (3, 4):
         r.refuse(op, f"a {len(x.shape) - 2}-D convolution (convcost reads 1-D and 2-D ones)")
@@ -923,8 +923,12 @@ def _read_binary(op: Op, r: Reading) -> None:
     if left is not None and right is not None:
         if alpha != 1:
             r.refuse(op, f"adds or subtracts alpha={alpha} times a tensor")
-        elif len(a.shape) != len(b.shape) or left.axes != right.axes:
-            r.refuse(op, f"combines tensors of shapes {list(a.shape)} and {list(b.shape)} (of different ranks or axes)")
+        elif len(a.shape) != len(b.shape):
+            r.refuse(op, f"combines tensors of shapes {list(a.shape)} and {list(b.shape)} (of different ranks)")
+        elif left.axes != right.axes:  # both in torch's order, then
+            ordered = r.plain(op, a), r.plain(op, b)
+            if ordered[0] is not None and ordered[1] is not None:
+                r.node(op, merge(), [ordered[0], ordered[1]])
         else:
             r.node(op, merge(), [Data(left.tensor), Data(right.tensor)], axes=left.axes)
         return
@@ -1083,8 +1087,11 @@ def _flatten_or_reshape(op: Op, r: Reading, data: Data) -> None:
         r.refuse(op, f"reshapes {list(shape)} to {list(out.shape)}, across the batch axis")
         return
     if not data.plain and not _order_kept(data, shape[1:]):
-        r.refuse(op, "reshapes a permuted tensor (convcost has no Permute kind yet)")
-        return
+        permuted = r.permuted(data)
+        if permuted is None:
+            r.refuse(op, "reshapes a permuted tensor")
+            return
+        data = permuted
     data = Data(data.tensor)
     if out.shape == shape:
         r.same(op, data)
@@ -1092,6 +1099,192 @@ def _flatten_or_reshape(op: Op, r: Reading, data: Data) -> None:
         r.node(op, Flatten(), [data])
     else:
         r.node(op, Reshape(tuple(out.shape[1:])), [data])
+
+
+def _read_transposed(op: Op, r: Reading) -> None:
+    """``nn.ConvTranspose1d / 2d``: weight ``(C_in, C_out / groups, k...)``; torch's padding removes
+    that many rows at each end, ``output_padding`` adds rows at the end, as the kinds' explicit
+    padding does."""
+    x, w, bias = op["input"], op["weight"], op["bias"]
+    data = r.plain(op, x)
+    if data is None:
+        return
+    if r.weights(w) is None or (bias is not None and r.weights(bias) is None):
+        r.refuse(op, "its weight is computed from the network's input")
+        return
+    filters = w.shape[1] * op["groups"]
+    if len(x.shape) == 3:
+        p = _one(op["padding"], 0)
+        layer: Layer = Conv1DTranspose(
+            filters,
+            w.shape[2],
+            stride=_one(op["stride"], 1),
+            padding=(p, p),
+            output_padding=_one(op["output_padding"], 0),
+            dilation=_one(op["dilation"], 1),
+            groups=op["groups"],
+            bias=bias is not None,
+        )
+    elif len(x.shape) == 4:
+        layer = Conv2DTranspose(
+            filters,
+            _pair(w.shape[2:]),
+            stride=_pair(op["stride"]),
+            padding=_symmetric(op["padding"]),
+            output_padding=_pair(op["output_padding"]),
+            dilation=_pair(op["dilation"]),
+            groups=op["groups"],
+            bias=bias is not None,
+        )
+    else:
+        r.refuse(op, f"a {len(x.shape) - 2}-D transposed convolution (convcost reads 1-D and 2-D ones)")
+        return
+    r.node(op, layer, [data])
+
+
+#: the upsampling ops and their interpolation
+_UPSAMPLING = {
+    "aten.upsample_nearest2d": "nearest",
+    "aten._upsample_nearest_exact2d": "nearest_exact",
+    "aten.upsample_bilinear2d": "bilinear",
+}
+
+
+@maps(*(f"{name}.{overload}" for name in _UPSAMPLING for overload in ("default", "vec")))
+def _read_upsampling(op: Op, r: Reading) -> None:
+    """``F.interpolate`` / ``nn.Upsample``: an integer scale factor is an UpSampling2D, a size a Resize."""
+    x, out = op.inputs[0], op.outputs[0]
+    data = r.plain(op, x)
+    if data is None:
+        return
+    interpolation = _UPSAMPLING[op.name]
+    align = bool(op.arguments.get("align_corners") or False)
+    scales = [op.arguments.get(k) for k in ("scales_h", "scales_w")]
+    if op.arguments.get("scale_factors"):
+        scales = list(op["scale_factors"])
+    h, w = x.shape[2:]
+    H, W = out.shape[2:]
+    factors = [int(s) for s in scales if s is not None and float(s).is_integer()]
+    if len(factors) == 2 and (h * factors[0], w * factors[1]) == (H, W) and interpolation != "nearest_exact":
+        size = (factors[0], factors[1])
+        r.node(op, UpSampling2D(size, interpolation=interpolation, align_corners=align), [data])
+    else:
+        r.node(op, Resize((H, W), interpolation=interpolation, align_corners=align), [data])
+
+
+@maps("aten.reflection_pad2d.default", "aten.replication_pad2d.default")
+def _read_mode_pad(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["self"])
+    if data is None:
+        return
+    left, right, top, bottom = op["padding"]
+    mode = "reflect" if op.name == "aten.reflection_pad2d" else "replicate"
+    r.node(op, Pad2D(((top, bottom), (left, right)), mode=mode), [data])
+
+
+@maps("aten.slice.Tensor")
+def _read_slice(op: Op, r: Reading) -> None:
+    """``x[:, a:b:c]`` on one per-sample axis: a Slice (a whole axis: no node)."""
+    x = op["self"]
+    data = r.data(x)
+    dim = op["dim"] % len(x.shape)
+    if data is None or dim == 0:
+        r.refuse(op, "a slice of the batch axis, or of a tensor not of the network")
+        return
+    size = x.shape[dim]
+    start, end, step = op["start"] or 0, op["end"], op["step"]
+    if (start in (0, -size) or start <= -size) and (end is None or end >= size) and step == 1:
+        r.same(op, data)
+        return
+    axes = data.axes or tuple(range(len(x.shape) - 1))
+    stop = None if end is None or end >= size else end
+    r.node(op, Slice(axes[dim - 1], start, stop, step), [Data(data.tensor)], axes=data.axes)
+
+
+@maps("aten.split.Tensor", "aten.split_with_sizes.default", "aten.unbind.int")
+def _read_split(op: Op, r: Reading) -> None:
+    """``torch.split`` / ``chunk`` / ``unbind``: one Slice per part something reads (unbind drops the axis)."""
+    x = op["self"]
+    data = r.plain(op, x)
+    dim = op["dim"] % len(x.shape)
+    if data is None:
+        return
+    if dim == 0:
+        r.refuse(op, "a split of the batch axis")
+        return
+    start = 0
+    for k, part in enumerate(op.outputs):
+        length = 1 if op.name == "aten.unbind" else part.shape[dim]
+        if part.value in r.read_values:
+            stop = start + length if start + length < x.shape[dim] else None
+            if op.name == "aten.unbind":
+                sliced = r.chain(op, Slice(dim - 1, start, stop), [data])
+                if sliced is not None:
+                    r.node(op, Reshape(tuple(part.shape[1:])), [sliced], output=k)
+            elif length == x.shape[dim]:
+                r.same(op, data, output=k)
+            else:
+                r.node(op, Slice(dim - 1, start, stop), [data], output=k)
+        start += length
+
+
+@maps("aten.select.int")
+def _read_select(op: Op, r: Reading) -> None:
+    """``x[:, i]``: a Slice of one position, then the axis dropped (a Reshape)."""
+    x, out = op["self"], op.outputs[0]
+    data = r.plain(op, x)
+    dim = op["dim"] % len(x.shape)
+    if data is None:
+        return
+    if dim == 0 or len(out.shape) < 2:
+        r.refuse(op, "a select on the batch axis, or down to one value per sample")
+        return
+    index = op["index"] % x.shape[dim]
+    sliced = r.chain(op, Slice(dim - 1, index, index + 1 if index + 1 < x.shape[dim] else None), [data])
+    if sliced is not None:
+        r.node(op, Reshape(tuple(out.shape[1:])), [sliced])
+
+
+@maps("aten.channel_shuffle.default", "aten.native_channel_shuffle.default")
+def _read_channel_shuffle(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["self"])
+    if data is not None:
+        r.node(op, ChannelShuffle(op["groups"]), [data])
+
+
+def _fold_shuffle(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """ShuffleNet's channel shuffle written out: ``view(N, g, C/g, H, W)``, ``transpose(1, 2)``,
+    ``view(N, C, H, W)``: one ChannelShuffle of g groups."""
+    swap, back = producer.layer, consumer.layer
+    if not isinstance(swap, Permute) or not isinstance(back, Reshape) or swap.dims[:2] != (1, 0):
+        return None
+    split = r.sole_producer(producer.inputs[0], consumer.scope)
+    if split is None or not isinstance(split.layer, Reshape) or swap.dims[2:] != tuple(range(2, len(swap.dims))):
+        return None
+    source = r.shape_of(split.inputs[0])
+    groups, per_group = split.layer.target[:2]
+    if back.target != source or split.layer.target[2:] != source[1:] or groups * per_group != source[0]:
+        return None
+    return Merge(ChannelShuffle(groups), main="producer", earlier=(split,))
+
+
+def _fold_crop(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``x[:, :, a:-b, c:-d]``: slices of H then W, step 1, in one module call: one Cropping2D."""
+    rows, cols = producer.layer, consumer.layer
+    if not isinstance(rows, Slice) or not isinstance(cols, Slice) or (rows.axis, cols.axis) != (1, 2):
+        return None
+    shape = r.shape_of(producer.inputs[0])
+    if len(shape) != 3 or rows.step != 1 or cols.step != 1:
+        return None
+    (top, bottom), (left, right) = (_sides(s, shape[axis]) for s, axis in ((rows, 1), (cols, 2)))
+    if min(top, bottom, left, right) < 0:
+        return None
+    return Merge(Cropping2D(((top, bottom), (left, right))), main="producer")
+
+
+def _sides(cut: Slice, size: int) -> Pair:
+    taken = cut.indices(size)
+    return taken.start, size - taken.stop
 
 
 def _rows_flattened(op: Op, r: Reading) -> None:
@@ -1130,7 +1323,10 @@ def _read_permute(op: Op, r: Reading) -> None:
         return
     current = data.axes or tuple(range(rank - 1))
     axes = tuple(current[d - 1] for d in dims[1:])
-    r.same(op, Data(data.tensor, () if axes == tuple(range(rank - 1)) else axes))
+    if axes == tuple(range(rank - 1)):
+        r.same(op, Data(data.tensor))
+    else:
+        r.same(op, Data(data.tensor, axes, op.index))
 
 
 @maps(
@@ -1165,12 +1361,20 @@ def _pad_node(op: Op, r: Reading) -> None:
     padded = r.ref(op.outputs[0])
     r.forget(op.outputs[0])
     assert isinstance(padded, Padded)
-    pad = padded.pad
-    if padded.value != 0 or len(pad) != 4 or min(pad) < 0 or not padded.data.plain:
-        r.refuse(op, f"a padding of {list(pad)} with {padded.value} (convcost has ZeroPadding2D)")
+    pad, value = padded.pad, padded.value
+    data = padded.data if padded.data.plain else r.permuted(padded.data)
+    if data is None or min(pad) < 0 or not math.isfinite(value) or len(pad) not in (2, 4):
+        r.refuse(op, f"a padding of {list(pad)} with {value}")
+        return
+    if len(pad) == 2:
+        if value != 0:
+            r.refuse(op, f"a 1-D padding with {value} (ZeroPadding1D pads with zeros)")
+            return
+        r.node(op, ZeroPadding1D((pad[0], pad[1])), [data])
         return
     left, right, top, bottom = pad
-    r.node(op, ZeroPadding2D(((top, bottom), (left, right))), [padded.data])
+    sides = ((top, bottom), (left, right))
+    r.node(op, ZeroPadding2D(sides) if value == 0 else Pad2D(sides, value=value), [data])
 
 
 def _dropout_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
@@ -1486,7 +1690,17 @@ RULES.calls.update(
     }
 )
 RULES.calls["F.linear"] = _linear_call
-RULES.folds += [_fold_adds, _fold_global_pool, _fold_separable, _fold_separable1d, _fold_rescaling, _fold_reciprocal]
+RULES.folds += [
+    _fold_adds,
+    _fold_global_pool,
+    _fold_separable,
+    _fold_separable1d,
+    _fold_rescaling,
+    _fold_reciprocal,
+    _fold_shuffle,
+    _fold_crop,
+]
+RULES.permute = lambda axes: Permute(axes)
 RULES.pad = _pad_node
 RULES.flatten = _rows_flattened
 RULES.unknown = lambda op, output, params: Unknown(op=op, output=output, params=params)

@@ -57,6 +57,8 @@ class Data:
 
     tensor: str
     axes: tuple[int, ...] = ()
+    #: the op that made the permutation (a Permute node is made from it when one is needed)
+    permuted_by: int = -1
 
     @property
     def plain(self) -> bool:
@@ -119,10 +121,13 @@ class Pending:
 
 @dataclass(frozen=True)
 class Merge:
-    """A fold's answer: the merged layer, and whose op names the merged node."""
+    """A fold's answer: the merged layer, and whose op names the merged node. ``earlier`` are
+    nodes before the producer that fold in too (a chain of three); the merged node then reads
+    the first of them's inputs."""
 
     layer: Layer
     main: str = "consumer"  #: "producer" or "consumer"
+    earlier: tuple[Pending, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,8 @@ class Rules:
     pad: OpRule | None = None
     #: makes the flatten a view to one row per sample is, when not a linear layer reads it (``Rows``)
     flatten: OpRule | None = None
+    #: makes the layer that puts a permuted tensor's axes in torch's order (``Data.axes``)
+    permute: Callable[[tuple[int, ...]], Layer] | None = None
 
 
 #: the module of convcost's own torch modules: a call of one of them is one node of the graph it was built from
@@ -223,6 +230,9 @@ class Reading:
         self.read_values = {t.value for o in capture.ops for t in o.inputs} | {t.value for _, t in capture.outputs}
         self._primary: dict[int, str] | None = None
         self._modules: dict[str, Any] | None = None
+        self.permutes: dict[tuple[str, tuple[int, ...]], Data] = {}
+        self.readers: dict[str, int] = {}
+        self.output_ids: set[str] = set()
         self._subtree: dict[int, int] = {}
 
     # ------------------------------------------------------------------ what rules use
@@ -268,9 +278,35 @@ class Reading:
             self.refuse(op, "one of its tensors is not a tensor of the network (a weight or a view of one)")
             return None
         if not found.plain:
-            self.refuse(op, "it reads a permuted tensor (convcost has no Permute kind yet)")
-            return None
+            permuted = self.permuted(found)
+            if permuted is None:
+                self.refuse(op, "it reads a permuted tensor (no Permute kind)")
+            return permuted
         return found
+
+    def permuted(self, data: Data) -> Data | None:
+        """A Permute node that puts a permuted tensor's axes in torch's order (once per permutation)."""
+        key = (data.tensor, data.axes)
+        made = self.permutes.get(key)
+        if made is not None:
+            return made
+        if self.rules.permute is None or data.permuted_by < 0:
+            return None
+        op = self.capture.ops[data.permuted_by]
+        shape = self.shape(Data(data.tensor))
+        layer = self.rules.permute(data.axes)
+        pending = self._add(op, layer, [data.tensor], tuple(shape[a] for a in data.axes))
+        made = self.permutes[key] = Data(pending.id)
+        return made
+
+    def chain(self, op: Op, layer: Layer, inputs: Sequence[Data]) -> Data | None:
+        """A node between two others of one op (no captured tensor of its own): its shape is its own."""
+        try:
+            shape = layer.output_shape(tuple(self.shape(d) for d in inputs))
+        except GeometryError as e:
+            self.refuse(op, f"convcost's {type(layer).__name__} does not apply here ({e})")
+            return None
+        return Data(self._add(op, layer, [d.tensor for d in inputs], shape).id)
 
     def weights(self, tensor: TensorRef | None) -> Weights | None:
         if tensor is None:
@@ -368,6 +404,13 @@ class Reading:
             return self.scopes[call] if call is not None else None
 
         return scope(self.capture.ops[first].call) == scope(then.call)
+
+    def sole_producer(self, tensor: str, scope: int | None) -> Pending | None:
+        """The node that makes ``tensor`` when it is read by one node only, in ``scope`` (for folds)."""
+        producer = self.by_id.get(tensor)
+        if producer is None or producer.layer is None or producer.scope != scope:
+            return None
+        return producer if self.readers.get(tensor) == 1 and tensor not in self.output_ids else None
 
     def scope_class(self, pending: Pending) -> str:
         """The class of the module call a node belongs to ("" for the root's own ops)."""
@@ -621,9 +664,10 @@ class Reading:
                 ref = self._materialize(ref)
             if isinstance(ref, Data):
                 if not ref.plain:
-                    raise UnsupportedLayerError(
-                        f"output '{key}' is a permuted tensor (convcost has no Permute kind yet)"
-                    )
+                    permuted = self.permuted(ref)
+                    if permuted is None:
+                        raise UnsupportedLayerError(f"output '{key}' is a permuted tensor (no Permute kind)")
+                    ref = permuted
                 if ref.tensor not in names:
                     names.append(ref.tensor)
             elif isinstance(ref, Rows):
@@ -637,6 +681,7 @@ class Reading:
         for p in self.nodes:
             for i in dict.fromkeys(p.inputs):
                 readers[i] = readers.get(i, 0) + 1
+        self.readers, self.output_ids = readers, set(outputs)
         kept: list[Pending] = []
         for consumer in self.nodes:
             merged = True
@@ -657,15 +702,17 @@ class Reading:
                         result = fold(producer, consumer, self)
                         if result is None:
                             continue
-                        consumer.inputs[position : position + 1] = producer.inputs
+                        first = result.earlier[0] if result.earlier else producer
+                        consumer.inputs[position : position + 1] = first.inputs
                         consumer.layer = result.layer
-                        consumer.ops = sorted({*producer.ops, *consumer.ops})
-                        consumer.reads |= producer.reads
+                        for gone in (*result.earlier, producer):
+                            consumer.ops = sorted({*gone.ops, *consumer.ops})
+                            consumer.reads |= gone.reads
+                            gone.layer = None
+                            gone.ops = []
+                            del self.by_id[gone.id]
                         if result.main == "producer":
-                            consumer.op = producer.op
-                        producer.layer = None
-                        producer.ops = []
-                        del self.by_id[producer.id]
+                            consumer.op = first.op
                         merged = True
                         break
                     if merged:
@@ -959,21 +1006,22 @@ class Reading:
                 found.setdefault(above, []).append(Parameter(f"{path}.{name}", p.numel(), p.requires_grad))
         return {k: tuple(v) for k, v in found.items()}
 
+    def _carries(self, tensor: TensorRef) -> bool:
+        """Whether a captured tensor carries the batch (a tensor of the network, batch first)."""
+        ref = self.refs.get(tensor.value)
+        is_data = isinstance(ref, (Data, Rows, Padded)) or self.capture.values[tensor.value].origin == "input"
+        return is_data and bool(tensor.shape) and tensor.shape[0] == self.batch
+
     def _per_sample(self, tensor: TensorRef) -> Shape:
         """A captured shape as the tool formulas take it: a tensor that carries the batch has batch 1."""
-        value = self.capture.values[tensor.value]
-        ref = self.refs.get(tensor.value)
-        is_data = isinstance(ref, (Data, Rows, Padded)) or value.origin == "input"
-        if is_data and tensor.shape and tensor.shape[0] == self.batch:
-            return (1, *tensor.shape[1:])
-        return tensor.shape
+        return (1, *tensor.shape[1:]) if self._carries(tensor) else tensor.shape
 
     def _function(self, pycall: PyCall) -> FunctionCall:
         from convcost.interop.capture import TensorRef
 
         def convert(value: Any) -> Any:
             if isinstance(value, TensorRef):
-                return TensorArg(self._per_sample(value))
+                return TensorArg(self._per_sample(value), self._carries(value))
             if isinstance(value, tuple):
                 return tuple(convert(v) for v in value)
             return value

@@ -8,8 +8,11 @@ calls the node stands for (`CalledModule`), the parameter tensors counted at it 
 patched functions called for it (`FunctionCall`), in one `TorchDetails` under the ``"torch"`` key
 of the node's ``Source.details``. ``convcost.conventions.tools`` reads them (`torch_details`).
 
-Shapes here are per sample: a tensor that carries the batch has it set to 1 (the torch tools'
-formulas are linear in the batch, and ``analyze`` multiplies by it); a parameter keeps its shape.
+Shapes here are per sample: a tensor that carries the batch has it set to 1 and is marked
+``batched``; a parameter keeps its shape. The module-counting tools' formulas are linear in the
+batch (their source rules multiply by it); a patched function's count need not be (ptflops and
+calflops price ``F.interpolate(size=...)`` without the batch), so those rules take the call at the
+real batch (`FunctionCall.at`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ class TensorArg:
     """A tensor passed to a recorded function, by its shape (per sample when it carries the batch)."""
 
     shape: Shape
+    batched: bool = False  #: it carries the batch: its first size is 1 here, the batch in the tool's run
+
+    def at(self, batch: int) -> TensorArg:
+        """The tensor as the tool saw it at ``batch`` samples."""
+        return TensorArg((batch, *self.shape[1:]), True) if self.batched else self
 
     @property
     def numel(self) -> int:
@@ -97,6 +105,18 @@ class FunctionCall:
         bound = dict(zip(names, self.arguments, strict=False))
         bound.update(self.keywords)
         return bound
+
+    def at(self, batch: int) -> FunctionCall:
+        """The call as the tool saw it at ``batch`` samples (tensors that carry the batch resized)."""
+
+        def resized(value: Any) -> Any:
+            if isinstance(value, TensorArg):
+                return value.at(batch)
+            if isinstance(value, tuple):
+                return tuple(resized(v) for v in value)
+            return value
+
+        return FunctionCall(self.function, resized(self.arguments), tuple((k, resized(v)) for k, v in self.keywords))
 
 
 @dataclass(frozen=True)
