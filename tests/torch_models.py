@@ -416,6 +416,31 @@ class DecoderHead(nn.Module):
         return self.grouped_up(y), z, self.pool(y), self.maxpool(y)
 
 
+class PadsCropsResize(nn.Module):
+    """Pads of every mode, a crop by index, nn.Upsample by a non-square scale and by a size,
+    interpolate by size (a count some tools do not scale by the batch), a built-in channel shuffle,
+    a select, a permuted output, and a 1-D branch with a zero pad and a transposed conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.reflect = nn.ReflectionPad2d((1, 2, 0, 1))
+        self.replicate = nn.ReplicationPad2d(1)
+        self.up = nn.Upsample(scale_factor=(2, 3), mode="nearest")
+        self.bilinear = nn.Upsample(size=(9, 7), mode="bilinear", align_corners=True)
+        self.shuffle = nn.ChannelShuffle(2)
+        self.line = nn.Conv1d(8, 4, 3)
+        self.line_up = nn.ConvTranspose1d(4, 4, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = self.shuffle(self.conv(x))
+        a = self.up(self.reflect(y)[:, :, 1:-1, 2:])
+        b = self.bilinear(F.pad(self.replicate(y), (1, 1, 2, 0), value=0.5))
+        c = F.interpolate(y, size=(5, 6), mode="nearest")
+        line = self.line_up(F.pad(self.line(y[:, :, 0]), (2, 1)))
+        return a, b, c.permute(0, 2, 3, 1), line
+
+
 class IndirectForward(nn.Module):
     """Calls a child's forward directly (no hooks fire) and keeps a module in a plain list."""
 
@@ -646,6 +671,12 @@ IDIOMS: dict[str, Entry] = {
     "a module called twice, a tied weight": Entry(SharedWeights, (1, 3, 16, 16)),
     "ConvTranspose, interpolate, adaptive pools": Entry(
         DecoderHead, (1, 3, 20, 20), frozenset({"Conv2DTranspose", "UpSampling2D", "AdaptiveAvgPool2D"})
+    ),
+    # batch 2: calflops raises TypeError on a tuple scale_factor unless the batch is its length
+    "pads, crops, Upsample by scale and size, a permuted output, 1-D": Entry(
+        PadsCropsResize,
+        (2, 3, 12, 12),
+        frozenset({"Pad2D", "Cropping2D", "Resize", "ChannelShuffle", "Permute", "Conv1DTranspose", "ZeroPadding1D"}),
     ),
     "child.forward() called directly, an unregistered module": Entry(IndirectForward, (1, 3, 16, 16)),
     "a forward that makes tensors and writes a slice": Entry(ForwardMakesTensors, (1, 3, 8, 8), frozenset({NEVER})),
