@@ -200,6 +200,19 @@ def test_input_size_follows_torchinfo() -> None:
     for bad in ((), (0, 3, 8, 8), (3.0, 8, 8), "1,3,8,8"):
         with pytest.raises(SpecError, match="input_size"):
             from_torch(module, bad)  # type: ignore[arg-type]
+    # three numbers and no batch are torchinfo's (N, C, L): a 2-D convnet refuses them, and the refusal says how
+    with pytest.raises(UnsupportedLayerError, match=r"3,16,16 is read as N,C,L.*give 1,3,16,16, or a batch"):
+        from_torch(module, (3, 16, 16))
+
+
+def test_the_front_door_takes_input_size_by_keyword() -> None:
+    """``convcost.from_torch`` (which imports torch lazily) is the reader, by keyword as torchinfo's."""
+    import convcost
+
+    module = IDIOMS["squeeze-excite"].factory()
+    model = convcost.from_torch(module, input_size=(1, 3, 16, 16), name="se")
+    assert model.name == "se" and model.input == (3, 16, 16)
+    assert analyze(model, "torchinfo").totals.params == sum(p.numel() for p in module.parameters())
 
 
 @settings(max_examples=15, deadline=None)
@@ -232,6 +245,10 @@ def test_cli_reads_a_factory_at_an_input_size() -> None:
     assert out.splitlines()[1].startswith("conv/0,0,conv,")
     code, out, err = run(["table", "torch_models:SqueezeExcite", "--input-size", "3,16,16", "--batch", "2"])
     assert code == 0 and "batch 2" in out
+    code, out, err = run(["table", "torch_models:SqueezeExcite", "--input-size", "3,224,224", "--batch", "1"])
+    assert (code, err) == (0, "") and "batch 1" in out
+    code, out, err = run(["table", "torch_models:SqueezeExcite", "--input-size", "3,224,224"])
+    assert code == 2 and out == "" and "give 1,3,224,224, or a batch (--batch" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("command", ["verify", "crosscheck"])

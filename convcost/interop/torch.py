@@ -1734,7 +1734,14 @@ def from_torch(
     try:
         captured = capture(module, size, batch=batch)
     except CaptureError as e:
-        raise UnsupportedLayerError(f"{label}: {e} (convcost runs the forward on shape-only tensors)") from None
+        hint = "convcost runs the forward on shape-only tensors"
+        if batch is None and len(size) == 3:  # (C, H, W) meant, most likely: torchinfo's rule reads (N, C, L)
+            shape = ",".join(map(str, size))
+            hint = (
+                f"input size {shape} is read as N,C,L, batch first as torchinfo's input_size: "
+                f"for C,H,W images give 1,{shape}, or a batch (--batch, batch=)"
+            )
+        raise UnsupportedLayerError(f"{label}: {e} ({hint})") from None
     model = read(captured, RULES, name=label, strict=strict)
     _remember(model, module)
     return model
