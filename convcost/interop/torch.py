@@ -102,9 +102,6 @@ _ACTIVATION_MODULES = {
     "mish": "Mish",
     "gelu_tanh": "GELU",  # approximate="tanh"
 }
-_MODULE_ACTIVATIONS = {
-    torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec not in ("swish", "gelu_tanh")
-}
 
 L = TypeVar("L", bound=Layer)
 #: ``(layer, site) -> nn.Module``: the torch module of one node
