@@ -533,6 +533,20 @@ class LearnedScales(nn.Module):
         return self.act2(self.gamma * y + y * self.gain)
 
 
+class PatchedMethodBroadcast(nn.Module):
+    """``torch.mul`` and ``Tensor.add`` (functions ptflops and calflops patch) with a ``(C, 1, 1)``
+    gamma: their count aligns shapes from the left, so it is not the batch times one sample's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.gamma = nn.Parameter(torch.full((8, 1, 1), 1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.mul(y, self.gamma).add(y)
+
+
 class Identities(nn.Module):
     """nn.Identity, a spatial dropout, GELU with the tanh approximation, mish, a one-sided clamp."""
 
@@ -683,5 +697,6 @@ IDIOMS: dict[str, Entry] = {
     "hard-swish written out (ScalarOp)": Entry(HardSwishWrittenOut, (1, 3, 8, 8)),
     "preprocessing with buffers and constants (Rescaling)": Entry(Preprocessing, (1, 3, 8, 8)),
     "learned scales: gamma, a scalar gain, PReLU": Entry(LearnedScales, (1, 3, 8, 8)),
+    "torch.mul / Tensor.add with a (C, 1, 1) gamma, batch 3": Entry(PatchedMethodBroadcast, (3, 3, 8, 8)),
     "nn.Identity, Dropout2d, GELU tanh, mish, a clamp": Entry(Identities, (1, 3, 8, 8)),
 }
