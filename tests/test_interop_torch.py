@@ -29,7 +29,11 @@ CONVENTIONS = ("paper", "keras", "torchinfo", "fvcore", "thop", "ptflops")
 
 
 def row_counts(model: Model, convention: str) -> list[tuple[str, int, int, int]]:
-    return [(r.kind, r.trainable, r.non_trainable, r.macs) for r in analyze(model, convention).rows]
+    # Activation("linear") is an nn.Identity in torch, so it reads back as Identity: both do nothing
+    return [
+        ("identity" if r.type_stride == "LINEAR" else r.kind, r.trainable, r.non_trainable, r.macs)
+        for r in analyze(model, convention).rows
+    ]
 
 
 #: the paper's U-Net runs 150 G multiply-adds: here at its narrowest and shallowest

@@ -954,19 +954,49 @@ def _read_binary(op: Op, r: Reading) -> None:
     if values is not None and len(values) == 1 and math.prod(other.shape) == 1 and alpha == 1:
         _scalar_node(op, r, data, before if first else after, values[0])
         return
+    kind = _WEIGHT_OPS.get(("aten.sub" if swapped else name, first))
+    shape = _sample_shape(other.shape, len(tensor.shape) - 1)
+    learned = weights.parameters and kind is not None and shape is not None and data.plain and alpha == 1
     axis = _broadcast_axis(other.shape, tensor.shape, data)
-    if axis is None:
+    if axis is None and not learned:
         r.refuse(op, f"a {list(other.shape)} weight against a {list(tensor.shape)} tensor (not along one axis)")
         return
-    if weights.exact is not None and weights.exact[0] == "parameter" and merge is Multiply:
+    if axis is not None and weights.exact is not None and weights.exact[0] == "parameter" and merge is Multiply:
         scalar = math.prod(other.shape) == 1
         r.node(op, LayerScale(axis=0 if scalar else axis, scalar=scalar), [Data(data.tensor)], axes=data.axes)
         return
     if values is not None and axis == 0 and (name, first) in _RESCALING and alpha == 1:
         _rescaling_node(op, r, data, _RESCALING[(name, first)](values))
         return
+    if learned:  # any other learned tensor: x op w, as it broadcasts
+        assert kind is not None and shape is not None
+        r.node(op, WeightOp(kind, shape), [Data(data.tensor)])
+        return
     what = "a learned weight" if weights.parameters else "a constant tensor"
     r.refuse(op, f"{name.removeprefix('aten.')} by {what} of shape {list(other.shape)} (no kind holds it)")
+
+
+#: ``x op w`` with a learned ``w`` that is not a layer scale (WeightOp), by (op, whether w comes first)
+_WEIGHT_OPS = {
+    ("aten.add", False): "add",
+    ("aten.add", True): "add",
+    ("aten.sub", False): "subtract",
+    ("aten.sub", True): "rsubtract",
+    ("aten.mul", False): "multiply",
+    ("aten.mul", True): "multiply",
+    ("aten.div", False): "divide",
+    ("aten.div", True): "rdivide",
+}
+
+
+def _sample_shape(weight: tuple[int, ...], rank: int) -> tuple[int, ...] | None:
+    """A weight's shape per sample of a rank-``rank`` tensor it broadcasts against (torch aligns
+    from the right: leading 1s added; a leading 1 for the batch dropped), or None."""
+    if len(weight) == rank + 1 and weight[0] == 1:
+        weight = weight[1:]
+    if len(weight) > rank:
+        return None
+    return (1,) * (rank - len(weight)) + tuple(weight)
 
 
 #: an element-wise op with a constant vector along the channels, as Rescaling's (scale, offset)
