@@ -16,7 +16,7 @@ from convcost.errors import (
     UnknownModelError,
 )
 from convcost.interop.keras_reader import from_keras
-from convcost.loading import from_onnx, load
+from convcost.loading import from_onnx, from_torch, load
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,
@@ -59,6 +59,7 @@ from convcost.summary import summary
 from convcost.zoo import ZOO, build, mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
 
 __version__ = "0.1.0"
+
 
 __all__ = [
     "CONVENTIONS",
@@ -113,6 +114,7 @@ __all__ = [
     "build",
     "from_keras",
     "from_onnx",
+    "from_torch",
     "load",
     "mobilenet_v1",
     "mobilenet_v1_conv",

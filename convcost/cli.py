@@ -84,12 +84,22 @@ def load_model(
     classes: int | None,
     batch: int | None,
     input_size: tuple[int, ...] | None = None,
+    allow_unknown: bool = False,
 ) -> Model:
-    """A zoo model built with the given arguments, or a network read from a file (convcost.loading);
-    ``batch`` replaces the model's own (a spec file's ``batch``) only when given."""
+    """A zoo model built with the given arguments, a network read from a file (convcost.loading),
+    or a torch module (``package.module:factory``) read at ``input_size``; ``batch`` replaces the
+    model's own (a spec file's ``batch``, the first number of a torch ``--input-size``) only when given."""
     from convcost import loading, modelfile
 
-    spec = loading.load(model, batch=batch, alpha=alpha, resolution=resolution, classes=classes, input_size=input_size)
+    spec = loading.load(
+        model,
+        batch=batch,
+        alpha=alpha,
+        resolution=resolution,
+        classes=classes,
+        input_size=input_size,
+        allow_unknown=allow_unknown,
+    )
     context = click.get_current_context(silent=True)
     if context is not None and loading.is_path(model):
         context.meta[KERAS_FILE] = modelfile.READ_AS.get(model) == "keras" or model.lower().endswith(".keras")
@@ -98,21 +108,36 @@ def load_model(
 
 
 def _input_size(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    """``3,224,224`` -> (3, 224, 224): a shape per sample, channels-first (or with the batch in front)."""
+    """``1,3,224,224`` -> (1, 3, 224, 224): channels-first, with the batch in front or without it."""
     if value is None:
         return None
     try:
         size = tuple(int(part) for part in value.split(","))
     except ValueError:
         size = ()
-    if not size or any(d < 1 for d in size):
-        raise click.BadParameter(f"{value!r} is not positive integers separated by commas (C,H,W)")
+    if not size or min(size) < 1:
+        raise click.BadParameter(f"expected positive integers separated by commas (1,3,224,224), got {value!r}")
     return size
 
 
+input_size_option = click.option(
+    "--input-size",
+    callback=_input_size,
+    metavar="N,C,H,W",
+    help="The input of a torch module (package.module:factory), as torchinfo's input_size (C,H,W with --batch), "
+    "or the size a Keras file leaves as None (channels-first; N,C,H,W with the batch).",
+)
+allow_unknown_option = click.option(
+    "--allow-unknown",
+    is_flag=True,
+    help="Cost operations convcost cannot map (torch, ONNX) at zero (listed, totals marked as lower bounds) "
+    "instead of refusing.",
+)
+
+
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """MODEL (zoo name or model file) and --alpha/--resolution/--classes/--input-size/--batch, passed
-    on as ``spec``."""
+    """MODEL (zoo name, model file or package.module:factory) and --alpha/--resolution/--classes/
+    --input-size/--batch/--allow-unknown, passed on as ``spec``."""
 
     @functools.wraps(command)
     def with_model(
@@ -122,10 +147,12 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
         classes: int | None,
         input_size: tuple[int, ...] | None,
         batch: int | None,
+        allow_unknown: bool,
         **rest: Any,
     ) -> Any:
         with unlimited():  # counts of any length print (arguments were parsed under Python's limit)
-            return command(spec=load_model(model, alpha, resolution, classes, batch, input_size), **rest)
+            spec = load_model(model, alpha, resolution, classes, batch, input_size, allow_unknown)
+            return command(spec=spec, **rest)
 
     for option in reversed(
         (
@@ -135,17 +162,13 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--resolution", type=int, help="Input height and width in pixels (of a Keras file: where it says None)."
             ),
             click.option("--classes", type=int, help="Number of output classes."),
-            click.option(
-                "--input-size",
-                callback=_input_size,
-                metavar="C,H,W",
-                help="The input size a Keras file leaves as None, channels-first (N,C,H,W: with the batch).",
-            ),
+            input_size_option,
             click.option(
                 "--batch",
                 type=click.IntRange(min=1),
                 help="Images per forward pass.  [default: the file's own (spec file, Keras N,C,H,W), else 1]",
             ),
+            allow_unknown_option,
         )
     ):
         with_model = option(with_model)
@@ -423,6 +446,8 @@ def _variant(model: str, alpha: float | None, resolution: int | None, classes: i
 @flops_option
 @output_option
 @exact_digits
+@input_size_option
+@allow_unknown_option
 def compare(
     model_a: str,
     model_b: str,
@@ -436,6 +461,8 @@ def compare(
     fmt: str,
     flops: bool,
     output: str | None,
+    input_size: tuple[int, ...] | None,
+    allow_unknown: bool,
 ) -> None:
     """Two models or variants side by side, by stage and in total, with the ratio B/A.
 
@@ -443,10 +470,16 @@ def compare(
     `convcost compare mobilenet_v1 mobilenet_v1_shallow --a-alpha 0.75` (Table 5).
     """
     from convcost import compare as side_by_side
+    from convcost.loading import is_factory
     from convcost.render.text import Work
 
-    a = analyze(load_model(model_a, a_alpha, a_resolution, a_classes, None), convention)
-    b = analyze(load_model(model_b, b_alpha, b_resolution, b_classes, None), convention)
+    def side(model: str, alpha: float | None, resolution: int | None, classes: int | None) -> Model:
+        # --input-size is for the side that is a torch module (both, when both are)
+        size = input_size if is_factory(model) else None
+        return load_model(model, alpha, resolution, classes, None, size, allow_unknown)
+
+    a = analyze(side(model_a, a_alpha, a_resolution, a_classes), convention)
+    b = analyze(side(model_b, b_alpha, b_resolution, b_classes), convention)
     comparison = side_by_side.Comparison(
         a, b, _variant(model_a, a_alpha, a_resolution, a_classes), _variant(model_b, b_alpha, b_resolution, b_classes)
     )
@@ -472,7 +505,7 @@ def crosscheck(spec: Model, against: str) -> int:
     from convcost import crosscheck as checks
     from convcost.errors import MissingDependencyError, ToolRefusedError
 
-    tools = checks.TOOLS if against == "all" else (against,)
+    tools = checks.tools_for(spec) if against == "all" else (against,)
     checks.check_fits(spec, tools)
     results: list[checks.Check] = []
     missing: list[str] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,15 @@ from convcost.spec import Model, elements
 
 #: the tools ``crosscheck --against`` knows, in the order ``all`` runs them
 TOOLS = ("keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops")
+
+
+def tools_for(model: Model) -> tuple[str, ...]:
+    """The tools ``--against all`` runs: the torch tools only, for a model read from a torch module
+    (they run on that module; there is no Keras model to count)."""
+    from convcost.interop.torch import read_from
+
+    return TOOLS[1:] if read_from(model) is not None else TOOLS
+
 
 #: pip package of each tool (for the message when it is missing)
 _PACKAGES = {
@@ -131,53 +140,104 @@ def measure(model: Model, tool: str) -> dict[str, int]:
         trainable = sum(_numel(w) for w in built.trainable_weights)
         non_trainable = sum(_numel(w) for w in built.non_trainable_weights)
         return {"params": int(built.count_params()), "trainable": trainable, "non_trainable": non_trainable}
+    if tool not in TOOLS:
+        raise UnknownConventionError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)}, all)")
+    module, x = _torch_model(model)
+    return _run_torch_tool(tool, module, tuple(x.shape))
+
+
+def measure_module(module: Any, input_size: tuple[int, ...], tool: str) -> dict[str, int]:
+    """The tool's own totals for a torch module as it comes (``input_size`` is ``(N, C, H, W)``).
+
+    The tool runs on the module in its own mode (fvcore traces it so; the others switch to eval);
+    every submodule's mode is restored afterwards, since ptflops and calflops leave it in eval.
+    """
+    if tool not in TOOLS or tool == "keras":
+        raise UnknownConventionError(f"unknown torch tool {tool!r} (known: {', '.join(TOOLS[1:])}, all)")
+    flags = [(m, m.training) for m in module.modules()]
+    try:
+        return _run_torch_tool(tool, module, input_size)
+    except (MissingDependencyError, UnknownConventionError):
+        raise
+    except Exception as e:  # the tool itself fails on this module (fvcore in training mode on 1x1 maps, ...)
+        detail = " ".join(str(e).split())
+        raise MissingDependencyError(f"{tool} failed on this module: {type(e).__name__}: {detail}") from None
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+@contextlib.contextmanager
+def _functions_restored() -> Iterator[None]:
+    """torch.nn.functional and the torch functions the tools patch, as they were before the tool ran:
+    calflops leaves its patches in place when it raises (and a later ptflops run then fails)."""
+    from convcost.interop.capture import WRAPPED
+
+    torch = _import_torch()
+    owners = {"F": torch.nn.functional, "torch": torch, "Tensor": torch.Tensor}
+    saved = [
+        (owners[owner], name, getattr(owners[owner], name)) for owner, name in WRAPPED if hasattr(owners[owner], name)
+    ]
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def _run_torch_tool(tool: str, module: Any, size: tuple[int, ...]) -> dict[str, int]:
+    with _functions_restored():
+        return _run_tool(tool, module, size)
+
+
+def _run_tool(tool: str, module: Any, size: tuple[int, ...]) -> dict[str, int]:
+    torch = _import_torch()
     if tool == "torchinfo":
         torchinfo = _import(tool, "torchinfo")
-        module, x = _torch_model(model)
-        stats = torchinfo.summary(module, input_data=x, verbose=0)
+        stats = _quiet(lambda: torchinfo.summary(module, input_data=torch.zeros(size), verbose=0))
         return {"params": int(stats.total_params), "macs": int(stats.total_mult_adds)}
     if tool == "fvcore":
         fvcore_nn = _import(tool, "fvcore.nn")
-        module, x = _torch_model(model)
-        analysis = fvcore_nn.FlopCountAnalysis(module, x)
+        analysis = fvcore_nn.FlopCountAnalysis(module, torch.zeros(size))
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         total = _quiet(analysis.total)
         return {"params": int(fvcore_nn.parameter_count(module)[""]), "macs": int(total)}
     if tool == "thop":
         thop = _import(tool, "thop")
-        module, x = _torch_model(model)
-        ops, params = _quiet(lambda: thop.profile(module, (x,), verbose=False))
+        ops, params = _quiet(lambda: thop.profile(module, (torch.zeros(size),), verbose=False))
         return {"params": int(params), "macs": int(ops)}
     if tool == "ptflops":
         ptflops = _import(tool, "ptflops")
-        module, _ = _torch_model(model)
         macs, params = _quiet(
             lambda: ptflops.get_model_complexity_info(
-                module, tuple(model.input), as_strings=False, print_per_layer_stat=False, backend="pytorch"
+                module, tuple(size[1:]), as_strings=False, print_per_layer_stat=False, backend="pytorch"
             )
         )
         if macs is None:
             raise MissingDependencyError("ptflops failed on this model (it printed the reason)")
         return {"params": int(params), "macs": int(macs)}
-    if tool == "calflops":
-        calflops = _import(tool, "calflops")
-        module, x = _torch_model(model)
-        if not any(True for _ in module.parameters()):
-            # calflops asks the first parameter for the device and dtype; an empty one counts nothing
-            torch = _import_torch()
-            module.register_parameter("device_probe", torch.nn.Parameter(torch.empty(0)))
+    calflops = _import(tool, "calflops")
+    probe = None
+    if not any(True for _ in module.parameters()):
+        # calflops asks the first parameter for the device and dtype; an empty one counts nothing
+        probe = torch.nn.Parameter(torch.empty(0))
+        module.register_parameter("device_probe", probe)
+    try:
+        # the input as an argument: calflops refuses input_shape for a Hugging Face model
         with _calflops_undone_on_failure():
             flops, macs, params = _quiet(
                 lambda: calflops.calculate_flops(
                     model=module,
-                    input_shape=tuple(x.shape),
+                    args=[torch.zeros(size)],
                     output_as_string=False,
                     print_results=False,
                     print_detailed=False,
                 )
             )
-        return {"params": int(params), "macs": int(macs), "flops": int(flops)}
-    raise UnknownConventionError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)}, all)")
+    finally:
+        if probe is not None:
+            del module._parameters["device_probe"]
+    return {"params": int(params), "macs": int(macs), "flops": int(flops)}
 
 
 @contextlib.contextmanager
@@ -212,14 +272,21 @@ def _numel(weight: Any) -> int:
 def crosscheck(model: Model, tool: str) -> list[Check]:
     """Every total of ``tool`` against ours under the convention of the same name.
 
-    A network whose framework cannot allocate it is a ``ConvcostError`` naming the size needed
-    (refused before building when this machine says how much memory it has).
+    A model read from a torch module (``from_torch``) is checked against the tool run on that
+    module; any other is built in the framework first. A network whose framework cannot allocate
+    it is a ``ConvcostError`` naming the size needed (refused before building when this machine
+    says how much memory it has).
     """
     from convcost import budget
+    from convcost.interop.torch import read_from
 
+    module = read_from(model)
     check_fits(model, (tool,))
     try:
-        theirs = measure(model, tool)
+        if module is not None and tool != "keras":
+            theirs = measure_module(module, (model.batch, *model.input), tool)
+        else:
+            theirs = measure(model, tool)
     except MemoryError:
         needed = budget.describe(memory_needed(model, tool))
         raise ConvcostError(

@@ -1,15 +1,20 @@
-"""One way in: the model behind a zoo name or a file, for the CLI and ``convcost.load``.
+"""One way in: the model behind a zoo name, a file or a torch factory, for the CLI and ``convcost.load``.
 
-``load(target)`` takes a zoo name (``mobilenet_v1``) or a path; a path is read by the reader its
-suffix names in ``READERS`` (spec files, Keras JSON and ``.keras`` archives, ONNX; each reader adds
-its own entry, and names in ``OPTIONS`` the options it takes, such as the sizes a Keras file leaves
-as None). Nothing a file holds is ever imported, evaluated or unpickled.
+``load(target)`` takes a zoo name (``mobilenet_v1``), a path, or ``package.module:factory``. A path
+is read by the reader its suffix names in ``READERS`` (spec files, Keras JSON and ``.keras``
+archives, ONNX; each reader adds its own entry, and names in ``OPTIONS`` the options it takes, such
+as the sizes a Keras file leaves as None); nothing a file holds is ever imported, evaluated or
+unpickled. The factory form is the one thing that runs code, because the user named it:
+``package.module`` is imported (from the current directory too), ``factory()`` is called, and the
+torch module it returns is read by ``from_torch`` at ``input_size``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +65,13 @@ def _flags(options: dict[str, Any]) -> str:
     return ", ".join(f"--{name.replace('_', '-')}" for name in options)
 
 
-@reads(".onnx")
-def _onnx_file(path: str) -> Model:
+@reads(".onnx", options=("allow_unknown",))
+def _onnx_file(path: str, allow_unknown: bool = False) -> Model:
     """An ONNX file, read without the onnx package and without its weights (a dynamic batch as 1:
     ``load`` then gives the model the batch asked for)."""
     from convcost.interop.onnx import from_onnx
 
-    return from_onnx(path)
+    return from_onnx(path, strict=not allow_unknown)
 
 
 def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name: str | None = None) -> Model:
@@ -77,24 +82,100 @@ def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name:
     return read(path, batch=batch, strict=strict, name=name)
 
 
+def from_torch(
+    module: Any,
+    input_size: Sequence[int],
+    *,
+    batch: int | None = None,
+    name: str | None = None,
+    strict: bool = True,
+) -> Model:
+    """Read a torch module by running its forward once on shape-only tensors (torch is imported here).
+
+    ``input_size`` follows torchinfo: ``(N, C, H, W)``, or ``(C, H, W)`` with ``batch``. Nodes are
+    named by module path and keep their module's class, so every tool convention counts them as
+    that tool counts the module. The module is read in eval mode; its mode, parameters and buffers
+    are as they were afterwards. Unsupported operations are refused all at once; ``strict=False``
+    costs them at zero as ``Unknown`` nodes (reports then mark their totals as lower bounds).
+    See ``convcost.interop.torch.from_torch``.
+    """
+    from convcost.interop.torch import from_torch as read
+
+    return read(module, input_size, batch=batch, name=name, strict=strict)
+
+
 def is_path(target: str) -> bool:
     """Whether ``target`` names a file rather than a zoo model."""
     return os.path.sep in target or Path(target).suffix.lower() in READERS
 
 
-def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
+#: ``package.module:factory``: a callable that returns a torch module
+FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+
+
+def is_factory(target: str) -> bool:
+    """Whether ``target`` names a callable to import (``package.module:factory``)."""
+    return FACTORY.match(target) is not None
+
+
+def torch_factory(
+    target: str, input_size: Sequence[int] | None, *, batch: int | None = None, strict: bool = True
+) -> Model:
+    """The torch module ``package.module:factory()`` returns, read by ``from_torch`` at ``input_size``."""
+    import importlib
+
+    if input_size is None:
+        raise SpecError(f"{target} is a torch module factory: give its input size, --input-size N,C,H,W")
+    module_name, attribute = target.split(":")
+    added = os.getcwd() not in sys.path
+    if added:  # the user's own package, from where they run convcost
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise SpecError(f"{target}: cannot import {module_name}: {e}") from None
+    finally:
+        if added:
+            sys.path.remove(os.getcwd())
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise SpecError(f"{target}: {module_name} has no callable {attribute!r}")
+    try:
+        built = factory()
+    except Exception as e:
+        raise SpecError(f"{target}: {attribute}() raised {type(e).__name__}: {e}") from None
+    from convcost.interop.torch import from_torch
+
+    if not (hasattr(built, "forward") and hasattr(built, "named_modules")):
+        raise SpecError(f"{target}: {attribute}() returned a {type(built).__name__}, not a torch module")
+    return from_torch(built, tuple(input_size), batch=batch, name=target, strict=strict)
+
+
+def load(target: str, *, batch: int | None = None, allow_unknown: bool = False, **arguments: Any) -> Model:
     """The model ``target`` names: a zoo model built with ``arguments`` (alpha, resolution, classes),
-    or the network in a file (a Keras file also takes ``input_size`` and ``resolution``, for sizes
-    it leaves as None). ``batch``, when given, replaces the model's own."""
+    the network in a file (a Keras file also takes ``input_size`` and ``resolution``, for sizes it
+    leaves as None), or the torch module a ``package.module:factory`` returns (read at
+    ``input_size``, torchinfo's: ``(N, C, H, W)``, or ``(C, H, W)`` when ``batch`` is given).
+    ``allow_unknown`` costs what convcost cannot map (torch, ONNX) at zero, listed. ``batch``, when
+    given, replaces the model's own."""
     given = {name: value for name, value in arguments.items() if value is not None}
+    if is_factory(target):
+        input_size = given.pop("input_size", None)
+        if given:
+            raise SpecError(f"{_flags(given)} apply to zoo models; {target} is a torch module (change its factory)")
+        return torch_factory(target, input_size, batch=batch, strict=not allow_unknown)
+    if allow_unknown:
+        given["allow_unknown"] = True
     if is_path(target):
         suffix = Path(target).suffix.lower()
         refused = {name: value for name, value in given.items() if name not in OPTIONS.get(suffix, ())}
-        zoo_only = {name: value for name, value in refused.items() if name != "input_size"}
+        zoo_only = {name: value for name, value in refused.items() if name not in ("input_size", "allow_unknown")}
         if zoo_only:
             raise SpecError(f"{_flags(zoo_only)} apply to zoo models; {target} is a file (edit the file instead)")
-        if refused:
+        if "input_size" in refused:
             raise SpecError(f"--input-size applies to Keras files that leave a size open; {target} is not one")
+        if refused:
+            raise SpecError(f"--allow-unknown applies to torch modules and ONNX files; {target} is not one")
         if suffix not in READERS:
             *most, last = sorted(READERS)
             raise SpecFileError(f"{target}: a model file must end in {', '.join(most)} or {last}")
@@ -107,6 +188,11 @@ def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
         from convcost.zoo import build
 
         if "input_size" in given:
-            raise SpecError(f"--input-size applies to model files that leave a size open; {target} takes --resolution")
+            raise SpecError(
+                f"--input-size applies to model files that leave a size open and to torch factories; "
+                f"{target} takes --resolution"
+            )
+        if "allow_unknown" in given:
+            raise SpecError(f"--allow-unknown applies to torch modules and ONNX files; {target} is a zoo model")
         model = build(target, **given)
     return model if batch is None else model.with_batch(batch)

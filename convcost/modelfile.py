@@ -24,11 +24,14 @@ KERAS_MAX_BYTES = 64 * 1024 * 1024
 def _keras_document(text: str) -> object:
     """The parsed JSON when ``text`` is what Keras writes (``class_name`` + ``config``, or tfjs'
     ``modelTopology``), else None (a spec file, or not JSON: the spec reader says what is wrong)."""
-    from convcost import jsonparse
+    import json
+
+    from convcost.digits import parse_limited
     from convcost.interop import keras_files
 
-    try:
-        document = jsonparse.loads(text)
+    try:  # plain json here: a repeated key is then refused by the Keras reader, which names it
+        with parse_limited():
+            document = json.loads(text)
     except (ValueError, RecursionError):
         return None
     return document if keras_files.is_keras_document(document) else None

@@ -287,8 +287,8 @@ def analyze(model: Model, convention: str | Convention = "paper") -> Report:
     rows = []
     for s in shaped:
         layer, site = s.node.layer, s.site
-        c = chosen.batch_cost(layer, site, batch)
-        if s.node.shares:  # the layer called again: its work counts, its weights were counted once
+        c, from_source = chosen.priced(layer, site, batch)
+        if s.node.shares and not from_source:  # the layer called again: its work counts, its weights did
             c = Cost(macs=c.macs, flops=c.flops)
         rows.append(
             Row(

@@ -271,69 +271,8 @@ EXAMPLES.update(
 )
 
 #: (kind, interpreter) pairs waiting for a reader being written elsewhere, with the reason
-PENDING: dict[tuple[type[Layer], str], str] = {
-    (kind, "read:torch"): "the capture reader (issue 13) maps it"
-    for kind in (
-        Multiply,
-        Subtract,
-        Divide,
-        Maximum,
-        Minimum,
-        Average,
-        ScalarOp,
-        Rescaling,
-        Normalization,
-        LayerScale,
-        PReLU,
-        Identity,
-        DropPath,
-        # today's torch reader knows nn.Dropout, not the nn.Dropout2d / 1d of spatial=True
-        Dropout,
-    )
-}
+PENDING: dict[tuple[type[Layer], str], str] = {}
 
-# family B: the torch reader of today refuses ceil_mode, and reads count_include_pad from the padding alone
-PENDING.update(
-    {
-        (kind, "read:torch"): "the capture reader (issue 13) maps it"
-        for kind in (
-            MaxPool2D,
-            AvgPool2D,
-            LayerNorm,
-            GroupNorm,
-            InstanceNorm,
-            GlobalMaxPool2D,
-            AdaptiveAvgPool2D,
-            AdaptiveMaxPool2D,
-            MaxPool1D,
-            AvgPool1D,
-            GlobalAvgPool1D,
-            GlobalMaxPool1D,
-            Conv1D,
-            DepthwiseConv1D,
-            SeparableConv1D,
-        )
-    }
-)
-
-
-# Family C (issue 12)
-PENDING |= {
-    (kind, "read:torch"): "the capture reader (issue 13) maps it"
-    for kind in (
-        ChannelShuffle,
-        Conv1DTranspose,
-        Conv2DTranspose,
-        Cropping1D,
-        Cropping2D,
-        Pad2D,
-        Permute,
-        Resize,
-        Slice,
-        UpSampling2D,
-        ZeroPadding1D,
-    )
-}
 
 #: the interpreters, in the order ``gaps`` checks them
 INTERPRETERS = (
@@ -417,7 +356,7 @@ def _check(kind: type[Layer], interpreter: str, model: Model) -> None:
 
         if len(model.inputs) > 1:
             return  # the torch reader takes one input
-        back = from_torch(to_torch(model), model.input)
+        back = from_torch(to_torch(model).eval(), model.input, batch=model.batch)
         _same_counts(back, model, tuple(CONVENTIONS))
     else:
         raise ValueError(interpreter)

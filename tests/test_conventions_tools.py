@@ -357,7 +357,7 @@ def test_seed_004_torchinfo_prints_90_33_million() -> None:
     assert re.search(r"Total mult-adds \((M|Units\.MEGABYTES)\): 90\.33\n", str(stats))
     ours = analyze(build("mobilenet_v1_cifar").with_batch(2), "torchinfo").totals
     assert (ours.params, ours.macs) == (stats.total_params, stats.total_mult_adds) == (3_217_226, 90_328_212)
-    # and read from the module itself (torch.fx follows forward's x.view)
+    # and read from the module itself (the capture follows forward's x.view)
     read = from_torch(net, (3, 32, 32), batch=2)
     assert analyze(read, "torchinfo").totals == analyze(build("mobilenet_v1_cifar").with_batch(2), "torchinfo").totals
 

@@ -220,8 +220,8 @@ def test_bytes_equal_the_tensors_torch_reads_and_writes(name: str) -> None:
     calls: list[tuple[int, int, int]] = []  # (values read, values written, weights held), per call
 
     def weights(mod: Any) -> int:
-        held = sum(p.numel() for p in mod.parameters())
-        return held + sum(b.numel() for n, b in mod.named_buffers() if not n.endswith("num_batches_tracked"))
+        # the state torch holds (parameters and persistent buffers): a config's constants are not state
+        return sum(t.numel() for n, t in mod.state_dict().items() if not n.endswith("num_batches_tracked"))
 
     def hook(mod: Any, args: tuple[Any, ...], out: Any) -> None:
         calls.append((sum(a.numel() for a in args), out.numel(), weights(mod)))

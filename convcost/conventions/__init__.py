@@ -9,8 +9,11 @@ conventions are read off each kind's declaration, so every kind has them:
 * ``keras``: multiply-adds as ``paper``, parameters as ``model.count_params()`` (every weight the
   layer holds, split as Keras splits it: a frozen layer's weights are non-trainable).
 
-The five PyTorch tools are tables of rules pinned by running the real tool (``tools``). A kind a
-convention has no rule for is an ``InternalError`` naming both, never a zero. To change one rule,
+The five PyTorch tools are tables of rules pinned by running the real tool (``tools``). Some tools
+count by module, not by operation, so a tool convention also has a ``source_rule``: for a node a
+reader made from a framework module (``site.source``), it prices the node the way the tool prices
+that module, kind or no kind. A kind a convention has no rule for is an ``InternalError`` naming
+both, never a zero. To change one rule,
 ``get_convention("thop").with_rules({MyKind: my_rule})`` makes a new convention that ``analyze``
 takes in place of a name; ``register`` makes it known by name.
 """
@@ -28,6 +31,9 @@ from convcost.layer import Layer, Site
 Rule = Callable[[Layer, Site], Cost]
 #: ``rule(layer, site, batch) -> Cost`` for the whole batch (parameters once)
 BatchRule = Callable[[Layer, Site, int], Cost]
+#: ``rule(layer, site, batch)`` prices a node from the framework object it was read from
+#: (``site.source``), for the whole batch (parameters once); None: not a source it knows
+SourceRule = Callable[[Layer, Site, int], Cost | None]
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class Convention:
     #: one sample's (thop truncates one float64 product over the whole batch); ``rules`` still
     #: holds the kind's one-sample rule
     batch_rules: Mapping[type[Layer], BatchRule] = field(default_factory=dict, repr=False)
+    #: how the tool prices a node read from a framework module, the whole batch (its parameters
+    #: shared or not, as the tool counts them); None: every node by its kind
+    source_rule: SourceRule | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", MappingProxyType(dict(self.rules)))
@@ -60,16 +69,25 @@ class Convention:
 
     def cost(self, layer: Layer, site: Site) -> Cost:
         """What ``layer`` costs at ``site`` under this convention (one sample)."""
-        return self.rule(type(layer))(layer, site)
+        return self.priced(layer, site)[0]
 
     def batch_cost(self, layer: Layer, site: Site, batch: int) -> Cost:
         """What ``layer`` costs for ``batch`` samples: multiply-adds and FLOPs of the whole batch,
         parameters once (``batch`` times one sample's unless the kind has a batch rule)."""
+        return self.priced(layer, site, batch)[0]
+
+    def priced(self, layer: Layer, site: Site, batch: int = 1) -> tuple[Cost, bool]:
+        """``batch_cost``, and whether it was read off the node's source: such a cost already counts
+        the parameters of a layer called again the way the tool does (``analyze`` leaves it so)."""
+        if self.source_rule is not None and site.source is not None:
+            found = self.source_rule(layer, site, batch)
+            if found is not None:
+                return found, True
         batch_rule = self.batch_rules.get(type(layer))
         if batch_rule is not None:
-            return batch_rule(layer, site, batch)
-        c = self.cost(layer, site)
-        return replace(c, macs=c.macs * batch, flops=c.flops * batch)
+            return batch_rule(layer, site, batch), False
+        c = self.rule(type(layer))(layer, site)
+        return replace(c, macs=c.macs * batch, flops=c.flops * batch), False
 
     def with_rules(
         self,
@@ -148,4 +166,15 @@ register(
 
 from convcost.conventions import tools  # noqa: E402 (the tool conventions register themselves after paper and keras)
 
-__all__ = ["CONVENTIONS", "BatchRule", "Convention", "Rule", "get_convention", "keras", "paper", "register", "tools"]
+__all__ = [
+    "CONVENTIONS",
+    "BatchRule",
+    "Convention",
+    "Rule",
+    "SourceRule",
+    "get_convention",
+    "keras",
+    "paper",
+    "register",
+    "tools",
+]

@@ -10,16 +10,31 @@ weights and biases, BN's gamma and beta, not BN's running statistics.
 FLOPs: one multiply-add is two floating-point operations; an element-wise operation (a bias add,
 a BN scale or shift, an activation, a pooled element) is one. Most tools report a single count in
 which an element-wise operation weighs as much as a multiply-add; that count is their "MACs".
+
+Nodes read from a torch module (``convcost.from_torch``) carry what the tool saw of them
+(``convcost.interop.torch_source.TorchDetails``): each tool's ``source_rule`` prices them as the
+tool prices user models, by module where the tool counts modules (torchinfo: modules that own
+parameters, by class name; thop and ptflops: module types they register, exact type only), by the
+functions the tool patches as they were called (ptflops, calflops), by the op and how it was called
+(fvcore: string padding prices a convolution at 0, a BatchNorm in training mode costs 4-5 per
+element). Shapes there are per sample: the module rules are linear in the batch and are multiplied
+by it (thop's float rounding of uneven adaptive pools is reproduced at batch 1); the patched
+functions are priced as called at the real batch, so counts that are not linear in it (ptflops'
+and calflops' ``F.interpolate(size=...)``, calflops' left-aligned broadcast of unequal ranks) are
+the tool's.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from convcost.conventions import Convention, Rule, register
 from convcost.cost import Cost
+from convcost.errors import MissingRuleError
 from convcost.geometry import explicit_padding
+from convcost.interop.torch_source import CalledModule, FunctionCall, TensorArg, TorchDetails, torch_details
 from convcost.layer import Layer, Site, elements
 
 # Family C (issue 12)
@@ -105,6 +120,51 @@ def _parameters(layer: Layer, site: Site) -> Cost:
     return _lumped(torch_params(layer, site), 0)
 
 
+def _counted(d: TorchDetails, multiply_adds: int, elementwise: int, *, frozen_too: bool = True) -> Cost:
+    """A tool's single count for a node read from torch, with the parameter tensors counted at it
+    (``frozen_too``: the tool counts parameters that are not trained, as torchinfo and fvcore do)."""
+    return Cost(
+        trainable=d.trainable(),
+        non_trainable=d.frozen() if frozen_too else 0,
+        macs=multiply_adds + elementwise,
+        flops=2 * multiply_adds + elementwise,
+    )
+
+
+def _numel(value: Any) -> int:
+    return value.numel if isinstance(value, TensorArg) else 0
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return value.shape if isinstance(value, TensorArg) else ()
+
+
+def _broadcast(a: Any, b: Any) -> int:
+    """ptflops' and calflops' element count of ``a op b``: shapes aligned from the LEFT (missing
+    trailing dims are 1), the larger size per dim; a number operand counts the tensor's elements."""
+    if not isinstance(a, TensorArg):
+        return b.numel if isinstance(b, TensorArg) else 1
+    if not isinstance(b, TensorArg):
+        return a.numel
+    rank = max(len(a.shape), len(b.shape))
+    dims = [max(a.shape[i] if i < len(a.shape) else 1, b.shape[i] if i < len(b.shape) else 1) for i in range(rank)]
+    return math.prod(dims)
+
+
+def _whole_batch(cost: Cost, batch: int) -> Cost:
+    """A one-sample count of a tool whose formula is linear in the batch, for ``batch`` samples."""
+    return Cost(cost.trainable, cost.non_trainable, cost.macs * batch, cost.flops * batch)
+
+
+def _module_rule(rules: dict[str, Any], module: CalledModule, tool: str) -> tuple[int, int]:
+    """``(multiply-adds, element-wise)`` of one module call under a tool's hook for its exact type."""
+    rule = rules[module.cls]
+    if rule is None:
+        raise MissingRuleError(f"{tool}'s hook for {module.cls} is not reproduced (module '{module.path}')")
+    result: tuple[int, int] = rule(module)
+    return result
+
+
 def _table(*entries: tuple[type[Layer] | Iterable[type[Layer]], Rule]) -> dict[type[Layer], Rule]:
     table: dict[type[Layer], Rule] = {}
     for kinds, rule in entries:
@@ -132,6 +192,39 @@ def _torchinfo_params_once(layer: Layer, site: Site) -> Cost:
     return _lumped(params, params - bias, bias)
 
 
+def _torchinfo_read(layer: Layer, site: Site, batch: int) -> Cost | None:
+    """torchinfo on a user model: each module call it hooks costs by its own parameters named
+    ``weight`` and ``bias`` (and names containing them), times the output positions when the class
+    name contains "Conv", times the batch otherwise; only leaf modules' costs are added. Its
+    parameters: each module's own, once per module (a tensor tied into two modules counts twice),
+    plus those of modules below it that never ran."""
+    d = torch_details(site)
+    if d is None:
+        return None
+    trainable = frozen = multiply_adds = elementwise = 0
+    weighted = layer.macs(site) > 0  # a conv's or linear's weight is multiply-adds, a norm's element-wise
+    for module in d.modules:
+        if module.first_call:
+            for p in (*module.parameters, *module.absorbed):
+                trainable, frozen = (trainable + p.numel, frozen) if p.trainable else (trainable, frozen + p.numel)
+        out = module.output
+        if not module.leaf or out is None:
+            continue
+        for p in module.parameters:
+            if p.name in ("weight", "bias"):
+                times = math.prod(out[:1] + out[2:]) if "Conv" in module.name else out[0]
+            elif "weight" in p.name or "bias" in p.name:
+                times = math.prod(out[:2])
+            else:
+                continue
+            if weighted and "bias" not in p.name:
+                multiply_adds += p.numel * times
+            else:
+                elementwise += p.numel * times
+    work = batch * (multiply_adds + elementwise)
+    return Cost(trainable, frozen, work, work + batch * multiply_adds)
+
+
 TORCHINFO = register(
     Convention(
         "torchinfo",
@@ -143,6 +236,7 @@ TORCHINFO = register(
             (WeightOp, _parameters),
         ),
         flops_rule="conv bias adds per output element, a Linear's biases and BN's 2 per channel once per sample",
+        source_rule=_torchinfo_read,
     )
 )
 
@@ -165,6 +259,34 @@ def _per_input_element(layer: Layer, site: Site) -> Cost:
     return _lumped(0, 0, elements(site.input))
 
 
+_CONV_FUNCTIONS = ("F.conv1d", "F.conv2d", "F.conv3d")
+
+
+def _fvcore_read(layer: Layer, site: Site, batch: int) -> Cost | None:
+    """fvcore on a user model: the op's rule, as the JIT trace sees how it was called. A convolution
+    given string padding traces as ``aten::_convolution_mode``, which fvcore does not price; a mean
+    over H and W is ``aten::mean`` (0), only ``F.adaptive_avg_pool2d`` is priced; fvcore traces the
+    model in its own mode, so a BatchNorm in training mode costs 4 per element (5 with gamma and
+    beta). Parameters: every parameter tensor once, trained or not."""
+    d = torch_details(site)
+    return None if d is None else _whole_batch(_fvcore_sample(layer, site, d), batch)
+
+
+def _fvcore_sample(layer: Layer, site: Site, d: TorchDetails) -> Cost:
+    if isinstance(layer, BatchNorm) and d.training:
+        return _counted(d, 0, elements(site.input) * (5 if torch_params(layer, site) else 4))
+    if isinstance(layer, GlobalAvgPool2D) and not any(d.calls("F.adaptive_avg_pool2d")):
+        return _counted(d, 0, 0)
+    if isinstance(layer, _CONVS) and any(
+        isinstance(f.bind("input", "weight", "bias", "stride", "padding").get("padding"), str)
+        for f in d.calls(*_CONV_FUNCTIONS)
+    ):
+        return _counted(d, 0, 0)
+    kind = FVCORE.rule(type(layer))(layer, site)
+    multiply_adds, elementwise = kind.flops - kind.macs, 2 * kind.macs - kind.flops
+    return _counted(d, multiply_adds, elementwise)
+
+
 FVCORE = register(
     Convention(
         "fvcore",
@@ -178,6 +300,7 @@ FVCORE = register(
             (WeightOp, _parameters),  # aten::add / mul / sub / div have no handle
         ),
         flops_rule="BN 1-2 per element, adaptive avg pool 1 per input element",
+        source_rule=_fvcore_read,
     )
 )
 
@@ -213,6 +336,120 @@ def _thop_global_pool(layer: Layer, site: Site) -> Cost:
     return _lumped(0, 0, (elements(site.input[1:]) + 1) * site.input[0])
 
 
+_NN = "torch.nn.modules."
+
+
+def _nn(module: str, *names: str) -> tuple[str, ...]:
+    """Qualified torch.nn class names (what a node's module records): ``torch.nn.modules.conv.Conv2d``."""
+    return tuple(f"{_NN}{module}.{name}" for name in names)
+
+
+def _thop_conv(m: CalledModule) -> tuple[int, int]:
+    """``count_convNd``: output elements x input channels / groups x kernel elements (transposed too)."""
+    assert m.input is not None and m.output is not None
+    kernel = math.prod(m.attribute("kernel_size", ()))
+    return math.prod(m.output) * (m.input[1] // m.attribute("groups", 1)) * kernel, 0
+
+
+def _thop_normalization_hook(m: CalledModule) -> tuple[int, int]:
+    """``count_normalization``: 2 per input element, 4 with an affine (or elementwise_affine) transform."""
+    assert m.input is not None
+    affine = m.attribute("affine", False) or m.attribute("elementwise_affine", False)
+    return 0, 2 * math.prod(m.input) * (2 if affine else 1)
+
+
+def _thop_softmax(m: CalledModule) -> tuple[int, int]:
+    assert m.input is not None
+    features = m.input[m.attribute("dim")]
+    return 0, math.prod(m.input) // features * (3 * features - 1)
+
+
+def _thop_adaptive_avg(m: CalledModule) -> tuple[int, int]:
+    """``count_adap_avgpool``: (kernel + 1) per output element, the kernel a float64 ratio product."""
+    assert m.input is not None and m.output is not None
+    kernel = 1.0
+    for a, b in zip(m.input[2:], m.output[2:], strict=True):
+        kernel *= a / b
+    return 0, int((kernel + 1) * math.prod(m.output))
+
+
+#: thop's ``calculate_upsample`` per output element, by mode (others: 0, with a warning)
+_THOP_UPSAMPLE = {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 259, "trilinear": 31}
+
+
+def _zero(m: CalledModule) -> tuple[int, int]:
+    return 0, 0
+
+
+def _output_elements(m: CalledModule) -> tuple[int, int]:
+    assert m.output is not None
+    return 0, math.prod(m.output)
+
+
+def _input_elements(m: CalledModule) -> tuple[int, int]:
+    assert m.input is not None
+    return 0, math.prod(m.input)
+
+
+#: thop's ``register_hooks``, exact types: the MACs of one call (None: a hook convcost does not reproduce)
+_THOP_MODULES: dict[str, Any] = {
+    **dict.fromkeys(
+        _nn("conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"), _thop_conv
+    ),
+    **dict.fromkeys(
+        (
+            *_nn("batchnorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"),
+            *_nn("normalization", "LayerNorm"),
+            *_nn("instancenorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
+        ),
+        _thop_normalization_hook,
+    ),
+    f"{_NN}activation.PReLU": _input_elements,  # count_prelu, thop runs in eval
+    f"{_NN}activation.Softmax": _thop_softmax,
+    **dict.fromkeys(
+        (
+            *_nn("padding", "ZeroPad2d"),
+            *_nn("activation", "ReLU", "ReLU6", "LeakyReLU"),
+            *_nn("pooling", "MaxPool1d", "MaxPool2d", "MaxPool3d"),
+            *_nn("pooling", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"),
+            *_nn("dropout", "Dropout"),
+            *_nn("container", "Sequential"),
+            *_nn("pixelshuffle", "PixelShuffle"),
+        ),
+        _zero,
+    ),
+    **dict.fromkeys(_nn("pooling", "AvgPool1d", "AvgPool2d", "AvgPool3d"), _output_elements),
+    **dict.fromkeys(_nn("pooling", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"), _thop_adaptive_avg),
+    f"{_NN}linear.Linear": lambda m: (m.attribute("in_features") * math.prod(m.output), 0),
+    **dict.fromkeys(
+        _nn("upsampling", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"),
+        lambda m: (0, _THOP_UPSAMPLE.get(m.attribute("mode"), 0) * math.prod(m.output)),
+    ),
+    **dict.fromkeys(_nn("rnn", "RNNCell", "GRUCell", "LSTMCell", "RNN", "GRU", "LSTM"), None),
+}
+#: a registered module thop does not look inside (dfs_count stops there): all but the containers
+_THOP_STOPS = frozenset(_THOP_MODULES) - {f"{_NN}container.Sequential"}
+
+
+def _thop_read(layer: Layer, site: Site, batch: int) -> Cost | None:
+    """thop on a user model: only modules of a type it registers (exact type: a subclass is
+    unknown) cost anything, by their hooks; their parameters are ``module.parameters()``, counted
+    once per module that ran, except the root's. Parameters elsewhere are lost, as thop loses them."""
+    d = torch_details(site)
+    if d is None:
+        return None
+    params = multiply_adds = elementwise = 0
+    for m in d.modules:
+        if m.cls not in _THOP_STOPS or any(a in _THOP_STOPS for a in m.ancestors[1:]):
+            continue  # not hooked, a container thop looks inside, or inside a module it does not
+        ma, ew = _module_rule(_THOP_MODULES, m, "thop")
+        multiply_adds, elementwise = multiply_adds + ma, elementwise + ew
+        if m.first_call and not m.is_root:
+            params += m.subtree
+    work = batch * (multiply_adds + elementwise)
+    return Cost(trainable=params, macs=work, flops=work + batch * multiply_adds)
+
+
 THOP = register(
     Convention(
         "thop",
@@ -227,6 +464,7 @@ THOP = register(
             (WeightOp, _free),  # a module thop does not know: neither its work nor its parameter
         ),
         flops_rule="BN 2-4 per element, softmax 3C-1 per position, avg pools 1 per output element",
+        source_rule=_thop_read,
     )
 )
 
@@ -287,6 +525,144 @@ def _ptflops_global_pool(layer: Layer, site: Site) -> Cost:
     return _lumped(0, 0, (2 if layer.keepdims else 1) * elements(site.input))
 
 
+def _ptflops_conv(m: CalledModule, transposed: bool = False) -> tuple[int, int]:
+    """``conv_flops_counter_hook``: kernel x Cin x Cout / groups per position (output positions, or
+    the input's for a transposed conv), plus one bias add per output element."""
+    assert m.input is not None and m.output is not None
+    per_position = math.prod(m.attribute("kernel_size", ())) * (
+        m.attribute("in_channels") * (m.attribute("out_channels") // m.attribute("groups", 1))
+    )
+    positions = m.input[0] * math.prod((m.input if transposed else m.output)[2:])
+    bias = m.input[0] * math.prod(m.output[1:]) if m.has_parameter("bias") else 0
+    return per_position * positions, bias
+
+
+def _ptflops_bn(m: CalledModule) -> tuple[int, int]:
+    """``bn_flops_counter_hook``: input elements, x2 if the module has a true ``affine`` (LayerNorm has none)."""
+    assert m.input is not None
+    return 0, math.prod(m.input) * (2 if m.attribute("affine") is True else 1)
+
+
+def _ptflops_linear(m: CalledModule) -> tuple[int, int]:
+    assert m.input is not None and m.output is not None
+    rows = math.prod(m.input[:-1])
+    bias = m.output[-1] if m.has_parameter("bias") else 0
+    return m.input[-1] * m.output[-1] * rows, bias * rows
+
+
+#: ptflops' ``MODULES_MAPPING``, exact types (None: a hook convcost does not reproduce)
+_PTFLOPS_MODULES: dict[str, Any] = {
+    **dict.fromkeys(_nn("conv", "Conv1d", "Conv2d", "Conv3d"), _ptflops_conv),
+    **dict.fromkeys(
+        _nn("conv", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"), lambda m: _ptflops_conv(m, True)
+    ),
+    **dict.fromkeys(_nn("activation", "ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"), _output_elements),
+    **dict.fromkeys(
+        _nn(
+            "pooling",
+            "MaxPool1d",
+            "AvgPool1d",
+            "AvgPool2d",
+            "MaxPool2d",
+            "MaxPool3d",
+            "AvgPool3d",
+            "AdaptiveMaxPool1d",
+            "AdaptiveAvgPool1d",
+            "AdaptiveMaxPool2d",
+            "AdaptiveAvgPool2d",
+            "AdaptiveMaxPool3d",
+            "AdaptiveAvgPool3d",
+        ),
+        _input_elements,
+    ),
+    **dict.fromkeys(
+        (
+            *_nn("batchnorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"),
+            *_nn("instancenorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
+            *_nn("normalization", "GroupNorm", "LayerNorm"),
+        ),
+        _ptflops_bn,
+    ),
+    f"{_NN}linear.Linear": _ptflops_linear,
+    # upsample_flops_counter_hook reads output[0]: the first sample's elements
+    f"{_NN}upsampling.Upsample": lambda m: (0, math.prod(m.output[1:])),
+    **dict.fromkeys(
+        (*_nn("rnn", "RNN", "GRU", "LSTM", "RNNCell", "LSTMCell", "GRUCell"), f"{_NN}activation.MultiheadAttention"),
+        None,
+    ),
+}
+
+
+def _ptflops_interpolate(f: FunctionCall) -> int:
+    """``_interpolate_functional_flops_hook``: from ``size`` when given, else the input times the scale."""
+    args = f.bind("input", "size", "scale_factor")
+    x = args.get("input")
+    rank = len(_shape(x)) - 2
+    size = args.get("size")
+    if size is not None:
+        per_channel = math.prod(size) if isinstance(size, tuple) else int(size) ** rank
+        return int(per_channel) * math.prod(_shape(x)[:2])
+    scale = args.get("scale_factor")
+    if isinstance(scale, tuple) and len(scale) == rank:
+        return _numel(x) * int(math.prod(scale))
+    return int(_numel(x) * float(scale or 0) ** rank)
+
+
+_PTFLOPS_NUMEL = frozenset(
+    {
+        "F.relu",
+        "F.prelu",
+        "F.elu",
+        "F.relu6",
+        "F.gelu",
+        "F.silu",
+        "F.softmax",
+        *(f"F.{kind}_pool{n}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for n in (1, 2, 3)),
+    }
+)
+_MATMULS = ("torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm")
+_ELEMENTWISE = ("torch.mul", "Tensor.mul", "torch.add", "Tensor.add")
+
+
+def _ptflops_function(f: FunctionCall) -> tuple[int, int]:
+    """``(multiply-adds, element-wise)`` of one call ptflops patches (0, 0 for the others)."""
+    name = f.function
+    if name in _PTFLOPS_NUMEL:
+        return 0, _numel(f.bind("input").get("input"))
+    if name in ("F.interpolate", "F.upsample"):
+        return 0, _ptflops_interpolate(f)
+    if name in _MATMULS:
+        args = f.bind("input", "other")
+        return _numel(args.get("input")) * _shape(args.get("other"))[-1], 0
+    if name in ("torch.addmm", "Tensor.addmm", "torch.baddbmm"):
+        args = f.bind("input", "mat1", "mat2")
+        added = _numel(args.get("input")) if args.get("beta", 1) != 0 else 0
+        return _numel(args.get("mat1")) * _shape(args.get("mat2"))[-1], added
+    if name in _ELEMENTWISE:
+        args = f.bind("input", "other")
+        return 0, _broadcast(args.get("input"), args.get("other"))
+    return 0, 0
+
+
+def _ptflops_read(layer: Layer, site: Site, batch: int) -> Cost | None:
+    """ptflops on a user model: modules of the types it hooks (exact type) that no hooked module
+    holds, by their hooks, plus every call of the functions and tensor methods it patches (so a
+    hooked module that calls a patched function counts twice). One sample; parameters: every
+    trained tensor once."""
+    d = torch_details(site)
+    if d is None:
+        return None
+    multiply_adds = elementwise = 0
+    for m in d.modules:
+        if m.cls in _PTFLOPS_MODULES and not any(a in _PTFLOPS_MODULES for a in m.ancestors):
+            ma, ew = _module_rule(_PTFLOPS_MODULES, m, "ptflops")
+            multiply_adds, elementwise = multiply_adds + batch * ma, elementwise + batch * ew
+    for f in d.functions:
+        ma, ew = _ptflops_function(f.at(batch))
+        multiply_adds, elementwise = multiply_adds + ma, elementwise + ew
+    return _counted(d, multiply_adds, elementwise, frozen_too=False)
+
+
 PTFLOPS = register(
     Convention(
         "ptflops",
@@ -302,6 +678,7 @@ PTFLOPS = register(
         ),
         per_sample=True,
         flops_rule="bias adds, BN 1-2 per element, activations 1-2 per element, pools 2 per input element",
+        source_rule=_ptflops_read,
     )
 )
 
@@ -350,6 +727,158 @@ def _calflops_global_pool(layer: Layer, site: Site) -> Cost:
     return _calflops(0, elements(site.input))
 
 
+def _calflops_conv_call(f: FunctionCall) -> tuple[int, int]:
+    """``_conv_flops_compute``: the output size worked out again from the arguments ('same' as
+    d*(k-1)//2 on each side); FLOPs are 2 x MACs plus one bias add per output element."""
+    a = f.bind("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+    x, w = _shape(a["input"]), _shape(a["weight"])
+    kernel, dims = w[2:], x[2:]
+    n = len(dims)
+    stride, dilation, groups = a.get("stride", 1), a.get("dilation", 1), a.get("groups", 1)
+    strides = stride if isinstance(stride, tuple) else (stride,) * n
+    dilations = dilation if isinstance(dilation, tuple) else (dilation,) * n
+    padding = a.get("padding", 0)
+    if isinstance(padding, str):
+        pads = (
+            (0,) * n if padding == "valid" else tuple(d * (k - 1) // 2 for d, k in zip(dilations, kernel, strict=False))
+        )
+    else:
+        pads = padding if isinstance(padding, tuple) else (padding,) * n
+    out = [(dims[i] + 2 * pads[i] - (dilations[i] * (kernel[i] - 1) + 1)) // strides[i] + 1 for i in range(n)]
+    positions = x[0] * math.prod(out)
+    macs = math.prod(kernel) * x[1] * (w[0] // groups) * positions
+    bias = w[0] * positions if a.get("bias") is not None else 0
+    return 2 * macs + bias, macs
+
+
+def _calflops_conv_transpose_call(f: FunctionCall) -> tuple[int, int]:
+    """``_conv_trans_flops_compute``: out_channels from weight.shape[1] (already Cout/groups) and
+    divided by groups again; the bias over the size a forward conv of the input would give."""
+    a = f.bind("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation")
+    x, w = _shape(a["input"]), _shape(a["weight"])
+    kernel, dims = w[2:], x[2:]
+    n = len(dims)
+    stride, padding, dilation, groups = (
+        a.get("stride", 1),
+        a.get("padding", 0),
+        a.get("dilation", 1),
+        a.get("groups", 1),
+    )
+    pads = padding if isinstance(padding, tuple) else (padding,) * n
+    strides = stride if isinstance(stride, tuple) else (stride,) * n
+    dilations = dilation if isinstance(dilation, tuple) else (dilation,) * n
+    out = [(dims[i] + 2 * pads[i] - (dilations[i] * (kernel[i] - 1) + 1)) // strides[i] + 1 for i in range(n)]
+    macs = math.prod(kernel) * x[1] * (w[1] // groups) * x[0] * math.prod(dims)
+    bias = w[1] * x[0] * math.prod(out) if a.get("bias") is not None else 0
+    return 2 * macs + bias, macs
+
+
+def _calflops_upsample_call(f: FunctionCall) -> tuple[int, int]:
+    """``_upsample_flops_compute``: ``prod(size)`` when given (no batch, no channels), else the input's
+    elements (the scale multiply is a discarded expression). calflops raises TypeError on a tuple
+    scale unless the batch is the tuple's length; this is its count then, as the UpSampling2D rule
+    gives it."""
+    size = dict(f.keywords).get("size", f.arguments[1] if len(f.arguments) > 1 else None)
+    if size is not None:
+        return (math.prod(size) if isinstance(size, tuple) else int(size)), 0
+    x = f.arguments[0] if f.arguments else dict(f.keywords).get("input")
+    return _numel(x), 0
+
+
+def _calflops_norm_call(weight_at: int, *names: str) -> Any:
+    def rule(f: FunctionCall) -> tuple[int, int]:
+        a = f.bind(*names)
+        return _numel(a.get("input")) * (5 if a.get(names[weight_at]) is not None else 4), 0
+
+    return rule
+
+
+def _calflops_batch_norm(f: FunctionCall) -> tuple[int, int]:
+    a = f.bind("input", "running_mean", "running_var", "weight", "bias", "training")
+    affine = a.get("weight") is not None
+    if a.get("training"):
+        return _numel(a.get("input")) * (5 if affine else 4), 0
+    return _numel(a.get("input")) * (2 if affine else 1), 0
+
+
+def _calflops_einsum(f: FunctionCall) -> tuple[int, int]:
+    """``_einsum_flops_compute``: NumPy's optimal contraction path's flop count."""
+    import numpy as np
+
+    equation = str(f.arguments[0]).replace(" ", "")
+    operands = [o for o in f.arguments[1:] if isinstance(o, TensorArg)]
+    letters = dict.fromkeys(c for c in equation if c.isalpha())
+    equation = equation.translate({ord(c): 97 + i for i, c in enumerate(letters)})
+    path = np.einsum_path(equation, *(np.zeros(o.shape) for o in operands), optimize="optimal")[1]
+    for line in path.split("\n"):
+        if "optimized flop" in line.lower():
+            return int(float(line.split(":")[-1])), 0
+    raise MissingRuleError(f"calflops' einsum rule found no flop count for {equation!r}")
+
+
+def _first_numel(f: FunctionCall) -> tuple[int, int]:
+    return _numel(f.bind("input").get("input")), 0
+
+
+def _calflops_matmul(f: FunctionCall) -> tuple[int, int]:
+    a = f.bind("input", "other")
+    macs = _numel(a.get("input")) * _shape(a.get("other"))[-1]
+    return 2 * macs, macs
+
+
+def _calflops_addmm(f: FunctionCall) -> tuple[int, int]:
+    a = f.bind("input", "mat1", "mat2")
+    macs = _numel(a.get("mat1")) * _shape(a.get("mat2"))[-1]
+    return 2 * macs + _numel(a.get("input")), macs
+
+
+#: what calflops patches: ``(FLOPs, MACs)`` of one call
+_CALFLOPS_FUNCTIONS: dict[str, Any] = {
+    "F.linear": lambda f: (
+        2 * _numel(f.bind("input", "weight")["input"]) * _shape(f.bind("input", "weight")["weight"])[0],
+        _numel(f.bind("input", "weight")["input"]) * _shape(f.bind("input", "weight")["weight"])[0],
+    ),
+    **dict.fromkeys(("F.conv1d", "F.conv2d", "F.conv3d"), _calflops_conv_call),
+    **dict.fromkeys(("F.conv_transpose1d", "F.conv_transpose2d", "F.conv_transpose3d"), _calflops_conv_transpose_call),
+    **dict.fromkeys(
+        ("F.relu", "F.prelu", "F.elu", "F.leaky_relu", "F.relu6", "F.silu", "F.gelu", "F.softmax"), _first_numel
+    ),
+    **dict.fromkeys(
+        (f"F.{kind}_pool{n}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for n in (1, 2, 3)),
+        _first_numel,
+    ),
+    "F.batch_norm": _calflops_batch_norm,
+    "F.layer_norm": _calflops_norm_call(2, "input", "normalized_shape", "weight"),
+    "F.group_norm": _calflops_norm_call(2, "input", "num_groups", "weight"),
+    "F.instance_norm": _calflops_norm_call(3, "input", "running_mean", "running_var", "weight"),
+    **dict.fromkeys(("F.upsample", "F.interpolate"), _calflops_upsample_call),
+    "F.embedding": lambda f: (0, 0),
+    **dict.fromkeys(("torch.matmul", "Tensor.matmul"), _calflops_matmul),
+    **dict.fromkeys(("torch.addmm", "Tensor.addmm", "torch.baddbmm"), _calflops_addmm),
+    **dict.fromkeys(
+        _ELEMENTWISE,
+        lambda f: (_broadcast(f.bind("input", "other").get("input"), f.bind("input", "other").get("other")), 0),
+    ),
+    "torch.einsum": _calflops_einsum,
+}
+
+
+def _calflops_read(layer: Layer, site: Site, batch: int) -> Cost | None:
+    """calflops on a user model: every call of the functions and tensor methods it patches, as it
+    was made (module types do not matter; operators and functions bound before the run cost 0);
+    MACs only from linear, conv and matrix products. Parameters: every trained tensor once."""
+    d = torch_details(site)
+    if d is None:
+        return None
+    flops = macs = 0
+    for f in d.functions:
+        rule = _CALFLOPS_FUNCTIONS.get(f.function)
+        if rule is not None:
+            call_flops, call_macs = rule(f.at(batch))
+            flops, macs = flops + call_flops, macs + call_macs
+    return Cost(trainable=d.trainable(), macs=macs, flops=flops)
+
+
 CALFLOPS = register(
     Convention(
         "calflops",
@@ -366,6 +895,7 @@ CALFLOPS = register(
         ),
         flops_rule="conv bias adds, BN 1-2 per element, ReLU/ELU/GELU/SiLU/softmax and pools 1 per input element",
         macs_include_elementwise=False,
+        source_rule=_calflops_read,
     )
 )
 

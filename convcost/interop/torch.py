@@ -1,4 +1,4 @@
-"""spec <-> PyTorch: ``to_torch(model)`` builds an ``nn.Module``; ``from_torch(module, shape)`` reads one.
+"""spec <-> PyTorch: ``to_torch(model)`` builds an ``nn.Module``; ``from_torch(module, size)`` reads one.
 
 ``to_torch`` builds a ``GraphModule`` (``convcost.interop.torch_modules``) with one child module
 per node, looked up in ``BUILDERS`` by layer kind. Standard torch modules are used wherever one
@@ -12,22 +12,24 @@ they know. Where torch has no single module:
 * ``GlobalAvgPool2D`` without ``keepdims`` is ``GlobalAvgPool2d`` (adaptive average pool, flatten);
 * a merge is ``Sum`` (``a + b + ...``) or ``ChannelConcat`` (``torch.cat`` along channels).
 
-``from_torch`` reads those back, plus plain ``nn.Sequential`` nests and custom modules whose
-``forward`` torch.fx can trace (adds, concatenations, ``view``/``flatten``, functional
-activations). Anything else is an ``UnsupportedLayerError`` naming the module or op.
+``from_torch`` reads any module by running its forward once on shape-only tensors
+(``convcost.interop.capture``) and turning what ran into a graph (``convcost.interop.torch_reading``);
+which layer kind each ATen op is (``RULES``, registered with ``maps``) is here, next to the
+builders of the same kinds. What ``to_torch`` built reads back as the graph it was built from.
 """
 
 from __future__ import annotations
 
-import operator
+import math
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from convcost.errors import GeometryError, MissingRuleError, UnsupportedLayerError
+from convcost.errors import MissingRuleError, SpecError, UnsupportedLayerError
 from convcost.geometry import explicit_padding, window_output
-from convcost.graph import GraphBuilder
 from convcost.interop import require
+from convcost.interop.torch_reading import Data, Merge, OpRule, Padded, Pending, Reading, Rows, Rules
 from convcost.layer import ExplicitPadding, Layer, Pair, Shape, Site
 
 # Family C (issue 12)
@@ -78,7 +80,9 @@ from convcost.layers.elementwise import (
 )
 from convcost.layers.transposed import torch_transposed
 from convcost.model import Model
-from convcost.spec import Element, Parallel, Sequential
+
+if TYPE_CHECKING:
+    from convcost.interop.capture import ModuleCall, Op, PyCall, TensorRef
 
 #: spec activation -> torch.nn class name (``linear`` is the identity)
 _ACTIVATION_MODULES = {
@@ -98,9 +102,6 @@ _ACTIVATION_MODULES = {
     "softplus": "Softplus",
     "mish": "Mish",
     "gelu_tanh": "GELU",  # approximate="tanh"
-}
-_MODULE_ACTIVATIONS = {
-    torch_name: spec for spec, torch_name in _ACTIVATION_MODULES.items() if spec not in ("swish", "gelu_tanh")
 }
 
 L = TypeVar("L", bound=Layer)
@@ -581,415 +582,1228 @@ def _drop_path(layer: DropPath, site: Site) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# torch -> spec
+# torch -> spec: which layer kind each captured ATen op is (convcost.interop.torch_reading does the rest)
+
+#: the op -> kind rules, module rules, call rules and folds ``from_torch`` reads with
+RULES = Rules()
 
 
-def from_torch(module: Any, input_shape: Shape, *, name: str | None = None, batch: int = 1) -> Model:
-    """Read ``module`` (input ``(C, H, W)`` per sample) into a spec; refuse what it cannot represent.
+def maps(*targets: str) -> Callable[[OpRule], OpRule]:
+    """Register the decorated function as the rule of these ATen ops (``aten.convolution.default``)."""
 
-    The module is run once on zeros to check that the spec's output shape is the module's.
-    """
-    torch = require("torch", "torch")
-    from convcost.interop.torch_modules import GraphModule
+    def register(rule: OpRule) -> OpRule:
+        for target in targets:
+            RULES.ops[target] = rule
+        return rule
 
-    shape = tuple(input_shape)
-    label = name or type(module).__name__
-    if isinstance(module, GraphModule):
-        model = _read_graph(module, label, shape, batch)
-    else:
-        element = _read(module, "")
-        body = element if isinstance(element, Sequential) else Sequential((element,))
-        model = Model(label, shape, body, batch=batch)
-    try:
-        expected = model.shaped[-1].output if model.shaped else shape
-    except GeometryError as e:
-        raise UnsupportedLayerError(f"{type(module).__name__}: the spec read from it does not fit: {e}") from None
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            got = tuple(module(torch.zeros(1, *shape)).shape[1:])
-    finally:
-        module.train(was_training)
-    if got != expected:
-        raise UnsupportedLayerError(
-            f"{type(module).__name__}: the module gives {list(got)} but its spec gives {list(expected)}"
-        )
-    return model
+    return register
 
 
-def _read_graph(module: Any, name: str, shape: Shape, batch: int) -> Model:
-    """A ``GraphModule`` (what ``to_torch`` builds) is a graph already: each child is one node."""
-    builder = GraphBuilder()
-    for input_name in module.input_names:
-        builder.input(input_name, shape)
-    owners: dict[str, str] = {}  # module key -> the first node that called it
-    for path, key, reads in module.wiring:
-        child = module.nodes[key]
-        leaf = path.rsplit("/", 1)[-1]
-        merges = {_modules().Sum: Add, _modules().ChannelConcat: Concat}
-        element = merges[type(child)](name=leaf) if type(child) in merges else _read(child, leaf)
-        if not isinstance(element, Layer):
-            raise UnsupportedLayerError(f"module '{path}': a block inside a graph node")
-        builder.add(path, element, reads, shares=owners.get(key, ""))
-        owners.setdefault(key, path)
-    return Model.from_graph(name, builder.graph(module.output_names), batch)
-
-
-def _read(module: Any, name: str) -> Element:
-    import torch
-
-    nn = torch.nn
-    c = _modules()
-    kind = type(module)
-    if kind is c.SamePadded:
-        pad, inner = list(module.children())
-        layer = _read(inner, name)
-        fill = 0.0 if type(pad) is nn.ZeroPad2d else getattr(pad, "value", None)
-        if fill != (float("-inf") if isinstance(layer, MaxPool2D) else 0.0):
-            raise UnsupportedLayerError(f"module '{name}': SamePadded pads with {fill}")
-        left, right, top, bottom = pad.padding
-        return _with_padding(layer, ((top, bottom), (left, right)))
-    if kind is c.SeparableConv2d:
-        parts = dict(module.named_children())
-        dw, pw = parts["depthwise"], parts["pointwise"]
-        padding: Any = _conv_padding(dw, name)
-        if "pad" in parts:
-            left, right, top, bottom = parts["pad"].padding
-            padding = ((top, bottom), (left, right))
-        return SeparableConv2D(
-            pw.out_channels,
-            dw.kernel_size,
-            stride=dw.stride,
-            padding=padding,
-            depth_multiplier=dw.out_channels // dw.in_channels,
-            dilation=dw.dilation,
-            bias=pw.bias is not None,
-            name=name,
-        )
-    if kind is c.PixelwiseLinear:
-        return Dense(module.linear.out_features, bias=module.linear.bias is not None, name=name)
-    if kind is c.GlobalAvgPool2d:
-        return GlobalAvgPool2D(name=name)
-    if kind is c.Reshape:
-        return Reshape(module.target, name=name)
-    if kind is c.WeightOperation:
-        return WeightOp(module.op, tuple(module.value.shape), name=name)
-    if kind is nn.Sequential:
-        return Sequential(tuple(_read(child, child_name) for child_name, child in module.named_children()), name=name)
-    leaf = _leaf(module, name)
-    if leaf is not None:
-        return leaf
-    return _trace(module, name)
-
-
-def _as_sequential(layer: Element, name: str) -> Sequential:
-    return layer if isinstance(layer, Sequential) else Sequential((layer,), name=name)
-
-
-def _with_padding(layer: Element, padding: ExplicitPadding) -> Layer:
-    from dataclasses import replace
-
-    if isinstance(layer, (Conv2D, DepthwiseConv2D, MaxPool2D)) and layer.padding == ((0, 0), (0, 0)):
-        return replace(layer, padding=padding)
-    raise UnsupportedLayerError(f"layer '{layer.name}': SamePadded must hold an unpadded convolution")
-
-
-def _conv_padding(conv: Any, name: str) -> Any:
-    if isinstance(conv.padding, str):
-        if conv.padding == "valid":
-            return "valid"
-        raise UnsupportedLayerError(
-            f"module '{name}': torch padding='same' (use explicit padding, or Keras-style 'same' via to_torch)"
-        )
-    if conv.padding_mode != "zeros":
-        raise UnsupportedLayerError(f"module '{name}': padding_mode={conv.padding_mode!r} (only zeros)")
-    ph, pw = conv.padding
-    return ((ph, ph), (pw, pw))
-
-
-def _leaf(module: Any, name: str) -> Layer | None:
-    """The spec layer for a standard torch leaf module, or None when it is not one."""
-    import torch
-
-    nn = torch.nn
-    kind = type(module)
-    if kind is nn.Conv2d:
-        padding = _conv_padding(module, name)
-        if module.transposed:
-            raise UnsupportedLayerError(f"module '{name}': transposed convolution")
-        return Conv2D(
-            module.out_channels,
-            module.kernel_size,
-            stride=module.stride,
-            padding=padding,
-            dilation=module.dilation,
-            groups=module.groups,
-            bias=module.bias is not None,
-            name=name,
-        )
-    if kind is nn.Linear:
-        return Dense(module.out_features, bias=module.bias is not None, name=name)
-    if kind in (nn.BatchNorm1d, nn.BatchNorm2d):
-        return BatchNorm(center=module.affine, scale=module.affine, name=name)
-    if kind is nn.Softmax:
-        if module.dim not in (1, -1):
-            raise UnsupportedLayerError(f"module '{name}': Softmax over dim {module.dim} (only channels)")
-        return Activation("softmax", name=name)
-    if kind.__module__.startswith("torch.nn") and kind.__name__ in _MODULE_ACTIVATIONS:
-        return Activation(_MODULE_ACTIVATIONS[kind.__name__], name=name)
-    if kind in (nn.MaxPool2d, nn.AvgPool2d):
-        if module.ceil_mode:
-            raise UnsupportedLayerError(f"module '{name}': ceil_mode=True pooling")
-        pad = _pair(module.padding)
-        pool_class = MaxPool2D if kind is nn.MaxPool2d else AvgPool2D
-        if kind is nn.MaxPool2d and _pair(module.dilation) != (1, 1):
-            raise UnsupportedLayerError(f"module '{name}': dilated max pooling")
-        return pool_class(
-            _pair(module.kernel_size),
-            stride=_pair(module.stride or module.kernel_size),
-            padding=((pad[0], pad[0]), (pad[1], pad[1])),
-            name=name,
-        )
-    if kind is nn.AdaptiveAvgPool2d:
-        if _pair(module.output_size) != (1, 1):
-            raise UnsupportedLayerError(f"module '{name}': AdaptiveAvgPool2d to {module.output_size} (only 1)")
-        return GlobalAvgPool2D(keepdims=True, name=name)
-    if kind is nn.Flatten:
-        if module.start_dim != 1 or module.end_dim != -1:
-            raise UnsupportedLayerError(f"module '{name}': Flatten({module.start_dim}, {module.end_dim})")
-        return Flatten(name=name)
-    if kind is nn.Dropout:
-        return Dropout(module.p, name=name)
-    if kind is nn.ZeroPad2d:
-        left, right, top, bottom = module.padding
-        return ZeroPadding2D(((top, bottom), (left, right)), name=name)
-    if not any(True for _ in module.children()) and any(True for _ in module.parameters(recurse=False)):
-        raise UnsupportedLayerError(f"module '{name}': unsupported {kind.__name__}")
-    return None
+def _overloads(*names: str) -> tuple[str, ...]:
+    """``aten.relu`` -> its ``.default`` op and the in-place ``aten.relu_.default``."""
+    return tuple(f"{name}{suffix}.default" for name in names for suffix in ("", "_"))
 
 
 def _pair(value: Any) -> Pair:
-    return (value, value) if isinstance(value, int) else (value[0], value[1])
+    """An int, ``(v,)`` (torch broadcasts one value, as ``padding='valid'`` dispatches) or ``(h, w)``."""
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[0])) if len(value) == 1 else (int(value[0]), int(value[1]))
 
 
-# --------------------------------------------------------------------------------------------
-# torch.fx: custom modules with adds, concatenations and reshapes
+def _symmetric(padding: Any) -> ExplicitPadding:
+    ph, pw = _pair(padding)
+    return ((ph, ph), (pw, pw))
 
 
-_SHAPE_METHODS = frozenset({"size", "dim"})
-_FUNCTION_ACTIVATIONS = {
-    "relu": "relu",
-    "relu6": "relu6",
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "silu": "silu",
-    "gelu": "gelu",
-    "hardswish": "hard_swish",
-    "elu": "elu",
+def _padded_input(op: Op, r: Reading, tensor: TensorRef, fill: float) -> tuple[Data | None, ExplicitPadding, int]:
+    """The tensor an op reads and the padding to add to its own: an ``F.pad`` with ``fill`` in the same
+    module call folds into the op (a conv's zeros, a max pool's -inf: timm's Conv2dSame, to_torch's
+    SamePadded), anything else is read as it is (an ``nn.ZeroPad2d`` of its own stays a node).
+    For a sequence the padding is ``((0, 0), (left, right))``."""
+    ref = r.ref(tensor)
+    axes = len(tensor.shape) - 2
+    foldable = isinstance(ref, Padded) and ref.value == fill and len(ref.pad) == 2 * axes and min(ref.pad) >= 0
+    if isinstance(ref, Padded) and foldable and ref.data.plain and r.same_scope(ref.op, op):
+        left, right, *rest = ref.pad
+        top, bottom = rest if rest else (0, 0)
+        return ref.data, ((top, bottom), (left, right)), ref.op
+    return r.plain(op, tensor), ((0, 0), (0, 0)), -1
+
+
+def _add_padding(a: ExplicitPadding, b: ExplicitPadding) -> ExplicitPadding:
+    return ((a[0][0] + b[0][0], a[0][1] + b[0][1]), (a[1][0] + b[1][0], a[1][1] + b[1][1]))
+
+
+@maps("aten.convolution.default")
+def _read_convolution(op: Op, r: Reading) -> None:
+    x, w, bias = op["input"], op["weight"], op["bias"]
+    if op["transposed"]:
+        _read_transposed(op, r)
+        return
+    if len(x.shape) not in (3, 4):
+        r.refuse(op, f"a {len(x.shape) - 2}-D convolution (convcost reads 1-D and 2-D ones)")
+        return
+    if r.weights(w) is None or (bias is not None and r.weights(bias) is None):
+        r.refuse(op, "its weight is computed from the network's input")
+        return
+    data, extra, pad_op = _padded_input(op, r, x, 0.0)
+    if data is None:
+        return
+    if len(x.shape) == 3:
+        p = _one(op["padding"], 0)
+        layer: Layer = Conv1D(
+            w.shape[0],
+            w.shape[2],
+            stride=_one(op["stride"], 1),
+            padding=(p + extra[1][0], p + extra[1][1]),
+            dilation=_one(op["dilation"], 1),
+            groups=op["groups"],
+            bias=bias is not None,
+        )
+        r.node(op, layer, [data], absorb=[pad_op] if pad_op >= 0 else [])
+        return
+    layer = Conv2D(
+        w.shape[0],
+        _pair(w.shape[2:]),
+        stride=_pair(op["stride"]),
+        padding=_add_padding(_symmetric(op["padding"]), extra),
+        dilation=_pair(op["dilation"]),
+        groups=op["groups"],
+        bias=bias is not None,
+    )
+    r.node(op, layer, [data], absorb=[pad_op] if pad_op >= 0 else [])
+
+
+@maps("aten.addmm.default", "aten.mm.default")
+def _read_linear(op: Op, r: Reading) -> None:
+    with_bias = op.target == "aten.addmm.default"
+    rows, weight = (op["mat1"] if with_bias else op["self"]), op["mat2"]
+    if r.weights(weight) is None:
+        r.refuse(op, "a product of two tensors of the network (convcost has no MatMul kind yet)")
+        return
+    units = weight.shape[1]
+    if with_bias:
+        bias = op["self"]
+        if r.weights(bias) is None or op["beta"] != 1 or op["alpha"] != 1 or tuple(bias.shape) not in ((units,),):
+            r.refuse(op, "addmm with a bias that is not a weight of shape (units,), or with beta / alpha")
+            return
+    layer = Dense(units, bias=with_bias)
+    ref = r.ref(rows)
+    if isinstance(ref, Rows):
+        axes = ref.data.axes or tuple(range(len(ref.lead) + 1))
+        if axes[-1] == 0:
+            r.node(op, layer, [ref.data], axes=ref.data.axes, rows=ref.lead)
+            return
+        if math.prod(ref.lead) != 1:
+            r.refuse(op, "a linear layer on an axis other than the channels (Dense acts on channels)")
+            return
+    data = r.plain(op, rows)
+    if data is not None:
+        r.node(op, layer, [data])
+
+
+_NORM_ANY = ("aten.native_batch_norm.default", "aten._native_batch_norm_legit_no_training.default")
+
+
+@maps(*_NORM_ANY, "aten._native_batch_norm_legit.default", "aten._native_batch_norm_legit.no_stats")
+def _read_batch_norm(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["input"])
+    if data is None:
+        return
+    if len(r.shape(data)) not in (1, 2, 3):
+        r.refuse(op, f"a batch norm over a rank-{len(r.shape(data)) + 1} tensor")
+        return
+    scale, center = op["weight"] is not None, op["bias"] is not None
+    r.node(op, BatchNorm(center=center, scale=scale), [data])
+
+
+@maps("aten.native_layer_norm.default")
+def _read_layer_norm(op: Op, r: Reading) -> None:
+    """LayerNorm over the last torch axis (ConvNeXt's channels-last nn.LayerNorm, a LayerNorm2d that
+    permutes first): the graph axis it is, whatever the permutation."""
+    x = op["input"]
+    data = r.data(x)
+    if data is None or len(op["normalized_shape"]) != 1:
+        r.refuse(op, f"a layer norm over {len(op['normalized_shape'])} axes (convcost's is over one)")
+        return
+    axes = data.axes or tuple(range(len(x.shape) - 1))
+    layer = LayerNorm(axis=axes[-1], center=op["bias"] is not None, scale=op["weight"] is not None)
+    r.node(op, layer, [Data(data.tensor)], axes=data.axes)
+
+
+@maps("aten.native_group_norm.default")
+def _read_group_norm(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["input"])
+    if data is not None:
+        layer = GroupNorm(op["group"], center=op["bias"] is not None, scale=op["weight"] is not None)
+        r.node(op, layer, [data])
+
+
+#: ATen activation -> convcost activation function (in-place forms too)
+_ACTIVATION_OPS = {
+    "aten.relu": "relu",
+    "aten.silu": "silu",
+    "aten.sigmoid": "sigmoid",
+    "aten.tanh": "tanh",
+    "aten.hardswish": "hard_swish",
+    "aten.hardsigmoid": "hard_sigmoid",
+    "aten.leaky_relu": "leaky_relu",
+    "aten.elu": "elu",
+    "aten.selu": "selu",
+    "aten.mish": "mish",
 }
 
 
-def _trace(module: Any, name: str) -> Element:
-    import torch
-    import torch.fx
-
-    label = name or type(module).__name__
-
-    class OneLevel(torch.fx.Tracer):  # type: ignore[misc,name-defined]
-        # every child is read on its own (keeping the nesting), so only this forward is traced
-        def is_leaf_module(self, m: Any, qualname: str) -> bool:
-            return m is not module
-
-    try:
-        graph = OneLevel().trace(module)
-    except Exception as e:  # fx raises many kinds: all mean "cannot follow this forward"
-        raise UnsupportedLayerError(
-            f"module '{label}' ({type(module).__name__}): torch.fx cannot trace its forward: {e}".splitlines()[0]
-        ) from None
-    return _Graph(module, label, graph).read(name)
+def _activation_node(op: Op, r: Reading, function: str) -> None:
+    data = r.data(op.inputs[0])
+    if data is None:
+        r.refuse(op, "its input is not a tensor of the network")
+        return
+    # an element-wise function keeps any axis order
+    r.node(op, Activation(function), [Data(data.tensor)], axes=data.axes)
 
 
-def _is_shape(node: Any) -> bool:
-    """Nodes that compute sizes (``x.size()[0]``, ``x.shape``), not tensors: they are no layers."""
-    if node.op == "call_method" and node.target in _SHAPE_METHODS:
-        return True
-    if node.op == "call_function" and node.target is getattr and node.args[1] == "shape":
-        return True
-    return node.op == "call_function" and node.target is operator.getitem and _is_shape(node.args[0])
+@maps(*_overloads(*_ACTIVATION_OPS))
+def _read_activation(op: Op, r: Reading) -> None:
+    _activation_node(op, r, _ACTIVATION_OPS[op.name.rstrip("_")])
 
 
-class _Graph:
-    """Turns a traced forward into Sequential / Parallel: every fork must rejoin at an add or a cat."""
+@maps(*_overloads("aten.gelu"))
+def _read_gelu(op: Op, r: Reading) -> None:
+    if op["approximate"] not in ("none", "tanh"):
+        r.refuse(op, f"GELU with approximate={op['approximate']!r}")
+        return
+    _activation_node(op, r, "gelu" if op["approximate"] == "none" else "gelu_tanh")
 
-    def __init__(self, module: Any, label: str, graph: Any) -> None:
-        self.module = module
-        self.label = label
-        self.graph = graph
-        self.children = dict(module.named_children())
-        self.used: set[str] = set()
-        self.calls: list[str] = []
 
-    def read(self, name: str) -> Sequential:
-        inputs = [n for n in self.graph.nodes if n.op == "placeholder"]
-        if len(inputs) != 1:
-            raise UnsupportedLayerError(f"module '{self.label}': forward takes {len(inputs)} tensors (only one)")
-        layers, end, _ = self.follow(inputs[0])
-        if end is None or end.op != "output":
-            raise UnsupportedLayerError(f"module '{self.label}': a merge ({self.describe(end)}) outside a fork")
-        return Sequential(tuple(layers), name=name)
+@maps(*_overloads("aten.softplus"))
+def _read_softplus(op: Op, r: Reading) -> None:
+    if op["beta"] != 1 or op["threshold"] != 20:
+        r.refuse(op, "softplus with beta or threshold other than torch's defaults")
+        return
+    _activation_node(op, r, "softplus")
 
-    def tensor_users(self, node: Any) -> list[Any]:
-        return [user for user in node.users if not _is_shape(user)]
 
-    def is_merge(self, node: Any) -> bool:
-        return self.merge_kind(node) is not None
+@maps(*_overloads("aten.hardtanh"), "aten.clamp.default", "aten.clamp_.default")
+def _read_clamp(op: Op, r: Reading) -> None:
+    low, high = (op["min_val"], op["max_val"]) if "min_val" in op.arguments else (op["min"], op["max"])
+    data = r.data(op.inputs[0])
+    if (low, high) == (0, 6):
+        _activation_node(op, r, "relu6")
+    elif low == 0 and high is None:
+        _activation_node(op, r, "relu")
+    elif (
+        data is not None and (low is None) != (high is None) and isinstance(low if high is None else high, (int, float))
+    ):
+        # a clamp on one side only: the maximum (or minimum) of the tensor and a number
+        _scalar_node(op, r, data, "maximum" if high is None else "minimum", float(low if high is None else high))
+    else:
+        r.refuse(op, f"a clamp to [{low}, {high}] (convcost knows relu, relu6 and one-sided clamps)")
 
-    def merge_kind(self, node: Any) -> str | None:
-        import torch
 
-        if node.op == "call_function" and node.target in (operator.add, torch.add):
-            return "add"
-        if node.op == "call_method" and node.target == "add":
-            return "add"
-        if node.op == "call_function" and node.target in (torch.cat, torch.concat):
-            return "concat"
+@maps("aten._softmax.default")
+def _read_softmax(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["self"])
+    rank = len(op["self"].shape)
+    if data is None:
+        return
+    if rank not in (2, 4) or op["dim"] % rank != 1:
+        r.refuse(op, f"softmax over dim {op['dim']} of a rank-{rank} tensor (convcost's is over channels)")
+        return
+    r.node(op, Activation("softmax"), [data])
+
+
+@maps("aten.max_pool2d_with_indices.default", "aten.max_pool2d.default")
+def _read_max_pool(op: Op, r: Reading) -> None:
+    kernel = _pair(op["kernel_size"])
+    stride = _pair(op["stride"]) if op["stride"] else kernel
+    if _pair(op["dilation"]) != (1, 1):
+        r.refuse(op, "a dilated max pool")
+        return
+    data, extra, pad_op = _padded_input(op, r, op["self"], float("-inf"))
+    if data is None:
+        return
+    padding = _add_padding(_symmetric(op["padding"]), extra)
+    layer = MaxPool2D(kernel, stride=stride, padding=padding, ceil_mode=bool(op["ceil_mode"]))
+    r.node(op, layer, [data], absorb=[pad_op] if pad_op >= 0 else [])
+
+
+@maps("aten.avg_pool2d.default")
+def _read_avg_pool(op: Op, r: Reading) -> None:
+    x, out = op["self"], op.outputs[0]
+    kernel = _pair(op["kernel_size"])
+    stride = _pair(op["stride"]) if op["stride"] else kernel
+    padding = _pair(op["padding"])
+    if op["divisor_override"] is not None:
+        r.refuse(op, "an average pool with divisor_override")
+        return
+    data = r.plain(op, x)
+    if data is None:
+        return
+    whole = kernel[0] >= x.shape[2] and kernel[1] >= x.shape[3]
+    if out.shape[2:] == (1, 1) and padding == (0, 0) and whole and kernel != tuple(x.shape[2:]):
+        # a window larger than the map (HF EfficientNet pools with kernel = hidden size, ceil_mode)
+        r.node(op, GlobalAvgPool2D(keepdims=True), [data])
+        return
+    include = bool(op["count_include_pad"]) if padding != (0, 0) else None
+    layer = AvgPool2D(
+        kernel, stride=stride, padding=_symmetric(padding), ceil_mode=bool(op["ceil_mode"]), count_include_pad=include
+    )
+    r.node(op, layer, [data])
+
+
+@maps("aten.mean.dim")
+def _read_mean(op: Op, r: Reading) -> None:
+    _global_pool(op, r, GlobalAvgPool2D, GlobalAvgPool1D, "mean")
+
+
+@maps("aten.amax.default")
+def _read_amax(op: Op, r: Reading) -> None:
+    _global_pool(op, r, GlobalMaxPool2D, GlobalMaxPool1D, "maximum")
+
+
+def _global_pool(op: Op, r: Reading, map_kind: Any, sequence_kind: Any, what: str) -> None:
+    """A mean (or maximum) over H and W of a map, or over the length of a sequence."""
+    x = op["self"]
+    rank = len(x.shape)
+    dims = sorted(d % rank for d in (op["dim"] or ()))
+    kind = map_kind if (rank, dims) == (4, [2, 3]) else sequence_kind if (rank, dims) == (3, [2]) else None
+    if kind is None or op.arguments.get("dtype") is not None:
+        r.refuse(op, f"a {what} over dims {dims} of a rank-{rank} tensor (convcost's is over H and W, or L)")
+        return
+    data = r.plain(op, x)
+    if data is not None:
+        r.node(op, kind(keepdims=bool(op["keepdim"])), [data])
+
+
+@maps("aten._adaptive_avg_pool2d.default", "aten.adaptive_max_pool2d.default")
+def _read_adaptive_pool(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["self"])
+    if data is None:
+        return
+    output = _pair(op["output_size"])
+    average = op.target == "aten._adaptive_avg_pool2d.default"
+    if output == (1, 1):
+        r.node(op, (GlobalAvgPool2D if average else GlobalMaxPool2D)(keepdims=True), [data])
+    else:
+        r.node(op, (AdaptiveAvgPool2D if average else AdaptiveMaxPool2D)(output), [data])
+
+
+#: ATen element-wise binary op -> (merge kind of two tensors, ScalarOp's op with a constant after the
+#: tensor, ScalarOp's op with the constant first)
+_BINARY: dict[str, tuple[type[Layer], str, str]] = {
+    "aten.add": (Add, "add", "add"),
+    "aten.sub": (Subtract, "subtract", "rsubtract"),
+    "aten.mul": (Multiply, "multiply", "multiply"),
+    "aten.div": (Divide, "divide", "rdivide"),
+    "aten.maximum": (Maximum, "maximum", "maximum"),
+    "aten.minimum": (Minimum, "minimum", "minimum"),
+}
+
+
+@maps(
+    *(f"{name}{inplace}.{overload}" for name in _BINARY for inplace in ("", "_") for overload in ("Tensor", "Scalar")),
+    "aten.maximum.default",
+    "aten.minimum.default",
+    "aten.rsub.Scalar",
+    "aten.rsub.Tensor",
+)
+def _read_binary(op: Op, r: Reading) -> None:
+    """``a op b``: two tensors of the network (a merge, broadcasting), a tensor and a number
+    (ScalarOp), a tensor and a parameter (LayerScale), a tensor and a constant vector (Rescaling)."""
+    from convcost.interop.capture import TensorRef
+
+    name = op.name.rstrip("_")
+    swapped = name == "aten.rsub"  # rsub(x, c) is c - x
+    merge, after, before = _BINARY["aten.sub" if swapped else name]
+    a, b = op["self"], op["other"]
+    alpha = op.arguments.get("alpha", 1)
+    if swapped:
+        a, b = b, a
+    left = r.data(a) if isinstance(a, TensorRef) else None
+    right = r.data(b) if isinstance(b, TensorRef) else None
+    if left is not None and right is not None:
+        if alpha != 1:
+            r.refuse(op, f"adds or subtracts alpha={alpha} times a tensor")
+        elif len(a.shape) != len(b.shape):
+            r.refuse(op, f"combines tensors of shapes {list(a.shape)} and {list(b.shape)} (of different ranks)")
+        elif left.axes != right.axes:  # both in torch's order, then
+            ordered = r.plain(op, a), r.plain(op, b)
+            if ordered[0] is not None and ordered[1] is not None:
+                r.node(op, merge(), [ordered[0], ordered[1]])
+        else:
+            r.node(op, merge(), [Data(left.tensor), Data(right.tensor)], axes=left.axes)
+        return
+    data, other, first = (left, b, False) if left is not None else (right, a, True)
+    tensor = a if left is not None else b
+    if data is None:
+        r.refuse(op, "neither operand is a tensor of the network")
+        return
+    if alpha != 1 and (swapped or not isinstance(other, (int, float))):
+        r.refuse(op, f"alpha={alpha} times a tensor")
+        return
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        _scalar_node(op, r, data, before if first else after, float(other) * alpha)
+        return
+    weights = r.weights(other) if isinstance(other, TensorRef) else None
+    if weights is None or not isinstance(other, TensorRef):
+        r.refuse(op, "an operand that is neither a tensor of the network nor a weight")
+        return
+    values = r.constant(weights)
+    if values is not None and len(values) == 1 and math.prod(other.shape) == 1 and alpha == 1:
+        _scalar_node(op, r, data, before if first else after, values[0])
+        return
+    kind = _WEIGHT_OPS.get(("aten.sub" if swapped else name, first))
+    shape = _sample_shape(other.shape, len(tensor.shape) - 1)
+    learned = weights.parameters and kind is not None and shape is not None and data.plain and alpha == 1
+    axis = _broadcast_axis(other.shape, tensor.shape, data)
+    if axis is None and not learned:
+        r.refuse(op, f"a {list(other.shape)} weight against a {list(tensor.shape)} tensor (not along one axis)")
+        return
+    if axis is not None and weights.exact is not None and weights.exact[0] == "parameter" and merge is Multiply:
+        scalar = math.prod(other.shape) == 1
+        r.node(op, LayerScale(axis=0 if scalar else axis, scalar=scalar), [Data(data.tensor)], axes=data.axes)
+        return
+    if values is not None and axis == 0 and (name, first) in _RESCALING and alpha == 1:
+        _rescaling_node(op, r, data, _RESCALING[(name, first)](values))
+        return
+    if learned:  # any other learned tensor: x op w, as it broadcasts
+        assert kind is not None and shape is not None
+        r.node(op, WeightOp(kind, shape), [Data(data.tensor)])
+        return
+    what = "a learned weight" if weights.parameters else "a constant tensor"
+    r.refuse(op, f"{name.removeprefix('aten.')} by {what} of shape {list(other.shape)} (no kind holds it)")
+
+
+#: ``x op w`` with a learned ``w`` that is not a layer scale (WeightOp), by (op, whether w comes first)
+_WEIGHT_OPS = {
+    ("aten.add", False): "add",
+    ("aten.add", True): "add",
+    ("aten.sub", False): "subtract",
+    ("aten.sub", True): "rsubtract",
+    ("aten.mul", False): "multiply",
+    ("aten.mul", True): "multiply",
+    ("aten.div", False): "divide",
+    ("aten.div", True): "rdivide",
+}
+
+
+def _sample_shape(weight: tuple[int, ...], rank: int) -> tuple[int, ...] | None:
+    """A weight's shape per sample of a rank-``rank`` tensor it broadcasts against (torch aligns
+    from the right: leading 1s added; a leading 1 for the batch dropped), or None."""
+    if len(weight) == rank + 1 and weight[0] == 1:
+        weight = weight[1:]
+    if len(weight) > rank:
+        return None
+    return (1,) * (rank - len(weight)) + tuple(weight)
+
+
+#: an element-wise op with a constant vector along the channels, as Rescaling's (scale, offset)
+_RESCALING: dict[tuple[str, bool], Callable[[tuple[float, ...]], tuple[tuple[float, ...], tuple[float, ...]]]] = {
+    ("aten.mul", False): lambda v: (v, (0.0,)),
+    ("aten.mul", True): lambda v: (v, (0.0,)),
+    ("aten.add", False): lambda v: ((1.0,), v),
+    ("aten.add", True): lambda v: ((1.0,), v),
+    ("aten.sub", False): lambda v: ((1.0,), tuple(-x for x in v)),
+    ("aten.div", False): lambda v: (tuple(1 / x if x else math.inf for x in v), (0.0,)),
+}
+
+
+def _broadcast_axis(weight: tuple[int, ...], tensor: tuple[int, ...], data: Data) -> int | None:
+    """The graph axis a weight runs along when it broadcasts against a tensor (aligned from the right,
+    as torch aligns them): the one torch axis where its size is not 1, or 0 when it is one number."""
+    if len(weight) > len(tensor):
+        return None
+    aligned = (1,) * (len(tensor) - len(weight)) + tuple(weight)
+    sized = [i for i, d in enumerate(aligned) if d != 1]
+    if not sized:
+        return 0
+    if len(sized) != 1 or sized[0] == 0 or aligned[sized[0]] != tensor[sized[0]]:
+        return None
+    axes = data.axes or tuple(range(len(tensor) - 1))
+    return axes[sized[0] - 1]
+
+
+def _scalar_node(op: Op, r: Reading, data: Data, kind: str, value: float) -> None:
+    if not math.isfinite(value) or (kind == "divide" and value == 0):
+        r.refuse(op, f"{kind} by {value}")
+        return
+    r.node(op, ScalarOp(kind, value), [Data(data.tensor)], axes=data.axes)
+
+
+def _rescaling_node(op: Op, r: Reading, data: Data, scale_offset: tuple[tuple[float, ...], tuple[float, ...]]) -> None:
+    scale, offset = (v[0] if len(v) == 1 else v for v in scale_offset)
+    r.node(op, Rescaling(scale, offset), [Data(data.tensor)], axes=data.axes)
+
+
+@maps("aten.pow.Tensor_Scalar")
+def _read_power(op: Op, r: Reading) -> None:
+    data = r.data(op["self"])
+    exponent = op["exponent"]
+    if data is None or not isinstance(exponent, (int, float)) or isinstance(exponent, bool):
+        r.refuse(op, "a power of a tensor that is not of the network, or by a tensor")
+        return
+    _scalar_node(op, r, data, "power", float(exponent))
+
+
+@maps("aten.reciprocal.default")
+def _read_reciprocal(op: Op, r: Reading) -> None:
+    data = r.data(op["self"])
+    if data is None:
+        r.refuse(op, "the reciprocal of a tensor that is not of the network")
+        return
+    _scalar_node(op, r, data, "rdivide", 1.0)
+
+
+@maps(*_overloads("aten._prelu_kernel"))
+def _read_prelu(op: Op, r: Reading) -> None:
+    x, weight = op["self"], op["weight"]
+    data = r.plain(op, x)
+    if data is None:
+        return
+    if r.weights(weight) is None:
+        r.refuse(op, "PReLU slopes that are computed from the network's input")
+        return
+    count = math.prod(weight.shape)
+    shape = r.shape(data)
+    shared = "single" if count == 1 else "channel" if count == shape[0] else "element"
+    if shared == "element" and count != math.prod(shape):
+        r.refuse(op, f"PReLU with {count} slopes for a {list(shape)} tensor")
+        return
+    r.node(op, PReLU(shared), [data])
+
+
+@maps("aten.cat.default")
+def _read_cat(op: Op, r: Reading) -> None:
+    tensors = op["tensors"]
+    rank = len(tensors[0].shape)
+    if op["dim"] % rank != 1 or rank < 2:
+        r.refuse(op, f"a concatenation along dim {op['dim']} (convcost's is along channels)")
+        return
+    inputs = [r.plain(op, t) for t in tensors]
+    if any(i is None for i in inputs):
+        return
+    if len(inputs) == 1:
+        r.same(op, inputs[0])  # type: ignore[arg-type]
+        return
+    r.node(op, Concat(), inputs)  # type: ignore[arg-type]
+
+
+@maps("aten.view.default", "aten._unsafe_view.default", "aten.reshape.default")
+def _read_view(op: Op, r: Reading) -> None:
+    source, out = op.inputs[0], op.outputs[0]
+    ref = r.ref(source)
+    if isinstance(ref, Rows):
+        # the rows of a linear layer back to the shape they came from
+        if out.shape[0] == r.batch and out.shape[1:-1] == ref.lead:
+            r.same(op, ref.data)
+        else:
+            r.refuse(op, "reshapes the rows of a linear layer into another shape")
+        return
+    data = r.data(source)
+    if data is None:
+        r.refuse(op, "reshapes a tensor that is not a tensor of the network")
+        return
+    shape = source.shape
+    rows = len(out.shape) == 2 and len(shape) >= 3 and out.shape[1] == shape[-1] and shape[0] == r.batch
+    if rows and out.shape[0] == math.prod(shape[:-1]):
+        r.same(op, Rows(data, tuple(shape[1:-1]), op.index))  # x.view(-1, C): the rows a linear layer reads
+        return
+    _flatten_or_reshape(op, r, data)
+
+
+def _flatten_or_reshape(op: Op, r: Reading, data: Data) -> None:
+    source, out = op.inputs[0], op.outputs[0]
+    shape = source.shape
+    if out.shape[:1] != (r.batch,):
+        r.refuse(op, f"reshapes {list(shape)} to {list(out.shape)}, across the batch axis")
+        return
+    if not data.plain and not _order_kept(data, shape[1:]):
+        permuted = r.permuted(data)
+        if permuted is None:
+            r.refuse(op, "reshapes a permuted tensor")
+            return
+        data = permuted
+    data = Data(data.tensor)
+    if out.shape == shape:
+        r.same(op, data)
+    elif len(out.shape) == 2:
+        r.node(op, Flatten(), [data])
+    else:
+        r.node(op, Reshape(tuple(out.shape[1:])), [data])
+
+
+def _read_transposed(op: Op, r: Reading) -> None:
+    """``nn.ConvTranspose1d / 2d``: weight ``(C_in, C_out / groups, k...)``; torch's padding removes
+    that many rows at each end, ``output_padding`` adds rows at the end, as the kinds' explicit
+    padding does."""
+    x, w, bias = op["input"], op["weight"], op["bias"]
+    data = r.plain(op, x)
+    if data is None:
+        return
+    if r.weights(w) is None or (bias is not None and r.weights(bias) is None):
+        r.refuse(op, "its weight is computed from the network's input")
+        return
+    filters = w.shape[1] * op["groups"]
+    if len(x.shape) == 3:
+        p = _one(op["padding"], 0)
+        layer: Layer = Conv1DTranspose(
+            filters,
+            w.shape[2],
+            stride=_one(op["stride"], 1),
+            padding=(p, p),
+            output_padding=_one(op["output_padding"], 0),
+            dilation=_one(op["dilation"], 1),
+            groups=op["groups"],
+            bias=bias is not None,
+        )
+    elif len(x.shape) == 4:
+        layer = Conv2DTranspose(
+            filters,
+            _pair(w.shape[2:]),
+            stride=_pair(op["stride"]),
+            padding=_symmetric(op["padding"]),
+            output_padding=_pair(op["output_padding"]),
+            dilation=_pair(op["dilation"]),
+            groups=op["groups"],
+            bias=bias is not None,
+        )
+    else:
+        r.refuse(op, f"a {len(x.shape) - 2}-D transposed convolution (convcost reads 1-D and 2-D ones)")
+        return
+    r.node(op, layer, [data])
+
+
+#: the upsampling ops and their interpolation
+_UPSAMPLING = {
+    "aten.upsample_nearest2d": "nearest",
+    "aten._upsample_nearest_exact2d": "nearest_exact",
+    "aten.upsample_bilinear2d": "bilinear",
+}
+
+
+@maps(*(f"{name}.{overload}" for name in _UPSAMPLING for overload in ("default", "vec")))
+def _read_upsampling(op: Op, r: Reading) -> None:
+    """``F.interpolate`` / ``nn.Upsample``: an integer scale factor is an UpSampling2D, a size a Resize."""
+    x, out = op.inputs[0], op.outputs[0]
+    data = r.plain(op, x)
+    if data is None:
+        return
+    interpolation = _UPSAMPLING[op.name]
+    align = bool(op.arguments.get("align_corners") or False)
+    scales = [op.arguments.get(k) for k in ("scales_h", "scales_w")]
+    if op.arguments.get("scale_factors"):
+        scales = list(op["scale_factors"])
+    h, w = x.shape[2:]
+    H, W = out.shape[2:]
+    factors = [int(s) for s in scales if s is not None and float(s).is_integer()]
+    if len(factors) == 2 and (h * factors[0], w * factors[1]) == (H, W) and interpolation != "nearest_exact":
+        size = (factors[0], factors[1])
+        r.node(op, UpSampling2D(size, interpolation=interpolation, align_corners=align), [data])
+    else:
+        r.node(op, Resize((H, W), interpolation=interpolation, align_corners=align), [data])
+
+
+@maps("aten.reflection_pad2d.default", "aten.replication_pad2d.default")
+def _read_mode_pad(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["self"])
+    if data is None:
+        return
+    left, right, top, bottom = op["padding"]
+    mode = "reflect" if op.name == "aten.reflection_pad2d" else "replicate"
+    r.node(op, Pad2D(((top, bottom), (left, right)), mode=mode), [data])
+
+
+@maps("aten.slice.Tensor")
+def _read_slice(op: Op, r: Reading) -> None:
+    """``x[:, a:b:c]`` on one per-sample axis: a Slice (a whole axis: no node)."""
+    x = op["self"]
+    data = r.data(x)
+    dim = op["dim"] % len(x.shape)
+    if data is None or dim == 0:
+        r.refuse(op, "a slice of the batch axis, or of a tensor not of the network")
+        return
+    size = x.shape[dim]
+    start, end, step = op["start"] or 0, op["end"], op["step"]
+    if (start in (0, -size) or start <= -size) and (end is None or end >= size) and step == 1:
+        r.same(op, data)
+        return
+    axes = data.axes or tuple(range(len(x.shape) - 1))
+    stop = None if end is None or end >= size else end
+    r.node(op, Slice(axes[dim - 1], start, stop, step), [Data(data.tensor)], axes=data.axes)
+
+
+@maps("aten.split.Tensor", "aten.split_with_sizes.default", "aten.unbind.int")
+def _read_split(op: Op, r: Reading) -> None:
+    """``torch.split`` / ``chunk`` / ``unbind``: one Slice per part something reads (unbind drops the axis)."""
+    x = op["self"]
+    data = r.plain(op, x)
+    dim = op["dim"] % len(x.shape)
+    if data is None:
+        return
+    if dim == 0:
+        r.refuse(op, "a split of the batch axis")
+        return
+    start = 0
+    for k, part in enumerate(op.outputs):
+        length = 1 if op.name == "aten.unbind" else part.shape[dim]
+        if part.value in r.read_values:
+            stop = start + length if start + length < x.shape[dim] else None
+            if op.name == "aten.unbind":
+                sliced = r.chain(op, Slice(dim - 1, start, stop), [data])
+                if sliced is not None:
+                    r.node(op, Reshape(tuple(part.shape[1:])), [sliced], output=k)
+            elif length == x.shape[dim]:
+                r.same(op, data, output=k)
+            else:
+                r.node(op, Slice(dim - 1, start, stop), [data], output=k)
+        start += length
+
+
+@maps("aten.select.int")
+def _read_select(op: Op, r: Reading) -> None:
+    """``x[:, i]``: a Slice of one position, then the axis dropped (a Reshape)."""
+    x, out = op["self"], op.outputs[0]
+    data = r.plain(op, x)
+    dim = op["dim"] % len(x.shape)
+    if data is None:
+        return
+    if dim == 0 or len(out.shape) < 2:
+        r.refuse(op, "a select on the batch axis, or down to one value per sample")
+        return
+    index = op["index"] % x.shape[dim]
+    sliced = r.chain(op, Slice(dim - 1, index, index + 1 if index + 1 < x.shape[dim] else None), [data])
+    if sliced is not None:
+        r.node(op, Reshape(tuple(out.shape[1:])), [sliced])
+
+
+@maps("aten.channel_shuffle.default", "aten.native_channel_shuffle.default")
+def _read_channel_shuffle(op: Op, r: Reading) -> None:
+    data = r.plain(op, op["self"])
+    if data is not None:
+        r.node(op, ChannelShuffle(op["groups"]), [data])
+
+
+def _fold_shuffle(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """ShuffleNet's channel shuffle written out: ``view(N, g, C/g, H, W)``, ``transpose(1, 2)``,
+    ``view(N, C, H, W)``: one ChannelShuffle of g groups."""
+    swap, back = producer.layer, consumer.layer
+    if not isinstance(swap, Permute) or not isinstance(back, Reshape) or swap.dims[:2] != (1, 0):
+        return None
+    split = r.sole_producer(producer.inputs[0], consumer.scope)
+    if split is None or not isinstance(split.layer, Reshape) or swap.dims[2:] != tuple(range(2, len(swap.dims))):
+        return None
+    source = r.shape_of(split.inputs[0])
+    groups, per_group = split.layer.target[:2]
+    if back.target != source or split.layer.target[2:] != source[1:] or groups * per_group != source[0]:
+        return None
+    return Merge(ChannelShuffle(groups), main="producer", earlier=(split,))
+
+
+def _fold_crop(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``x[:, :, a:-b, c:-d]``: slices of H then W, step 1, in one module call: one Cropping2D."""
+    rows, cols = producer.layer, consumer.layer
+    if not isinstance(rows, Slice) or not isinstance(cols, Slice) or (rows.axis, cols.axis) != (1, 2):
+        return None
+    shape = r.shape_of(producer.inputs[0])
+    if len(shape) != 3 or rows.step != 1 or cols.step != 1:
+        return None
+    (top, bottom), (left, right) = (_sides(s, shape[axis]) for s, axis in ((rows, 1), (cols, 2)))
+    if min(top, bottom, left, right) < 0:
+        return None
+    return Merge(Cropping2D(((top, bottom), (left, right))), main="producer")
+
+
+def _sides(cut: Slice, size: int) -> Pair:
+    taken = cut.indices(size)
+    return taken.start, size - taken.stop
+
+
+def _rows_flattened(op: Op, r: Reading) -> None:
+    """``x.view(N, C)`` of a ``(N, 1, ..., 1, C)`` tensor, read as a flatten (not by a linear layer)."""
+    data = r.data(op.inputs[0])
+    if data is None:
+        r.refuse(op, "reshapes a tensor that is not a tensor of the network")
+        return
+    _flatten_or_reshape(op, r, data)
+
+
+def _order_kept(data: Data, shape: Shape) -> bool:
+    """A permutation that only moves axes of size 1 keeps the values in order (a reshape may ignore it)."""
+    moved = [axis for axis, size in zip(data.axes, shape, strict=True) if size != 1]
+    return moved == sorted(moved)
+
+
+@maps("aten.unsqueeze.default", "aten.squeeze.dim", "aten.squeeze.dims", "aten.squeeze.default")
+def _read_unsqueeze(op: Op, r: Reading) -> None:
+    _read_view(op, r)
+
+
+@maps("aten.permute.default", "aten.transpose.int")
+def _read_permute(op: Op, r: Reading) -> None:
+    source = op.inputs[0]
+    rank = len(source.shape)
+    if op.target == "aten.transpose.int":
+        dims = list(range(rank))
+        a, b = op["dim0"] % rank, op["dim1"] % rank
+        dims[a], dims[b] = dims[b], dims[a]
+    else:
+        dims = [d % rank for d in op["dims"]]
+    data = r.data(source)
+    if data is None or dims[0] != 0:
+        r.refuse(op, "a permutation that moves the batch axis, or of a tensor not of the network")
+        return
+    current = data.axes or tuple(range(rank - 1))
+    axes = tuple(current[d - 1] for d in dims[1:])
+    if axes == tuple(range(rank - 1)):
+        r.same(op, Data(data.tensor))
+    else:
+        r.same(op, Data(data.tensor, axes, op.index))
+
+
+@maps(
+    "aten.clone.default",
+    "aten.detach.default",
+    "aten.alias.default",
+    "aten._to_copy.default",
+    "aten.expand.default",
+    "aten.contiguous.default",
+    "aten.lift_fresh.default",
+)
+def _read_copy(op: Op, r: Reading) -> None:
+    """Copies, casts and broadcasting views keep their input (a broadcast then shows in the shapes)."""
+    r.same(op, r.ref(op.inputs[0]))
+
+
+@maps("aten.constant_pad_nd.default")
+def _read_pad(op: Op, r: Reading) -> None:
+    data = r.data(op["self"])
+    if data is None:
+        r.refuse(op, "pads a tensor that is not a tensor of the network")
+        return
+    pad = tuple(op["pad"])
+    if not any(pad):
+        r.same(op, data)  # HF MobileNet's TF padding where none is needed
+        return
+    r.same(op, Padded(data, pad, float(op["value"]), op.index))
+
+
+def _pad_node(op: Op, r: Reading) -> None:
+    """A pad that no convolution or pooling folds: a ZeroPadding2D of its own."""
+    padded = r.ref(op.outputs[0])
+    r.forget(op.outputs[0])
+    assert isinstance(padded, Padded)
+    pad, value = padded.pad, padded.value
+    data = padded.data if padded.data.plain else r.permuted(padded.data)
+    if data is None or min(pad) < 0 or not math.isfinite(value) or len(pad) not in (2, 4):
+        r.refuse(op, f"a padding of {list(pad)} with {value}")
+        return
+    if len(pad) == 2:
+        if value != 0:
+            r.refuse(op, f"a 1-D padding with {value} (ZeroPadding1D pads with zeros)")
+            return
+        r.node(op, ZeroPadding1D((pad[0], pad[1])), [data])
+        return
+    left, right, top, bottom = pad
+    sides = ((top, bottom), (left, right))
+    r.node(op, ZeroPadding2D(sides) if value == 0 else Pad2D(sides, value=value), [data])
+
+
+def _dropout_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
+    """nn.Dropout (and the spatial Dropout1d / 2d): the identity in eval, a row of its own."""
+    p = float(module.p)
+    spatial = type(module).__name__ in ("Dropout1d", "Dropout2d")
+    return Dropout(p, spatial=spatial) if 0 <= p < 1 else None
+
+
+def _identity_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
+    return Identity()
+
+
+def _drop_path_module(module: Any, inputs: tuple[Shape, ...]) -> Layer | None:
+    """Stochastic depth (timm's and Hugging Face's DropPath, convcost's): the identity in eval."""
+    rate = getattr(module, "drop_prob", getattr(module, "rate", None))
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        return None
+    return DropPath(float(rate))
+
+
+def _normalization_call(call: ModuleCall, module: Any, r: Reading) -> bool:
+    """convcost's own Normalization module (what to_torch builds): its axis, statistics and direction."""
+    data = r.data(call.inputs[0]) if call.inputs else None
+    if data is None or not data.plain or len(call.outputs) != 1:
+        return False
+    given = "count" not in dict(module.named_buffers(recurse=False))
+
+    def values(name: str) -> Any:
+        found = tuple(float(v) for v in getattr(module, name).detach().flatten().tolist())
+        return found[0] if len(set(found)) == 1 else found
+
+    layer = Normalization(
+        axis=module.axis,
+        mean=values("mean") if given else None,
+        variance=values("variance") if given else None,
+        invert=bool(module.invert),
+    )
+    ops = r.claim_call(call)
+    return r.node(ops[0], layer, [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _element_prelu_call(call: ModuleCall, module: Any, r: Reading) -> bool:
+    """convcost's ElementPReLU (one slope per value, which nn.PReLU cannot hold)."""
+    data = r.data(call.inputs[0]) if call.inputs else None
+    if data is None or not data.plain or len(call.outputs) != 1:
+        return False
+    ops = r.claim_call(call)
+    return r.node(ops[0], PReLU("element"), [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _linear_call(call: PyCall, r: Reading) -> bool:
+    """``F.linear`` (nn.Linear), whatever ops it dispatches to (``addmm``; ``view``, ``mm``, ``view``;
+    ``matmul`` then an add of the bias on a non-contiguous input): one Dense on the last axis."""
+    from convcost.interop.capture import TensorRef
+
+    x, weight, bias = (call.argument(i, k) for i, k in enumerate(("input", "weight", "bias")))
+    if not isinstance(x, TensorRef) or not isinstance(weight, TensorRef) or len(call.outputs) != 1:
+        return False
+    data = r.data(x)
+    if data is None or r.weights(weight) is None or (bias is not None and r.weights(bias) is None):
+        return False
+    axes = data.axes or tuple(range(len(x.shape) - 1))
+    if axes[-1] != 0:
+        return False  # not on the channels: the op rules say why
+    ops = r.claim(call)
+    main = next((o for o in ops if o.name in ("aten.addmm", "aten.mm", "aten.bmm")), ops[-1])
+    made = r.node(
+        main,
+        Dense(weight.shape[0], bias=bias is not None),
+        [Data(data.tensor)],
+        axes=data.axes,
+        absorb=[o.index for o in ops],
+        result=call.outputs[0],
+    )
+    return made is not None
+
+
+def _read_instance_norm(call: PyCall, r: Reading) -> bool:
+    """``F.instance_norm`` (nn.InstanceNorm1d / 2d): a batch norm of the batch viewed as one sample,
+    whatever it dispatches to, is one InstanceNorm."""
+    from convcost.interop.capture import TensorRef
+
+    x, mean, _, weight = (call.argument(i, k) for i, k in enumerate(("input", "running_mean", "running_var", "weight")))
+    data = r.data(x) if isinstance(x, TensorRef) else None
+    if data is None or not data.plain or len(call.outputs) != 1:
+        return False
+    ops = r.claim(call)
+    layer = InstanceNorm(affine=weight is not None, track_running_stats=mean is not None)
+    return r.node(ops[-1], layer, [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _pool1d_call(call: PyCall, r: Reading) -> bool:
+    """``F.max_pool1d`` / ``F.avg_pool1d`` (nn.MaxPool1d / AvgPool1d), which torch runs as a 2-D pool
+    of the sequence unsqueezed: one MaxPool1D or AvgPool1D."""
+    from convcost.interop.capture import TensorRef
+
+    average = call.function == "F.avg_pool1d"
+    names = ("input", "kernel_size", "stride", "padding") + (
+        ("ceil_mode", "count_include_pad") if average else ("dilation", "ceil_mode")
+    )
+    a = {name: call.argument(i, name) for i, name in enumerate(names)}
+    x = a["input"]
+    if not isinstance(x, TensorRef) or call.first_op >= call.end_op:
+        return False
+    ops = r.claim(call)
+    extra: Pair = (0, 0)
+    ref = r.ref(x)
+    if not average and isinstance(ref, Padded) and ref.value == float("-inf") and len(ref.pad) == 2:
+        # convcost's SamePadded for a Keras 'same' max pool: -inf padding, then the pool
+        if min(ref.pad) >= 0 and ref.data.plain and r.same_scope(ref.op, ops[0]):
+            data: Data | None = ref.data
+            extra = (ref.pad[0], ref.pad[1])
+        else:
+            data = r.data(x)
+    else:
+        data = r.data(x)
+    if data is None or not data.plain or len(call.outputs) != 1 or (not average and _one(a["dilation"], 1) != 1):
+        return False
+    pool = _one(a["kernel_size"], 1)
+    stride = _one(a["stride"], pool) or pool
+    pad = _one(a["padding"], 0)
+    padding = (pad + extra[0], pad + extra[1])
+    ceil = bool(a["ceil_mode"])
+    if average:
+        include = a.get("count_include_pad")
+        layer: Layer = AvgPool1D(
+            pool, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=bool(include) if pad else None
+        )
+    else:
+        layer = MaxPool1D(pool, stride=stride, padding=padding, ceil_mode=ceil)
+    main = next((o for o in ops if "pool" in o.name), ops[-1])
+    return r.node(main, layer, [data], absorb=[o.index for o in ops], result=call.outputs[0]) is not None
+
+
+def _global_pool1d_call(call: PyCall, r: Reading) -> bool:
+    """``F.adaptive_avg_pool1d(x, 1)`` / ``F.adaptive_max_pool1d(x, 1)``: a global pool of the sequence."""
+    from convcost.interop.capture import TensorRef
+
+    x, size = call.argument(0, "input"), call.argument(1, "output_size")
+    data = r.data(x) if isinstance(x, TensorRef) else None
+    if data is None or not data.plain or _one(size, 0) != 1 or not call.outputs:
+        return False
+    kind = GlobalAvgPool1D if call.function == "F.adaptive_avg_pool1d" else GlobalMaxPool1D
+    ops = r.claim(call)
+    main = next((o for o in ops if "pool" in o.name or o.name in ("aten.mean", "aten.amax")), ops[-1])
+    result = call.outputs[0]
+    return r.node(main, kind(keepdims=True), [data], absorb=[o.index for o in ops], result=result) is not None
+
+
+def _one(value: Any, default: int) -> int:
+    """An int argument given as ``k`` or ``(k,)`` (None: the default)."""
+    if value is None or value == ():
+        return default
+    return int(value[0]) if isinstance(value, tuple) else int(value)
+
+
+def _fold_adds(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``a + b + c``: one add of three tensors; ``(a + b) / 2``: their average."""
+    if isinstance(producer.layer, Add) and isinstance(consumer.layer, Add) and producer.shape == consumer.shape:
+        return Merge(Add())
+    if isinstance(producer.layer, Add) and isinstance(consumer.layer, ScalarOp):
+        count = len(producer.inputs)
+        if consumer.layer.op == "divide" and consumer.layer.value == count and producer.shape == consumer.shape:
+            return Merge(Average(), main="producer")
+    return None
+
+
+def _affine(layer: Layer | None) -> tuple[Any, Any] | None:
+    """A layer that is ``x * scale + offset`` (per channel or one number), as its (scale, offset)."""
+    if isinstance(layer, Rescaling):
+        return layer.scale, layer.offset
+    if isinstance(layer, ScalarOp) and layer.op in ("multiply", "add", "subtract", "divide"):
+        v = layer.value
+        if layer.op == "divide":
+            return 1 / v, 0.0  # a ScalarOp never divides by zero
+        return {"multiply": (v, 0.0), "add": (1.0, v), "subtract": (1.0, -v)}[layer.op]
+    return None
+
+
+def _fold_rescaling(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``x * a + b`` (TF-style preprocessing, what to_torch builds for Rescaling): one Rescaling.
+    Two steps of which at least one is a Rescaling, or a multiply then an add."""
+    first, then = _affine(producer.layer), _affine(consumer.layer)
+    if first is None or then is None:
+        return None
+    p, c = producer.layer, consumer.layer
+    pair = isinstance(p, ScalarOp) and isinstance(c, ScalarOp)
+    if pair and (p.op not in ("multiply", "divide") or c.op not in ("add", "subtract")):  # type: ignore[union-attr]
         return None
 
-    def merge_inputs(self, node: Any) -> list[Any]:
-        if self.merge_kind(node) == "concat":
-            tensors = node.args[0]
-            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-            if dim != 1:
-                raise UnsupportedLayerError(f"module '{self.label}': {node.name} concatenates along dim {dim}")
-            return list(tensors)
-        args = list(node.args[:2])
-        if len(node.args) > 2 or node.kwargs or not all(hasattr(a, "op") for a in args):
-            raise UnsupportedLayerError(f"module '{self.label}': {node.name} adds something other than two tensors")
-        return args
+    def each(v: Any) -> tuple[float, ...]:
+        return v if isinstance(v, tuple) else (v,)
 
-    def follow(self, value: Any) -> tuple[list[Element], Any, Any]:
-        """Layers from ``value`` on, until the output or a merge node: (layers, that node, the value it reads)."""
-        layers: list[Element] = []
-        while True:
-            users = self.tensor_users(value)
-            if not users:
-                raise UnsupportedLayerError(f"module '{self.label}': the result of {value.name} is never used")
-            if len(users) == 1:
-                user = users[0]
-                if user.op == "output" or self.is_merge(user):
-                    return layers, user, value
-                layers.append(self.layer(user))
-                value = user
-                continue
-            parallel, value = self.fork(value, users)
-            layers.append(parallel)
+    def combine(f: Callable[[float, float], float], a: Any, b: Any) -> Any:
+        x, y = each(a), each(b)
+        if len(x) != len(y) and 1 not in (len(x), len(y)):
+            return None
+        n = max(len(x), len(y))
+        out = tuple(f(x[i % len(x)], y[i % len(y)]) for i in range(n))
+        return out[0] if n == 1 else out
 
-    def fork(self, start: Any, users: list[Any]) -> tuple[Parallel, Any]:
-        ends: list[tuple[Any, list[Element]]] = []
-        merges = set()
-        for user in users:
-            if self.is_merge(user):
-                ends.append((start, []))
-                merges.add(user)
-                continue
-            first = self.layer(user)
-            rest, merge, end = self.follow(user)
-            if merge.op == "output":
-                raise UnsupportedLayerError(f"module '{self.label}': branch from {start.name} never rejoins")
-            ends.append((end, [first, *rest]))
-            merges.add(merge)
-        if len(merges) != 1:
-            names = ", ".join(sorted(m.name for m in merges))
-            raise UnsupportedLayerError(f"module '{self.label}': branches from {start.name} rejoin at {names}")
-        merge = merges.pop()
-        inputs = self.merge_inputs(merge)
-        if sorted(id(i) for i in inputs) != sorted(id(e) for e, _ in ends):
-            raise UnsupportedLayerError(f"module '{self.label}': {merge.name} merges tensors from outside the fork")
-        order = {id(node): i for i, node in enumerate(inputs)}
-        ends.sort(key=lambda pair: order[id(pair[0])])
-        branches = tuple(Sequential(tuple(layers), name=f"branch_{i}") for i, (_, layers) in enumerate(ends))
-        return Parallel(branches, merge=cast(str, self.merge_kind(merge)), name=merge.name), merge
-
-    def describe(self, node: Any) -> str:
-        return "nothing" if node is None else f"{node.op} {node.target}"
-
-    def layer(self, node: Any) -> Element:
-        import torch
-
-        F = torch.nn.functional
-        if node.op == "call_module":
-            target = str(node.target)
-            child = self.module.get_submodule(target)
-            name = target
-            if target in self.used:
-                # torchvision calls one nn.ReLU several times: harmless without weights, each call a row
-                if any(True for _ in child.parameters()):
-                    raise UnsupportedLayerError(
-                        f"module '{self.label}': child '{target}' is called twice (shared weights)"
-                    )
-                name = f"{target}_{sum(1 for used in self.calls if used == target)}"
-            self.used.add(target)
-            self.calls.append(target)
-            if len(self.tensor_args(node)) != 1 or node.kwargs:
-                raise UnsupportedLayerError(f"module '{self.label}': child '{target}' takes extra arguments")
-            return _read(child, name)
-        if node.op in ("call_function", "call_method"):
-            target = node.target
-            key = target if isinstance(target, str) else getattr(target, "__name__", "")
-            if len(self.tensor_args(node)) != 1:
-                raise UnsupportedLayerError(f"module '{self.label}': op {key} ({node.name}) takes several tensors")
-            if key in _FUNCTION_ACTIVATIONS and (node.op == "call_method" or target in self.functions(key)):
-                return Activation(_FUNCTION_ACTIVATIONS[key], name=node.name)
-            if key in ("softmax",) and self.arg(node, 1, "dim") in (1, -1):
-                return Activation("softmax", name=node.name)
-            if (key in ("view", "reshape") and node.op == "call_method") or target is torch.reshape:
-                shape = [a for a in (node.args[1:] if node.op == "call_method" else node.args[1])]
-                if len(shape) == 2 and shape[1] == -1:
-                    return Flatten(name=node.name)
-            flatten = key == "flatten" and (node.op == "call_method" or target is torch.flatten)
-            if flatten and self.arg(node, 1, "start_dim", 0) == 1 and self.arg(node, 2, "end_dim", -1) == -1:
-                return Flatten(name=node.name)
-            if key in ("max_pool2d", "avg_pool2d") and getattr(F, key, None) is target:
-                return self.pool(node, key)
-            if key == "mean" and (node.op == "call_method" or target is torch.mean):
-                dims = self.arg(node, 1, "dim")
-                if isinstance(dims, (tuple, list)) and sorted(d % 4 for d in dims) == [2, 3]:
-                    return GlobalAvgPool2D(keepdims=bool(self.arg(node, 2, "keepdim", False)), name=node.name)
-            if target is F.adaptive_avg_pool2d and _pair(self.arg(node, 1, "output_size")) == (1, 1):
-                return GlobalAvgPool2D(keepdims=True, name=node.name)
-            if target is F.dropout or key == "dropout":
-                return Dropout(self.arg(node, 1, "p", 0.5), name=node.name)
-            raise UnsupportedLayerError(f"module '{self.label}': unsupported op {key} ({node.name})")
-        raise UnsupportedLayerError(f"module '{self.label}': unsupported {node.op} {node.target} ({node.name})")
-
-    def pool(self, node: Any, key: str) -> Layer:
-        """``F.max_pool2d(x, k, stride, padding)`` / ``F.avg_pool2d(...)`` with torch's defaults."""
-        kernel = _pair(self.arg(node, 1, "kernel_size"))
-        stride = self.arg(node, 2, "stride") or kernel
-        pad = _pair(self.arg(node, 3, "padding", 0))
-        ceil_mode = self.arg(node, 5 if key == "max_pool2d" else 4, "ceil_mode", False)
-        dilation = self.arg(node, 4, "dilation", 1) if key == "max_pool2d" else 1
-        if ceil_mode or _pair(dilation) != (1, 1):
-            raise UnsupportedLayerError(f"module '{self.label}': {key} ({node.name}) with ceil_mode or dilation")
-        cls = MaxPool2D if key == "max_pool2d" else AvgPool2D
-        return cls(kernel, stride=_pair(stride), padding=((pad[0], pad[0]), (pad[1], pad[1])), name=node.name)
-
-    def functions(self, key: str) -> tuple[Any, ...]:
-        import torch
-
-        return tuple(f for f in (getattr(torch, key, None), getattr(torch.nn.functional, key, None)) if f is not None)
-
-    def tensor_args(self, node: Any) -> list[Any]:
-        return [a for a in node.all_input_nodes if not _is_shape(a)]
-
-    def arg(self, node: Any, index: int, keyword: str, default: Any = None) -> Any:
-        if len(node.args) > index:
-            return node.args[index]
-        return node.kwargs.get(keyword, default)
+    (s1, o1), (s2, o2) = first, then
+    scale = combine(lambda a, b: a * b, s1, s2)
+    shifted = combine(lambda a, b: a * b, o1, s2)
+    offset = combine(lambda a, b: a + b, shifted, o2) if shifted is not None else None
+    if scale is None or offset is None:
+        return None
+    return Merge(Rescaling(scale, offset), main="producer")
 
 
-__all__ = ["BUILDERS", "builds", "from_torch", "to_torch"]
+def _fold_reciprocal(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """``c / x`` dispatches as ``reciprocal(x) * c``: one ScalarOp."""
+    p, c = producer.layer, consumer.layer
+    if isinstance(p, ScalarOp) and p.op == "rdivide" and isinstance(c, ScalarOp) and c.op == "multiply":
+        return Merge(ScalarOp("rdivide", p.value * c.value), main="producer")
+    return None
+
+
+def _fold_global_pool(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """convcost's GlobalAvgPool2d module (what to_torch builds for GlobalAvgPool2D): the mean over H
+    and W kept as (C, 1, 1), then flattened, is the one node it was built from."""
+    pool = _GLOBAL_POOLS.get(r.scope_class(consumer))
+    kept = pool is not None and isinstance(producer.layer, pool) and getattr(producer.layer, "keepdims", False)
+    if kept and pool is not None and isinstance(consumer.layer, Flatten):
+        return Merge(pool(), main="producer")
+    return None
+
+
+#: convcost's own modules of a global pool without keepdims (to_torch's), and the kind they read as
+_GLOBAL_POOLS: dict[str, Any] = {
+    "convcost.interop.torch_modules.GlobalAvgPool2d": GlobalAvgPool2D,
+    "convcost.interop.torch_modules.GlobalMaxPool2d": GlobalMaxPool2D,
+    "convcost.interop.torch_modules.GlobalAvgPool1d": GlobalAvgPool1D,
+    "convcost.interop.torch_modules.GlobalMaxPool1d": GlobalMaxPool1D,
+}
+
+
+def _fold_separable(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """convcost's SeparableConv2d module (what to_torch builds): depthwise, then pointwise."""
+    dw, pw = producer.layer, consumer.layer
+    if r.scope_class(consumer) != "convcost.interop.torch_modules.SeparableConv2d":
+        return None
+    if not isinstance(dw, Conv2D) or not isinstance(pw, Conv2D) or dw.bias or pw.kernel != (1, 1):
+        return None
+    channels = r.shape_of(producer.inputs[0])[0]
+    if dw.groups != channels or pw.groups != 1 or pw.stride != (1, 1) or pw.padding != ((0, 0), (0, 0)):
+        return None
+    separable = SeparableConv2D(
+        pw.filters,
+        dw.kernel,
+        stride=dw.stride,
+        padding=dw.padding,
+        depth_multiplier=dw.filters // channels,
+        dilation=dw.dilation,
+        bias=pw.bias,
+    )
+    return Merge(separable)
+
+
+def _fold_separable1d(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+    """convcost's SeparableConv1d module (what to_torch builds): depthwise, then pointwise."""
+    dw, pw = producer.layer, consumer.layer
+    if r.scope_class(consumer) != "convcost.interop.torch_modules.SeparableConv1d":
+        return None
+    if not isinstance(dw, Conv1D) or not isinstance(pw, Conv1D) or dw.bias or pw.kernel != 1:
+        return None
+    channels = r.shape_of(producer.inputs[0])[0]
+    if dw.groups != channels or pw.groups != 1 or pw.stride != 1 or pw.padding != (0, 0):
+        return None
+    separable = SeparableConv1D(
+        pw.filters,
+        dw.kernel,
+        stride=dw.stride,
+        padding=dw.padding,
+        depth_multiplier=dw.filters // channels,
+        dilation=dw.dilation,
+        bias=pw.bias,
+    )
+    return Merge(separable)
+
+
+RULES.modules.update(
+    {
+        **dict.fromkeys(
+            (
+                "torch.nn.modules.dropout.Dropout",
+                "torch.nn.modules.dropout.Dropout1d",
+                "torch.nn.modules.dropout.Dropout2d",
+            ),
+            _dropout_module,
+        ),
+        "torch.nn.modules.linear.Identity": _identity_module,
+        "convcost.interop.torch_modules.DropPath": _drop_path_module,
+        "timm.layers.drop.DropPath": _drop_path_module,
+        "transformers.models.convnext.modeling_convnext.ConvNextDropPath": _drop_path_module,
+        "transformers.models.efficientnet.modeling_efficientnet.EfficientNetDropPath": _drop_path_module,
+    }
+)
+RULES.module_calls.update(
+    {
+        "convcost.interop.torch_modules.Normalization": _normalization_call,
+        "convcost.interop.torch_modules.ElementPReLU": _element_prelu_call,
+    }
+)
+RULES.calls["F.instance_norm"] = _read_instance_norm
+RULES.calls.update(
+    {
+        "F.max_pool1d": _pool1d_call,
+        "F.avg_pool1d": _pool1d_call,
+        "F.adaptive_avg_pool1d": _global_pool1d_call,
+        "F.adaptive_max_pool1d": _global_pool1d_call,
+    }
+)
+RULES.calls["F.linear"] = _linear_call
+RULES.folds += [
+    _fold_adds,
+    _fold_global_pool,
+    _fold_separable,
+    _fold_separable1d,
+    _fold_rescaling,
+    _fold_reciprocal,
+    _fold_shuffle,
+    _fold_crop,
+]
+RULES.permute = lambda axes: Permute(axes)
+RULES.pad = _pad_node
+RULES.flatten = _rows_flattened
+RULES.unknown = lambda op, output, params: Unknown(op=op, output=output, params=params)
+
+
+def from_torch(
+    module: Any,
+    input_size: Sequence[int],
+    *,
+    batch: int | None = None,
+    name: str | None = None,
+    strict: bool = True,
+) -> Model:
+    """Read a torch module by running its forward once on shape-only (meta) tensors.
+
+    ``input_size`` follows torchinfo: ``(N, C, H, W)``, or ``(C, H, W)`` with ``batch``. Every
+    operation the forward runs is recorded with the module that ran it, and becomes a node named
+    by its module path (``encoder/stages/0/...``) that keeps its module's class, so the torch tool
+    conventions count it as the tools count that module. The module is read in eval mode; its own
+    mode (and every submodule's), its parameters and buffers and the RNG state are as they were
+    afterwards. Every operation convcost cannot map is listed in one ``UnsupportedLayerError``;
+    with ``strict=False`` they are ``Unknown`` nodes costed at zero, and reports mark their totals
+    as lower bounds.
+    """
+    require("torch", "torch")
+    from convcost.interop.capture import CaptureError, capture
+    from convcost.interop.torch_reading import read
+
+    label = name or type(module).__name__
+    size = _input_size(input_size, batch, label)
+    try:
+        captured = capture(module, size, batch=batch)
+    except CaptureError as e:
+        hint = "convcost runs the forward on shape-only tensors"
+        if batch is None and len(size) == 3:  # (C, H, W) meant, most likely: torchinfo's rule reads (N, C, L)
+            shape = ",".join(map(str, size))
+            hint = (
+                f"input size {shape} is read as N,C,L, batch first as torchinfo's input_size: "
+                f"for C,H,W images give 1,{shape}, or a batch (--batch, batch=)"
+            )
+        raise UnsupportedLayerError(f"{label}: {e} ({hint})") from None
+    model = read(captured, RULES, name=label, strict=strict)
+    _remember(model, module)
+    return model
+
+
+#: model (by id) -> (a weak reference to it, the module it was read from): crosscheck runs the tools on it
+_READ_FROM: dict[int, tuple[weakref.ref[Model], Any]] = {}
+
+
+def _remember(model: Model, module: Any) -> None:
+    key = id(model)
+    _READ_FROM[key] = (weakref.ref(model, lambda _: _READ_FROM.pop(key, None)), module)
+
+
+def read_from(model: Model) -> Any | None:
+    """The torch module ``from_torch`` read ``model`` from (None for any other model)."""
+    entry = _READ_FROM.get(id(model))
+    return entry[1] if entry is not None and entry[0]() is model else None
+
+
+def _input_size(input_size: Any, batch: int | None, label: str) -> tuple[int, ...]:
+    size = tuple(input_size) if isinstance(input_size, (tuple, list)) else None
+    if not size or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size):
+        raise SpecError(f"{label}: input_size must be positive integers, (N, C, H, W) or (C, H, W), got {input_size!r}")
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise SpecError(f"{label}: batch must be a positive integer, got {batch!r}")
+    if batch is None and len(size) < 2:
+        raise SpecError(f"{label}: input_size {list(size)} has no batch axis: give (N, C, H, W), or batch=")
+    return size
 
 
 # --------------------------------------------------------------------------------------------
@@ -1091,3 +1905,6 @@ def _pad2d(layer: Pad2D, site: Site) -> Any:
 @builds(ZeroPadding1D)
 def _zero_padding1d(layer: ZeroPadding1D, site: Site) -> Any:
     return _nn().ZeroPad1d(layer.padding)
+
+
+__all__ = ["BUILDERS", "RULES", "builds", "from_torch", "maps", "read_from", "to_torch"]

@@ -231,42 +231,44 @@ def _along(values: Any, axis: int, rank: int) -> Any:
 
 
 def _constant(values: Any, axis: int, rank: int) -> Any:
-    """A number or one per position of ``axis``, shaped to broadcast: a constant of the layer's config,
-    held as a plain tensor, not a buffer (the declaration has no weights, so neither does the module)."""
+    """A number or one per position of ``axis``, shaped to broadcast: a constant of the layer's config."""
     return _along(torch.tensor(values, dtype=torch.float32).reshape(-1), axis, rank)
 
 
 class Rescaling(nn.Module):  # type: ignore[misc]
-    """Keras Rescaling, ``x * scale + offset``; scale and offset are constants, not buffers."""
+    """Keras Rescaling, ``x * scale + offset``. Scale and offset are constants of the config: held as
+    non-persistent buffers, so they follow the module (``.to``), a reader sees their values, and they
+    are no state (``state_dict``), as the declaration has no weights; no tool counts buffers."""
 
     def __init__(self, scale: Any, offset: Any, rank: int) -> None:
         super().__init__()
-        self.scale = _constant(scale, 0, rank)
-        self.offset = _constant(offset, 0, rank)
+        self.register_buffer("scale", _constant(scale, 0, rank), persistent=False)
+        self.register_buffer("offset", _constant(offset, 0, rank), persistent=False)
 
     def forward(self, x: Any) -> Any:
-        return x * self.scale.to(x) + self.offset.to(x)
+        return x * self.scale + self.offset
 
 
 class Normalization(nn.Module):  # type: ignore[misc]
     """Keras Normalization along ``axis``: ``(x - mean) / max(sqrt(variance), 1e-7)``. Without given
     statistics, mean, variance and count are buffers (Keras does not train them; the torch tools do
-    not count buffers); given, they are constants of the config, not buffers, as in the declaration."""
+    not count buffers); given, they are constants of the config: non-persistent buffers, no state."""
 
     def __init__(self, size: int, axis: int, rank: int, invert: bool, mean: Any = None, variance: Any = None) -> None:
         super().__init__()
         self.axis, self.rank, self.invert = axis, rank, invert
-        if mean is not None:
-            self.mean = torch.tensor(mean, dtype=torch.float32).expand(size).clone()
-            self.variance = torch.tensor(variance, dtype=torch.float32).expand(size).clone()
+        if mean is not None:  # constants of the config: no state, as for Rescaling
+            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).expand(size).clone(), persistent=False)
+            variance = torch.tensor(variance, dtype=torch.float32).expand(size).clone()
+            self.register_buffer("variance", variance, persistent=False)
         else:
             self.register_buffer("mean", torch.zeros(size))
             self.register_buffer("variance", torch.ones(size))
             self.register_buffer("count", torch.zeros((), dtype=torch.int64))
 
     def forward(self, x: Any) -> Any:
-        std = torch.clamp(torch.sqrt(_along(self.variance.to(x), self.axis, self.rank)), min=1e-7)
-        mean = _along(self.mean.to(x), self.axis, self.rank)
+        std = torch.clamp(torch.sqrt(_along(self.variance, self.axis, self.rank)), min=1e-7)
+        mean = _along(self.mean, self.axis, self.rank)
         return x * std + mean if self.invert else (x - mean) / std
 
 

@@ -257,6 +257,9 @@ def _weight_op(call: Call, layer: WeightOp) -> Array:
 @kernel(Unknown)
 def _unknown(call: Call, layer: Unknown) -> Array:
     # the reference cannot run what no one could map: it stands in with zeros of the recorded shape
+    # (and holds the parameters the op reads, so that the parameter count is the declared one)
+    for name, shape, _ in layer.params:
+        call.param(name, shape)
     n = call.x.shape[0] if call.inputs else 1
     return np.zeros((n, *layer.output), dtype=call.x.dtype if call.inputs else np.float32)
 

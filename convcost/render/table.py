@@ -20,6 +20,7 @@ from convcost.render.text import (
     percent,
     separable_cells,
     separable_summary,
+    unknown_rows,
     work_totals,
 )
 from convcost.report import Report
@@ -99,12 +100,21 @@ def _separable(report: Report, color: bool) -> str:
     )
 
 
+def _unknown(report: Report, color: bool) -> str:
+    return grid(
+        "Unknown operations, costed at zero: every total below is a lower bound",
+        ["Name", "Operation", "Output"],
+        unknown_rows(report),
+        right={2},
+        color=color,
+    )
+
+
 def to_table(report: Report, *, color: bool | None = None, dtype: str = "float32", work: Work = MULT_ADDS) -> str:
-    parts = [
-        _layers(report, bool(color), dtype, work),
-        _totals(report, dtype, work),
-        _by_kind(report, bool(color), work),
-    ]
+    parts = [_layers(report, bool(color), dtype, work)]
+    if report.lower_bound:
+        parts.append(_unknown(report, bool(color)))
+    parts += [_totals(report, dtype, work), _by_kind(report, bool(color), work)]
     if report.separable:
         parts.append(_separable(report, bool(color)))
     return "\n".join(parts)

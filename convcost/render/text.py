@@ -51,16 +51,40 @@ class Work:
 MULT_ADDS = Work(flops=False)
 
 
+def lower_bound_note(report: Report) -> str:
+    """Why the totals are lower bounds, when they are ("" when they are not)."""
+    n = len(report.unknown)
+    if not n:
+        return ""
+    ops = "operation" if n == 1 else "operations"
+    return f"a lower bound: {n} unknown {ops} cost zero (listed above)"
+
+
+def unknown_rows(report: Report) -> list[list[str]]:
+    """The operations a reader could not map (``strict=False``): path, operation, output shape
+    (a row folded into its block by ``--depth`` is named, its operation no longer shown)."""
+    rows = {row.path: row for row in report.rows}
+    found = []
+    for path in report.unknown:
+        row = rows.get(path)
+        if row is not None and row.kind == "unknown":
+            found.append([path, row.type_stride.removeprefix("? "), paper_shape(row.output)])
+        else:
+            found.append([path, "(folded into its block)", ""])
+    return found
+
+
 def work_totals(report: Report, work: Work) -> list[str]:
     """The totals lines for the work: multiply-adds always, FLOPs and how they are made when asked."""
     t = report.totals
-    lines = [f"Total mult-adds: {exact(t.macs)} ({human(t.macs)})"]
+    bound = f", {lower_bound_note(report)}" if report.lower_bound else ""
+    lines = [f"Total mult-adds: {exact(t.macs)} ({human(t.macs)}){bound}"]
     if work.flops:
         multiply_adds, elementwise = report.flops_split
         rule = get_convention(report.convention).flops_rule
         lines.append(
             f"Total FLOPs: {exact(t.flops)} ({human(t.flops)}) = 2 x {exact(multiply_adds)} multiply-adds "
-            f"+ {exact(elementwise)} element-wise ({rule})"
+            f"+ {exact(elementwise)} element-wise ({rule}){bound}"
         )
     return lines
 
@@ -230,6 +254,9 @@ def to_csv(report: Report, dtype: str = "float32") -> str:
                 f"{report.flops_share(row.flops):.6f}",
             )
         )
+    if report.lower_bound:
+        # no totals row to mark: a last line says which rows hide what they cost
+        out.write(f"# {lower_bound_note(report).replace('listed above', 'rows of kind unknown')}\n")
     return out.getvalue()
 
 
@@ -266,6 +293,9 @@ def to_markdown(report: Report, dtype: str = "float32", work: Work = MULT_ADDS) 
         right={0, 7, 8, 9},
     )
     t = report.totals
+    if report.lower_bound:
+        lines += ["", "### Unknown operations (costed at zero)", ""]
+        lines += _md_table(["Name", "Operation", "Output"], unknown_rows(report), right=set())
     lines += [
         "",
         f"**Total params:** {exact(t.params)} "
