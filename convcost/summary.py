@@ -57,10 +57,15 @@ def read(model: Any, input_size: Sequence[int] | None, *, batch: int | None, str
             raise SpecError("input_size applies to torch modules and Keras models; a convcost Model has its input")
         return model if batch is None else model.with_batch(batch)
     if isinstance(model, (str, os.PathLike)):
-        from convcost.loading import load
+        from pathlib import Path
 
+        from convcost import loading
+
+        target = os.fspath(model)
         size = None if input_size is None else tuple(input_size)
-        return load(os.fspath(model), batch=batch, input_size=size)
+        # strict=False matters only where a reader can meet what it cannot map (ONNX, torch factories)
+        mappable = loading.is_factory(target) or "allow_unknown" in loading.OPTIONS.get(Path(target).suffix.lower(), ())
+        return loading.load(target, batch=batch, input_size=size, allow_unknown=not strict and mappable)
     # first: a Keras 3 model on the torch backend is an nn.Module too
     if is_keras_model(model) or isinstance(model, Mapping):
         from convcost.interop.keras_reader import from_keras
