@@ -408,8 +408,8 @@ def sweep(
 
     result = grid.sweep(
         model,
-        grid.parse_list(alphas, float, "--alpha"),
-        grid.parse_list(resolutions, int, "--resolution"),
+        grid.parse_list(alphas, float, "--alpha") if alphas is not None else None,
+        grid.parse_list(resolutions, int, "--resolution") if resolutions is not None else None,
         convention,
         Work(flops),
     )

@@ -1,19 +1,30 @@
 """`convcost sweep`: a grid of width multipliers x resolutions (the paper's Tables 6 and 7 in one
-view), with the Pareto front of multiply-adds against parameters."""
+view), each point beside the paper's scaling rule.
+
+Section 3 of the paper says the width multiplier alpha cuts multiply-adds and parameters by about
+alpha^2 and the resolution multiplier rho cuts multiply-adds by rho^2 (parameters do not depend on
+the resolution). Each point shows its cost as a fraction of the model at its defaults (MobileNet
+1.0 at 224) next to that rule, so the grid shows where the rule holds and where it does not (the
+first convolution's 3 input channels and the classifier's 1000 outputs do not shrink with alpha).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcost.digits import parse_limited, printing_any_int
-from convcost.errors import MissingDependencyError, SpecError
+from convcost.errors import GeometryError, MissingDependencyError, SpecError
 from convcost.render.grid import grid
 from convcost.render.text import MULT_ADDS, Work, decimal, exact
 from convcost.report import analyze
 from convcost.zoo import build, get_entry
+
+#: the paper's grid: Table 6's width multipliers and Table 7's resolutions
+PAPER_ALPHAS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)
+PAPER_RESOLUTIONS: tuple[int, ...] = (224, 192, 160, 128)
 
 
 @dataclass(frozen=True)
@@ -22,18 +33,14 @@ class Point:
     resolution: int | None
     macs: int
     params: int
-    pareto: bool = False
     flops: int = 0
 
-    def dominates(self, other: Point, work: Work) -> bool:
-        """At most the other's work with at least its capacity (parameters), and better in one.
 
-        Work and parameters both fall as alpha and the resolution shrink, so "cheaper on both"
-        would only ever pick the smallest network. The useful question when choosing alpha and
-        resolution is which grid points give the most weights for the work they cost.
-        """
-        mine, theirs = work.of(self), work.of(other)
-        return mine <= theirs and self.params >= other.params and (mine, self.params) != (theirs, other.params)
+def _multiplier(value: float | int | None, default: Any) -> Fraction:
+    """value / default, exactly as written (0.75 is 3/4); 1 where the model takes no such argument."""
+    if value is None or default is None:
+        return Fraction(1)
+    return Fraction(str(value)) / Fraction(str(default))
 
 
 @dataclass(frozen=True)
@@ -41,22 +48,53 @@ class Sweep:
     model: str
     convention: str
     points: tuple[Point, ...]
-    #: which work the front and the columns are about: multiply-adds, or FLOPs
+    #: which work the columns and the plot are about: multiply-adds, or FLOPs
     work: Work = MULT_ADDS
+    #: the model at its default arguments, which the fractions are of
+    base: Point = Point(None, None, 0, 0)
+
+    def work_of_base(self, p: Point) -> Fraction | None:
+        base = self.work.of(self.base)
+        return Fraction(self.work.of(p), base) if base else None
+
+    def params_of_base(self, p: Point) -> Fraction | None:
+        return Fraction(p.params, self.base.params) if self.base.params else None
+
+    def rule_params(self, p: Point) -> Fraction:
+        """alpha^2, alpha relative to the base's."""
+        return _multiplier(p.alpha, self.base.alpha) ** 2
+
+    def rule_work(self, p: Point) -> Fraction:
+        """alpha^2 rho^2, rho the resolution over the base's."""
+        return self.rule_params(p) * _multiplier(p.resolution, self.base.resolution) ** 2
 
     def to_dict(self) -> dict[str, Any]:
+        def text(f: Fraction | None) -> str | None:
+            return None if f is None else str(f)
+
+        b = self.base
         return {
             "model": self.model,
             "convention": self.convention,
-            "pareto_by": "flops" if self.work.flops else "macs",
+            "work": "flops" if self.work.flops else "macs",
+            "base": {
+                "alpha": b.alpha,
+                "resolution": b.resolution,
+                "macs": b.macs,
+                "params": b.params,
+                "flops": b.flops,
+            },
             "points": [
                 {
                     "alpha": p.alpha,
                     "resolution": p.resolution,
                     "macs": p.macs,
                     "params": p.params,
-                    "pareto": p.pareto,
                     "flops": p.flops,
+                    "work_of_base": text(self.work_of_base(p)),
+                    "rule_work": str(self.rule_work(p)),
+                    "params_of_base": text(self.params_of_base(p)),
+                    "rule_params": str(self.rule_params(p)),
                 }
                 for p in self.points
             ],
@@ -81,42 +119,72 @@ def parse_list(text: str | None, kind: type, option: str) -> list[Any]:
 
 def sweep(
     model: str,
-    alphas: list[float | None],
-    resolutions: list[int | None],
+    alphas: list[float | None] | None = None,
+    resolutions: list[int | None] | None = None,
     convention: str = "paper",
     work: Work = MULT_ADDS,
 ) -> Sweep:
-    """Cost ``model`` at every (alpha, resolution) pair; mark the points no other point beats on
-    ``work`` (multiply-adds, or FLOPs) against parameters."""
+    """Cost ``model`` at every (alpha, resolution) pair. An axis left as None is the paper's
+    (alphas 1, 0.75, 0.5, 0.25; resolutions 224, 192, 160, 128) when the model's default is the
+    paper's base (alpha 1.0, resolution 224), else the model's default alone."""
     takes = get_entry(model).arguments
+    axes: dict[str, list[Any]] = {}
+    # the paper's grid is about its base model, alpha 1.0 at 224: other defaults keep their own value
+    papers: dict[str, tuple[Any, list[Any]]] = {
+        "alpha": (1.0, list(PAPER_ALPHAS)),
+        "resolution": (224, list(PAPER_RESOLUTIONS)),
+    }
     for name, values in (("alpha", alphas), ("resolution", resolutions)):
-        if values != [None] and name not in takes:
+        if values is None or values == [None]:
+            base, paper = papers[name]
+            axes[name] = paper if name in takes and takes[name] == base else [None]
+        elif name not in takes:
             raise SpecError(f"sweep: model {model!r} takes no {name!r}")
-    points = []
-    for alpha in alphas:
-        for resolution in resolutions:
-            arguments = {k: v for k, v in (("alpha", alpha), ("resolution", resolution)) if v is not None}
+        else:
+            axes[name] = values
+
+    def cost(alpha: float | None, resolution: int | None) -> Point:
+        arguments = {k: v for k, v in (("alpha", alpha), ("resolution", resolution)) if v is not None}
+        try:
             totals = analyze(build(model, **arguments), convention).totals
-            points.append(Point(alpha, resolution, totals.macs, totals.params, flops=totals.flops))
-    front = tuple(replace(p, pareto=not any(q.dominates(p, work) for q in points)) for p in points)
-    return Sweep(model, convention, front, work)
+        except (SpecError, GeometryError) as error:  # say which grid point: it may be the default grid's
+            where = ", ".join(f"{k} {v}" for k, v in arguments.items())
+            raise type(error)(f"sweep {model} at {where}: {error}" if where else str(error)) from None
+        return Point(alpha, resolution, totals.macs, totals.params, flops=totals.flops)
+
+    points = tuple(cost(a, r) for a in axes["alpha"] for r in axes["resolution"])
+    base = cost(takes.get("alpha"), takes.get("resolution"))
+    return Sweep(model, convention, points, work, base)
 
 
 def _label(value: object) -> str:
     return "default" if value is None else str(value)
 
 
+def _ratio(value: Fraction | None) -> str:
+    return "-" if value is None else decimal(value, 3)
+
+
+def _base_name(result: Sweep) -> str:
+    """'alpha 1.0, resolution 224': the arguments the base was built with."""
+    given = (("alpha", result.base.alpha), ("resolution", result.base.resolution))
+    return ", ".join(f"{name} {value}" for name, value in given if value is not None) or "its defaults"
+
+
 def to_rows(result: Sweep) -> tuple[list[str], list[list[str]]]:
-    headers = ["alpha", "resolution", result.work.header, "(M)", "Params", "(M)", "Pareto"]
+    headers = ["alpha", "resolution", result.work.header, "(M)", "of base", "α²ρ²", "Params", "(M)", "of base", "α²"]
     rows = [
         [
             _label(p.alpha),
             _label(p.resolution),
             exact(result.work.of(p)),
             decimal(Fraction(result.work.of(p), 10**6), 1),
+            _ratio(result.work_of_base(p)),
+            _ratio(result.rule_work(p)),
             exact(p.params),
             decimal(Fraction(p.params, 10**6), 2),
-            "*" if p.pareto else "",
+            _ratio(result.params_of_base(p)),
+            _ratio(result.rule_params(p)),
         ]
         for p in result.points
     ]
@@ -136,9 +204,32 @@ def render(result: Sweep, fmt: str, color: bool = False) -> str:
 
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["alpha", "resolution", "macs", "params", "pareto", "flops"])
+        writer.writerow(
+            [
+                "alpha",
+                "resolution",
+                "macs",
+                "params",
+                "flops",
+                "work_of_base",
+                "rule_work",
+                "params_of_base",
+                "rule_params",
+            ]
+        )
         writer.writerows(
-            [_label(p.alpha), _label(p.resolution), p.macs, p.params, int(p.pareto), p.flops] for p in result.points
+            [
+                _label(p.alpha),
+                _label(p.resolution),
+                p.macs,
+                p.params,
+                p.flops,
+                result.work_of_base(p),
+                result.rule_work(p),
+                result.params_of_base(p),
+                result.rule_params(p),
+            ]
+            for p in result.points
         )
         return out.getvalue()
     if fmt == "markdown":
@@ -148,8 +239,9 @@ def render(result: Sweep, fmt: str, color: bool = False) -> str:
     noun = result.work.noun
     title = f"{result.model}: {noun} and params over the grid (convention '{result.convention}')"
     caption = (
-        f"* Pareto front: no other grid point has at most its {noun} and at least its params\n"
-        "  (for a compute budget, these are the configurations that buy the most weights)"
+        f"of base: over {result.model} at {_base_name(result)}.  α²ρ², α²: the paper's rule: the width\n"
+        f"multiplier cuts {noun} and params by about α², the resolution multiplier {noun} by ρ²; where a\n"
+        "point departs from it, some layers do not scale so (a fixed classifier, the 3 input channels)"
     )
     return grid(title, headers, rows, right=set(range(len(headers))), caption=caption, color=color)
 
@@ -162,8 +254,56 @@ def _millions(n: int, path: str) -> float:
         raise SpecError(f"--plot {path}: a count of {len(exact(n)):,} characters is too large to draw") from None
 
 
+def figure(result: Sweep, path: str = "the plot") -> Any:
+    """The grid drawn with matplotlib: work against params on log axes, one line per alpha through
+    its resolutions (each point labelled), so alpha moves a point across and down, resolution only down."""
+    import matplotlib.pyplot as plt
+
+    noun = "FLOPs" if result.work.flops else "multiply-adds"
+    alphas = dict.fromkeys(p.alpha for p in result.points)
+    # every value first: a count no float holds is refused before a figure exists
+    lines = {
+        alpha: [
+            (p, _millions(p.params, path), _millions(result.work.of(p), path))
+            for p in result.points
+            if p.alpha == alpha
+        ]
+        for alpha in alphas
+    }
+    fig, axes = plt.subplots(figsize=(7, 5))
+    for alpha, series in lines.items():
+        (line,) = axes.plot(
+            [x for _, x, _ in series], [y for _, _, y in series], marker="o", label=f"alpha {_label(alpha)}"
+        )
+        for p, x, y in series:
+            axes.annotate(
+                _label(p.resolution),
+                (x, y),
+                xytext=(6, -3),
+                textcoords="offset points",
+                fontsize=9,
+                color=line.get_color(),
+            )
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.5, 2, 100 rather than 5x10^-1
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(plain)
+    axes.set_xlabel("parameters (millions, log scale)", fontsize=11)
+    axes.set_ylabel(f"{noun} (millions, log scale)", fontsize=11)
+    axes.set_title(f"{result.model}: width multiplier x resolution (points labelled by resolution)", fontsize=11)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(title="width multiplier", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plot(result: Sweep, path: str) -> None:
-    """Mult-adds (or FLOPs) against params, one point per grid cell; needs matplotlib (an optional extra)."""
+    """Draw ``figure(result)`` to ``path`` (.svg or .png); needs matplotlib (an optional extra). An SVG
+    keeps its labels as text (searchable, and sharp at any size) and carries no date."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".svg", ".png"):
         raise SpecError(f"--plot {path}: the file must end in .svg or .png")
@@ -176,18 +316,12 @@ def plot(result: Sweep, path: str) -> None:
         raise MissingDependencyError(
             "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
         ) from None
-    points = [(p, _millions(p.params, path), _millions(result.work.of(p), path)) for p in result.points]
-    figure, axes = plt.subplots(figsize=(6, 4.5))
-    for p, params, work in points:
-        axes.scatter(params, work, color="tab:red" if p.pareto else "tab:blue")
-        axes.annotate(f"{_label(p.alpha)}/{_label(p.resolution)}", (params, work), fontsize=7)
-    axes.set_xlabel("parameters (millions)")
-    axes.set_ylabel(f"{'FLOPs' if result.work.flops else 'multiply-adds'} (millions)")
-    axes.set_title(f"{result.model}: alpha / resolution (red: Pareto front)")
-    figure.tight_layout()
     from convcost.atomic import write_atomically
 
-    try:
-        write_atomically(path, lambda f: figure.savefig(f, format=suffix[1:]), f"--plot {path}")
-    finally:
-        plt.close(figure)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "convcost"}):
+        fig = figure(result, path)
+        metadata = {"Date": None} if suffix == ".svg" else {}
+        try:
+            write_atomically(path, lambda f: fig.savefig(f, format=suffix[1:], metadata=metadata), f"--plot {path}")
+        finally:
+            plt.close(fig)
