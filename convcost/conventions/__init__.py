@@ -87,7 +87,9 @@ class Convention:
         if batch_rule is not None:
             return batch_rule(layer, site, batch), False
         c = self.rule(type(layer))(layer, site)
-        return replace(c, macs=c.macs * batch, flops=c.flops * batch), False
+        if batch == 1:  # the common case, on the hot path of analyze: no copy
+            return c, False
+        return Cost(c.trainable, c.non_trainable, c.macs * batch, c.flops * batch), False
 
     def with_rules(
         self,
