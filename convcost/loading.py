@@ -82,12 +82,29 @@ def is_path(target: str) -> bool:
     return os.path.sep in target or Path(target).suffix.lower() in READERS
 
 
+def _shaped(model: Model, source: str) -> Model:
+    """``model``, its shapes worked out: a layer that does not fit its input names the file, as
+    every other file error does."""
+    try:
+        model.shaped  # noqa: B018 (works the shapes out)
+    except GeometryError as e:
+        raise e if str(e).startswith(source) else GeometryError(f"{source}: {e}", e.node) from None
+    return model
+
+
 def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
     """The model ``target`` names: a zoo model built with ``arguments`` (alpha, resolution, classes),
     or the network in a file (a Keras file also takes ``input_size`` and ``resolution``, for sizes
     it leaves as None). ``batch``, when given, replaces the model's own."""
     given = {name: value for name, value in arguments.items() if value is not None}
-    if is_path(target):
+    if target == "-":  # a spec file (or Keras config) on standard input, TOML or JSON by its first character
+        zoo_only = {name: value for name, value in given.items() if name not in KERAS_SIZES}
+        if zoo_only:
+            raise SpecError(f"{_flags(zoo_only)} apply to zoo models; - reads a file from standard input")
+        from convcost.modelfile import load_model_file
+
+        model = _shaped(load_model_file(target, **given), "<stdin>")
+    elif is_path(target):
         suffix = Path(target).suffix.lower()
         refused = {name: value for name, value in given.items() if name not in OPTIONS.get(suffix, ())}
         zoo_only = {name: value for name, value in refused.items() if name != "input_size"}
@@ -98,11 +115,7 @@ def load(target: str, *, batch: int | None = None, **arguments: Any) -> Model:
         if suffix not in READERS:
             *most, last = sorted(READERS)
             raise SpecFileError(f"{target}: a model file must end in {', '.join(most)} or {last}")
-        model = READERS[suffix](target, **given)
-        try:  # a layer that does not fit its input: say which file, as every other file error does
-            model.shaped  # noqa: B018 (works the shapes out)
-        except GeometryError as e:
-            raise e if str(e).startswith(target) else GeometryError(f"{target}: {e}", e.node) from None
+        model = _shaped(READERS[suffix](target, **given), target)
     else:
         from convcost.zoo import build
 
