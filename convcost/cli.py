@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 import click
 
@@ -37,12 +37,17 @@ EXIT_INTERRUPTED = 130
 class Choice(click.Choice):  # type: ignore[type-arg]
     """A choice whose refusal suggests the nearest value (``--format jsn``: did you mean 'json'?)."""
 
+    #: a value that is a word for something else, not a misspelt choice (flops is not ptflops)
+    ELSEWHERE: ClassVar[dict[str, str]] = {"flops": "FLOPs are --flops, under any convention"}
+
     def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
         import difflib
 
-        message = super().get_invalid_choice_message(value, ctx)
-        near = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.5)
-        return f"{message.rstrip('.')}; did you mean {near[0]!r}?" if near else message
+        message = super().get_invalid_choice_message(value, ctx).rstrip(".")
+        if str(value) in self.ELSEWHERE:
+            return f"{message}; {self.ELSEWHERE[str(value)]}"
+        near = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.8)
+        return f"{message}; did you mean {near[0]!r}?" if near else f"{message}."
 
 
 #: the format an ``--output`` file's suffix names: picked when ``--format`` is not given
