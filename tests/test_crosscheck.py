@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -273,3 +274,26 @@ def test_a_network_keras_cannot_build_skips_keras_and_keeps_the_others(
     code, out, err = run(capsys, "crosscheck", str(path), "--against", "keras")
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert err.startswith(f"convcost: error: {path}: keras: Keras cannot build this network: `strides > 1`")
+
+
+def test_the_progress_bar_is_on_a_terminals_stderr_only() -> None:
+    """stderr a terminal, stdout a pipe: the bar names the running tool there, the result is unchanged."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    command = [sys.executable, "-m", "convcost", "crosscheck", "lenet5", "--against", "torchinfo"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=follower, env=env, cwd=Path(__file__).resolve().parent.parent
+    )
+    os.close(follower)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    out = process.stdout.read().decode() if process.stdout else ""
+    assert process.wait() == 0
+    assert b"crosscheck torchinfo" in shown
+    assert out.startswith("lenet5, input [1, 28, 28], batch 1\ntool ") and "\x1b" not in out
