@@ -265,7 +265,7 @@ def table(
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
     MODEL is a zoo name (`convcost models`), a spec file (.toml or .json), a Keras JSON config or an
-    ONNX file (.onnx).
+    ONNX file (.onnx); - reads a spec file (TOML or JSON) from standard input.
     """
     report = analyze(spec, convention)
     if depth is not None:

@@ -14,6 +14,11 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 
+def versioned(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with ``schema_version`` as its first key (the HTML report embeds this form too)."""
+    return {"schema_version": SCHEMA_VERSION, **data}
+
+
 def json_text(data: Mapping[str, Any]) -> str:
     """``data`` as indented JSON text, ``schema_version`` first, ending in a newline."""
-    return json.dumps({"schema_version": SCHEMA_VERSION, **data}, indent=2) + "\n"
+    return json.dumps(versioned(data), indent=2) + "\n"
