@@ -11,7 +11,8 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
 
 import click
 
@@ -31,6 +32,57 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 #: a Ctrl-C: what the shell reports for a process SIGINT ends
 EXIT_INTERRUPTED = 130
+
+
+class Choice(click.Choice):  # type: ignore[type-arg]
+    """A choice whose refusal suggests the nearest value (``--format jsn``: did you mean 'json'?)."""
+
+    #: a value that is a word for something else, not a misspelt choice (flops is not ptflops)
+    ELSEWHERE: ClassVar[dict[str, str]] = {"flops": "FLOPs are --flops, under any convention"}
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        import difflib
+
+        message = super().get_invalid_choice_message(value, ctx).rstrip(".")
+        if str(value) in self.ELSEWHERE:
+            return f"{message}; {self.ELSEWHERE[str(value)]}"
+        near = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.8)
+        return f"{message}; did you mean {near[0]!r}?" if near else f"{message}."
+
+
+#: the format an ``--output`` file's suffix names: picked when ``--format`` is not given
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".toml": "toml"}
+
+
+def format_from_output(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the command the format ``--output``'s suffix names (``-o out.json``: json) when its
+    format option was not given; refuse a format option that contradicts the suffix."""
+
+    @functools.wraps(command)
+    def chosen(*args: Any, fmt: str, output: str | None, **rest: Any) -> Any:
+        return command(*args, fmt=_output_format(fmt, output), output=output, **rest)
+
+    return chosen
+
+
+def _output_format(fmt: str, output: str | None) -> str:
+    from click.core import ParameterSource
+
+    suffix = Path(output).suffix.lower() if output else ""
+    named = SUFFIX_FORMATS.get(suffix)
+    if named is None or named == fmt:
+        return fmt
+    context = click.get_current_context()
+    option = next(p for p in context.command.params if p.name == "fmt")
+    flag = option.opts[0]
+    if context.get_parameter_source("fmt") is not ParameterSource.DEFAULT:
+        raise SpecError(f"{flag} {fmt} contradicts --output {output} (a {suffix} file holds {named}): drop one")
+    choices = list(getattr(option.type, "choices", ()))
+    if named not in choices:
+        raise SpecError(
+            f"--output {output}: {context.info_name} cannot write {named} ({flag} takes {', '.join(choices)})"
+        )
+    return named
 
 
 def _wants_color() -> bool:
@@ -209,12 +261,12 @@ def cli(debug: bool) -> None:
 @model_options
 @click.option(
     "--convention",
-    type=click.Choice(list(CONVENTIONS)),
+    type=Choice(list(CONVENTIONS)),
     default="paper",
     show_default=True,
     help="What the totals count: 'paper' (conv and FC only), 'keras' (count_params()), or the named tool's own rule.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
@@ -222,20 +274,21 @@ def cli(debug: bool) -> None:
 )
 @click.option(
     "--dtype",
-    type=click.Choice(list(DTYPE_BYTES)),
+    type=Choice(list(DTYPE_BYTES)),
     default="float32",
     show_default=True,
     help="Value type for the memory columns (bytes per activation and parameter).",
 )
 @flops_option
 @output_option
+@format_from_output
 def table(
     spec: Model, convention: str, fmt: str, depth: int | None, dtype: str, flops: bool, output: str | None
 ) -> None:
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
     MODEL is a zoo name (`convcost models`), a spec file (.toml or .json), a Keras JSON config or an
-    ONNX file (.onnx).
+    ONNX file (.onnx); - reads a spec file (TOML or JSON) from standard input.
     """
     report = analyze(spec, convention)
     if depth is not None:
@@ -267,14 +320,23 @@ def _keras_note(spec: Model, convention: str, fmt: str) -> str:
 
 
 @cli.command()
-def models() -> None:
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
+@output_option
+@format_from_output
+def models(fmt: str, output: str | None) -> None:
     """List the model zoo, one line each."""
+    if fmt == "json":
+        from convcost.render.document import json_text
+
+        entries = [{"name": n, "summary": e.summary, "arguments": dict(e.arguments)} for n, e in ZOO.items()]
+        write_output(json_text({"models": entries}), output)
+        return
     width = max(len(name) for name in ZOO)
     lines = []
     for name, entry in ZOO.items():
         arguments = ", ".join(f"{k}={v}" for k, v in entry.arguments.items())
         lines.append(f"{name:<{width}}  {entry.summary}  [{arguments}]\n")
-    write_output("".join(lines), None)
+    write_output("".join(lines), output)
 
 
 @cli.command()
@@ -282,15 +344,14 @@ def models() -> None:
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random weights and input."
 )
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
 @output_option
+@format_from_output
 def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
     """Run MODEL in the NumPy reference; compare its counted params and mult-adds with the closed form.
 
     Exit status 1 when any layer disagrees.
     """
-    import json
-
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -311,7 +372,9 @@ def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
 
         result = run_verify(spec, seed=seed, progress=advance)
     if fmt == "json":
-        text = json.dumps(result.to_dict(), indent=2) + "\n"
+        from convcost.render.document import json_text
+
+        text = json_text(result.to_dict())
     else:
         text = to_text(result, color=_wants_color() and output is None)
     write_output(text, output, drawing=fmt == "table")
@@ -320,8 +383,16 @@ def verify(spec: Model, seed: int, fmt: str, output: str | None) -> int:
 
 @cli.command()
 @model_options
-@click.option("--to", "fmt", type=click.Choice(["toml", "json"]), default="toml", show_default=True)
+@click.option(
+    "--to",
+    "fmt",
+    type=Choice(["toml", "json"]),
+    default="toml",
+    show_default=True,
+    help="The spec file's format (default: the --output file's suffix, else toml).",
+)
 @output_option
+@format_from_output
 def export(spec: Model, fmt: str, output: str | None) -> None:
     """Write MODEL as a spec file (TOML or JSON) to edit and read back with `convcost table FILE`."""
     from convcost.specfile import dumps
@@ -339,8 +410,10 @@ def export(spec: Model, fmt: str, output: str | None) -> None:
 @click.option("--stride", type=int, default=1, show_default=True)
 @click.option("--alpha", type=float, help="Width multiplier of MODEL.")
 @click.option("--resolution", type=int, help="Input resolution of MODEL.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(["text", "json"]), default="text", show_default=True)
+@output_option
 @exact_digits
+@format_from_output
 def explain(
     model: str | None,
     layer: str | None,
@@ -352,6 +425,7 @@ def explain(
     alpha: float | None,
     resolution: int | None,
     fmt: str,
+    output: str | None,
 ) -> None:
     """Standard vs depthwise separable cost of one layer, formulas with the numbers substituted.
 
@@ -375,23 +449,24 @@ def explain(
             raise SpecError(f"explain needs {', '.join(missing)} (or MODEL LAYER)")
         result = lesson.explain(kernel, channels_in, channels_out, size, stride)  # type: ignore[arg-type]
     if fmt == "json":
-        import json
+        from convcost.render.document import json_text
 
-        write_output(json.dumps(result.to_dict(), indent=2) + "\n", None)
+        write_output(json_text(result.to_dict()), output)
     else:
-        write_output(lesson.to_text(result), None)
+        write_output(lesson.to_text(result), output)
 
 
 @cli.command()
 @click.argument("model", default="mobilenet_v1")
 @click.option("--alpha", "alphas", help="Comma-separated width multipliers, e.g. 1,0.75,0.5,0.25.")
 @click.option("--resolution", "resolutions", help="Comma-separated resolutions, e.g. 224,192,160,128.")
-@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="paper", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--convention", type=Choice(list(CONVENTIONS)), default="paper", show_default=True)
+@click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw mult-adds against params (.svg or .png).")
 @flops_option
 @output_option
 @exact_digits
+@format_from_output
 def sweep(
     model: str,
     alphas: str | None,
@@ -441,13 +516,14 @@ def _variant(model: str, alpha: float | None, resolution: int | None, classes: i
 @click.argument("model_a")
 @click.argument("model_b")
 @_side_options
-@click.option("--convention", type=click.Choice(list(CONVENTIONS)), default="paper", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--convention", type=Choice(list(CONVENTIONS)), default="paper", show_default=True)
+@click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @flops_option
 @output_option
 @exact_digits
 @input_size_option
 @allow_unknown_option
+@format_from_output
 def compare(
     model_a: str,
     model_b: str,
@@ -491,50 +567,84 @@ def compare(
 @model_options
 @click.option(
     "--against",
-    type=click.Choice(["keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops", "all"]),
+    type=Choice(["keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops", "all"]),
     default="all",
     show_default=True,
     help="The tool to run on the network built in its framework (all: every one installed).",
 )
-def crosscheck(spec: Model, against: str) -> int:
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True)
+@output_option
+@format_from_output
+def crosscheck(spec: Model, against: str, fmt: str, output: str | None) -> int:
     """Build MODEL in the framework, run the real tool, and print ours beside theirs (exit 1 on a mismatch).
 
     Under --against all, a tool that is not installed, or whose framework cannot build the network
     (Keras refuses a strided dilated convolution), is skipped with a note; the others still run.
+    With KERAS_BACKEND unset, Keras runs on torch (a line says so).
     """
     from convcost import crosscheck as checks
     from convcost.errors import MissingDependencyError, ToolRefusedError
 
     tools = checks.tools_for(spec) if against == "all" else (against,)
     checks.check_fits(spec, tools)
+    chosen = checks.choose_keras_backend() if "keras" in tools else None
+    notes = [chosen] if chosen else []
     results: list[checks.Check] = []
-    missing: list[str] = []
-    skipped: list[str] = []
-    for tool in tools:
-        try:
-            results += checks.crosscheck(spec, tool)
-        except MissingDependencyError as e:
-            if against != "all":
-                raise
-            missing.append(str(e))
-        except ToolRefusedError as e:
-            source = click.get_current_context().meta.get(MODEL_FILE)
-            if against != "all":
-                raise ToolRefusedError(f"{source}: {e}" if source else str(e)) from None
-            skipped.append(str(e))
-    if results:
+    skipped: list[tuple[str, str]] = []
+    with _progress("crosscheck", len(tools)) as advance:
+        for tool in tools:
+            advance(tool)
+            try:
+                results += checks.crosscheck(spec, tool)
+            except MissingDependencyError as e:
+                if against != "all":
+                    raise
+                skipped.append((tool, str(e)))
+            except ToolRefusedError as e:
+                source = click.get_current_context().meta.get(MODEL_FILE)
+                if against != "all":
+                    raise ToolRefusedError(f"{source}: {e}" if source else str(e)) from None
+                skipped.append((tool, str(e)))
+    if not results:
+        return _fail("crosscheck: no tool ran: " + "; ".join(reason for _, reason in skipped), EXIT_USAGE)
+    if fmt == "json":
+        from convcost.render.document import json_text
+
+        text = json_text(checks.to_dict(spec, results, skipped, notes))
+    else:
         from convcost.render.escape import printable
 
-        text = f"{printable(spec.name)}, input {list(spec.input)}, batch {spec.batch}\n" + checks.format_checks(results)
-        text += "".join(f"skipped: {note}\n" for note in skipped)
-        write_output(text, None)
+        text = f"{printable(spec.name)}, input {list(spec.input)}, batch {spec.batch}\n"
+        text += "".join(f"{note}\n" for note in notes) + checks.format_checks(results)
+        text += "".join(f"skipped: {reason}\n" for _, reason in skipped)
+    write_output(text, output)
     if any(not c.ok for c in results):
         bad = sorted({f"{c.tool} {c.total}" for c in results if not c.ok})
         click.echo(f"convcost: mismatch: {', '.join(bad)}", err=True)
         return 1
-    if missing or not results:
-        return _fail("; ".join(missing + skipped), EXIT_USAGE)
     return 0
+
+
+@contextlib.contextmanager
+def _progress(verb: str, total: int) -> Any:
+    """A bar on stderr for a person watching (a terminal only: a pipe or a log gets nothing);
+    yields ``advance(step)``, called as each of the ``total`` steps starts."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(f"{verb} {{task.description}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("", total=total)
+        done = -1
+
+        def advance(step: str) -> None:
+            nonlocal done
+            done += 1
+            bar.update(task, completed=done, description=escape(step))
+
+        yield advance
 
 
 def device_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -555,7 +665,7 @@ def device_options(command: Callable[..., Any]) -> Callable[..., Any]:
         (
             click.option(
                 "--device",
-                type=click.Choice(list(PRESETS)),
+                type=Choice(list(PRESETS)),
                 help=f"A named device (docs/roofline.md says where each number comes from); default {DEFAULT_DEVICE}.",
             ),
             click.option("--peak-gflops", help="The device's peak arithmetic rate, GFLOP/s (with --bandwidth-gbs)."),
@@ -602,7 +712,7 @@ def choose_device(
 
 dtype_option = click.option(
     "--dtype",
-    type=click.Choice(list(DTYPE_BYTES)),
+    type=Choice(list(DTYPE_BYTES)),
     default="float32",
     show_default=True,
     help="Value type of activations and weights: bytes moved per value.",
@@ -613,11 +723,11 @@ dtype_option = click.option(
 @model_options
 @device_options
 @dtype_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option(
     "--kind",
     "kinds",
-    type=click.Choice(list(KINDS)),
+    type=Choice(list(KINDS)),
     multiple=True,
     help="List only layers of this kind (repeatable); the totals stay the whole network's.",
 )
@@ -625,6 +735,7 @@ dtype_option = click.option(
     "--plot", type=click.Path(dir_okay=False), help="Also draw the roofline (.svg, .png or .pdf; needs matplotlib)."
 )
 @output_option
+@format_from_output
 def roofline_command(
     spec: Model, device: Device, dtype: str, fmt: str, kinds: tuple[str, ...], plot: str | None, output: str | None
 ) -> None:
@@ -649,7 +760,7 @@ def roofline_command(
 @device_options
 @click.option(
     "--convention",
-    type=click.Choice(list(CONVENTIONS)),
+    type=Choice(list(CONVENTIONS)),
     default="paper",
     show_default=True,
     help="What the params and mult-adds columns count (as for `convcost table`).",

@@ -186,9 +186,9 @@ def render(c: Comparison, fmt: str, color: bool = False, work: Work = MULT_ADDS)
     """The comparison in ``fmt``; ``work`` picks the work columns (multiply-adds or FLOPs) of the
     table and markdown forms; JSON and CSV carry both."""
     if fmt == "json":
-        import json
+        from convcost.render.document import json_text
 
-        return json.dumps(c.to_dict(), indent=2) + "\n"
+        return json_text(c.to_dict())
     headers = ["Stage", "A map", f"A {work.noun}", "B map", f"B {work.noun}", "B/A", "A params", "B params", "B/A"]
     rows = []
     unpaired = False

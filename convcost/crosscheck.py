@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +88,23 @@ class Check:
     def ok(self) -> bool:
         return self.ours == self.theirs
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"tool": self.tool, "total": self.total, "convcost": self.ours, "tool_says": self.theirs, "ok": self.ok}
+
+
+def to_dict(model: Model, checks: list[Check], skipped: list[tuple[str, str]], notes: list[str]) -> dict[str, Any]:
+    """A crosscheck's JSON form (docs/json.md): every total checked, the tools skipped and why."""
+    return {
+        "model": model.name,
+        "input": list(model.input),
+        "batch": model.batch,
+        "passed": all(c.ok for c in checks),
+        "checks": [c.to_dict() for c in checks],
+        "skipped": [{"tool": tool, "reason": reason} for tool, reason in skipped],
+        "notes": notes,
+        "tool_words": {tool: TOOL_WORDS[tool] for tool in dict.fromkeys(c.tool for c in checks)},
+    }
+
 
 def _import(tool: str, module: str) -> Any:
     import importlib
@@ -105,6 +124,20 @@ def _import(tool: str, module: str) -> Any:
         }
         hint = hints.get(tool, "")
         raise MissingDependencyError(f"{tool} is installed but cannot be imported: {e}{hint}") from None
+
+
+def choose_keras_backend() -> str | None:
+    """Run Keras on torch when nothing chose its backend (KERAS_BACKEND unset, Keras not imported
+    yet): Keras 3 otherwise wants TensorFlow, which convcost's set-up does not install, and
+    count_params() is the same on every backend. Returns the line saying so, or None."""
+    import importlib.util
+
+    if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
+        return None
+    if importlib.util.find_spec("keras") is None or importlib.util.find_spec("torch") is None:
+        return None
+    os.environ["KERAS_BACKEND"] = "torch"
+    return "Keras runs on torch here (KERAS_BACKEND is unset; set it to choose another backend)"
 
 
 def _torch_model(model: Model) -> tuple[Any, Any]:
@@ -133,6 +166,7 @@ def measure(model: Model, tool: str) -> dict[str, int]:
     """The tool's own totals for ``model`` built by convcost.interop: ``params`` and ``macs``
     (calflops: and ``flops``; keras: ``params``, ``trainable``, ``non_trainable``)."""
     if tool == "keras":
+        choose_keras_backend()
         _import("keras", "keras")
         from convcost.interop.keras import to_keras
 

@@ -109,6 +109,16 @@ def is_path(target: str) -> bool:
     return os.path.sep in target or Path(target).suffix.lower() in READERS
 
 
+def _shaped(model: Model, source: str) -> Model:
+    """``model``, its shapes worked out: a layer that does not fit its input names the file, as
+    every other file error does."""
+    try:
+        model.shaped  # noqa: B018 (works the shapes out)
+    except GeometryError as e:
+        raise e if str(e).startswith(source) else GeometryError(f"{source}: {e}", e.node) from None
+    return model
+
+
 #: ``package.module:factory``: a callable that returns a torch module
 FACTORY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
@@ -166,7 +176,18 @@ def load(target: str, *, batch: int | None = None, allow_unknown: bool = False, 
         return torch_factory(target, input_size, batch=batch, strict=not allow_unknown)
     if allow_unknown:
         given["allow_unknown"] = True
-    if is_path(target):
+    if target == "-":  # a spec file (or Keras config) on standard input, TOML or JSON by its first character
+        if given.pop("allow_unknown", False):
+            raise SpecError(
+                "--allow-unknown applies to torch modules and ONNX files; - reads a spec file or Keras config"
+            )
+        zoo_only = {name: value for name, value in given.items() if name not in KERAS_SIZES}
+        if zoo_only:
+            raise SpecError(f"{_flags(zoo_only)} apply to zoo models; - reads a file from standard input")
+        from convcost.modelfile import load_model_file
+
+        model = _shaped(load_model_file(target, **given), "<stdin>")
+    elif is_path(target):
         suffix = Path(target).suffix.lower()
         refused = {name: value for name, value in given.items() if name not in OPTIONS.get(suffix, ())}
         zoo_only = {name: value for name, value in refused.items() if name not in ("input_size", "allow_unknown")}
@@ -179,11 +200,7 @@ def load(target: str, *, batch: int | None = None, allow_unknown: bool = False, 
         if suffix not in READERS:
             *most, last = sorted(READERS)
             raise SpecFileError(f"{target}: a model file must end in {', '.join(most)} or {last}")
-        model = READERS[suffix](target, **given)
-        try:  # a layer that does not fit its input: say which file, as every other file error does
-            model.shaped  # noqa: B018 (works the shapes out)
-        except GeometryError as e:
-            raise e if str(e).startswith(target) else GeometryError(f"{target}: {e}", e.node) from None
+        model = _shaped(READERS[suffix](target, **given), target)
     else:
         from convcost.zoo import build
 

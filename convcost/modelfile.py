@@ -50,14 +50,24 @@ def load_model_file(name: str, **sizes: Any) -> Model:
     return model
 
 
+#: the MODEL that reads standard input, and the name its errors give
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
 def _read(name: str, sizes: dict[str, Any]) -> tuple[Model, bool]:
-    path = Path(name)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("toml", "json"):
-        raise SpecFileError(f"{path}: a spec file must end in .toml or .json")
-    limit = max(specfile.MAX_BYTES, KERAS_MAX_BYTES) if fmt == "json" else specfile.MAX_BYTES
-    data = specfile.read_limited(path, limit, stated=specfile.MAX_BYTES)
-    text = specfile.decode(path, data)
+    path = Path(STDIN_NAME if name == STDIN else name)
+    if name == STDIN:
+        data = _read_stdin(KERAS_MAX_BYTES)
+        text = specfile.decode(path, data)
+        fmt = "json" if text.lstrip().startswith("{") else "toml"  # a TOML document never starts with {
+    else:
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in ("toml", "json"):
+            raise SpecFileError(f"{path}: a spec file must end in .toml or .json")
+        limit = max(specfile.MAX_BYTES, KERAS_MAX_BYTES) if fmt == "json" else specfile.MAX_BYTES
+        data = specfile.read_limited(path, limit, stated=specfile.MAX_BYTES)
+        text = specfile.decode(path, data)
     if fmt == "json" and _keras_document(text) is not None:
         from convcost.interop.keras_reader import from_keras_json  # plain JSON: imports no framework
 
@@ -69,3 +79,25 @@ def _read(name: str, sizes: dict[str, Any]) -> tuple[Model, bool]:
     if len(data) > specfile.MAX_BYTES:
         raise specfile.too_big(path, len(data), specfile.MAX_BYTES)
     return specfile.loads(text, fmt, str(path)), False
+
+
+#: the standard input stream already read (a second ``-`` in one command would find it empty)
+_STDIN_READ: list[object] = []
+
+
+def _read_stdin(limit: int) -> bytes:
+    """Standard input, read once to at most ``limit`` bytes (a second ``-`` finds it used up)."""
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise SpecFileError(f"{STDIN_NAME}: no standard input to read")
+    if sys.stdin.isatty():  # a person would wait, typing, for a read that never says it is waiting
+        raise SpecError("- reads a spec file from standard input, which is a terminal: pipe or redirect one in")
+    if any(stream is used for used in _STDIN_READ):
+        raise SpecError("- (standard input) can be read only once: give the other model as a file")
+    _STDIN_READ[:] = [stream]  # held, so its id is not reused by another stream
+    data: bytes = stream.read(limit + 1)
+    if len(data) > limit:
+        raise specfile.too_big(Path(STDIN_NAME), None, limit)
+    return data

@@ -194,9 +194,9 @@ def to_rows(result: Sweep) -> tuple[list[str], list[list[str]]]:
 @printing_any_int
 def render(result: Sweep, fmt: str, color: bool = False) -> str:
     if fmt == "json":
-        import json
+        from convcost.render.document import json_text
 
-        return json.dumps(result.to_dict(), indent=2) + "\n"
+        return json_text(result.to_dict())
     headers, rows = to_rows(result)
     if fmt == "csv":
         import csv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -57,10 +58,87 @@ def test_a_missing_tool_is_one_line_and_exit_2(
     code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "thop")
     assert code == 2
     assert err.strip() == "convcost: error: thop is not installed: pip install thop (crosscheck runs the real tool)"
-    # with --against all, the installed tools still run and the missing one is named
+    # with --against all (every tool installed), the others run and the missing one is listed as skipped
     code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "all")
-    assert code == 2
-    assert "torchinfo" in out and "thop is not installed" in err
+    assert (code, err) == (0, ""), err
+    assert "torchinfo" in out and not any(line.startswith("thop ") for line in out.splitlines())
+    assert "skipped: thop is not installed: pip install thop" in out
+
+
+def test_no_tool_installed_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for tool in ("keras", "torchinfo", "fvcore", "thop", "ptflops", "calflops"):
+        monkeypatch.setitem(sys.modules, tool, None)
+    monkeypatch.setitem(sys.modules, "fvcore.nn", None)
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "all")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith("convcost: error: crosscheck: no tool ran: keras is ")
+
+
+def test_crosscheck_as_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setitem(sys.modules, "thop", None)
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "all", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["schema_version"] == 1 and data["passed"] is True
+    assert data["skipped"] == [
+        {"tool": "thop", "reason": "thop is not installed: pip install thop (crosscheck runs the real tool)"}
+    ]
+    by_total = {(c["tool"], c["total"]): c for c in data["checks"]}
+    # LeNet-5 as convcost's zoo builds it: 44,426 weights and biases (conv 156 + 2,416, dense 30,840 + 10,164 + 850)
+    assert by_total[("keras", "params")] == {
+        "tool": "keras",
+        "total": "params",
+        "convcost": 44_426,
+        "tool_says": 44_426,
+        "ok": True,
+    }
+    assert {tool for tool, _ in by_total} == {"keras", "torchinfo", "fvcore", "ptflops", "calflops"}
+
+
+def test_a_mismatch_in_json_says_passed_false(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    real = checks.measure
+    monkeypatch.setattr(checks, "measure", lambda model, tool: {**real(model, tool), "params": 1})
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "torchinfo", "--format", "json")
+    assert code == 1 and "torchinfo params" in err
+    data = json.loads(out)
+    assert data["passed"] is False and [c["ok"] for c in data["checks"]] == [False, True]
+
+
+def test_crosscheck_keras_works_with_keras_backend_unset() -> None:
+    """The issue's done-when: after README's set-up (no TensorFlow), with KERAS_BACKEND unset, Keras
+    runs on torch and one line says so."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    result = subprocess.run(
+        [sys.executable, "-m", "convcost", "crosscheck", "mobilenet_v1", "--against", "keras"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no progress bar: stderr is not a terminal
+    lines = result.stdout.splitlines()
+    assert lines[1] == "Keras runs on torch here (KERAS_BACKEND is unset; set it to choose another backend)"
+    # Keras' own MobileNet (keras.applications.MobileNet(weights=None).count_params()) is 4,253,864
+    assert lines[3].split() == ["keras", "params", "4,253,864", "4,253,864", "ok"]
+
+
+def test_a_chosen_keras_backend_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert checks.choose_keras_backend() is None
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert "keras" in sys.modules  # this test module imported it: its backend is already fixed
+    assert checks.choose_keras_backend() is None
 
 
 def test_table_reads_a_keras_json_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,3 +274,26 @@ def test_a_network_keras_cannot_build_skips_keras_and_keeps_the_others(
     code, out, err = run(capsys, "crosscheck", str(path), "--against", "keras")
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert err.startswith(f"convcost: error: {path}: keras: Keras cannot build this network: `strides > 1`")
+
+
+def test_the_progress_bar_is_on_a_terminals_stderr_only() -> None:
+    """stderr a terminal, stdout a pipe: the bar names the running tool there, the result is unchanged."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    command = [sys.executable, "-m", "convcost", "crosscheck", "lenet5", "--against", "torchinfo"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=follower, env=env, cwd=Path(__file__).resolve().parent.parent
+    )
+    os.close(follower)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+    out = process.stdout.read().decode() if process.stdout else ""
+    assert process.wait() == 0
+    assert b"crosscheck torchinfo" in shown
+    assert out.startswith("lenet5, input [1, 28, 28], batch 1\ntool ") and "\x1b" not in out

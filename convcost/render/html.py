@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcost.labels import PAPER_KIND_NAMES
+from convcost.render.document import versioned
 from convcost.render.escape import html_text as escape  # names: HTML-escaped and printable
 from convcost.render.roofline import KIND_COLORS, device_line, human_time
 from convcost.render.svg import roofline_svg
@@ -210,8 +211,9 @@ class _Page:
         missing = [row.path for row in report.rows if row.path not in self.bounds]
         if missing:
             raise ValueError(f"the roofline has no layer {missing[0]!r}: report and roofline of different models")
-        self.table_json = annotate(report.to_dict(result.traffic.dtype), result.traffic)
-        self.roofline_json = result.to_dict()
+        # the very documents `table --format json` and `roofline --format json` print
+        self.table_json = versioned(annotate(report.to_dict(result.traffic.dtype), result.traffic))
+        self.roofline_json = versioned(result.to_dict())
 
     def totals(self) -> str:
         t = self.report.totals

@@ -166,12 +166,12 @@ def to_csv(result: Roofline, kinds: frozenset[str] | None = None) -> str:
 def render(result: Roofline, fmt: str, color: bool = False, kinds: frozenset[str] | None = None) -> str:
     """``result`` as ``fmt`` (one of ``FORMATS``), listing only layers of ``kinds`` when given."""
     if fmt == "json":
-        import json
+        from convcost.render.document import json_text
 
         data = result.to_dict()
         if kinds is not None:
             data["layers"] = [layer for layer in data["layers"] if layer["kind"] in kinds]
-        return json.dumps(data, indent=2) + "\n"
+        return json_text(data)
     if fmt == "csv":
         return to_csv(result, kinds)
     return to_table(result, color, kinds)

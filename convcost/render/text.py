@@ -195,14 +195,14 @@ def headline(report: Report) -> str:
 
 @printing_any_int
 def to_json(report: Report, dtype: str = "float32", traffic: Traffic | None = None) -> str:
-    import json
+    from convcost.render.document import json_text
 
     data = report.to_dict(dtype)
     if traffic is not None:
         from convcost.traffic import annotate
 
         annotate(data, traffic)
-    return json.dumps(data, indent=2) + "\n"
+    return json_text(data)
 
 
 CSV_COLUMNS = (
