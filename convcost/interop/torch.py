@@ -1803,7 +1803,14 @@ def _input_size(input_size: Any, batch: int | None, label: str) -> tuple[int, ..
         raise SpecError(f"{label}: batch must be a positive integer, got {batch!r}")
     if batch is None and len(size) < 2:
         raise SpecError(f"{label}: input_size {list(size)} has no batch axis: give (N, C, H, W), or batch=")
+    full = size if batch is None else (batch, *size)
+    if math.prod(full) >= TORCH_MAX_ELEMENTS:  # past int64 bytes torch cannot make the tensor
+        raise SpecError(f"{label}: an input of {math.prod(full):,} values is more than torch can hold (2**60)")
     return size
+
+
+#: torch keeps sizes, element counts and a tensor's bytes as int64: 2**60 values of 8 bytes at most
+TORCH_MAX_ELEMENTS = 2**60
 
 
 # --------------------------------------------------------------------------------------------
