@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from convcost.cli import _table_width, main
 from convcost.render.fit import Step, fit, grid_width
 from convcost.render.grid import grid
+from convcost.zoo import ZOO
 
 #: every layer column as the header shows it, in order
 FULL = [
@@ -82,6 +83,21 @@ def test_the_table_fits_columns(model: str, width: int, monkeypatch: pytest.Monk
     _, unlimited, _ = run(["table", model, "--width", "0"])
     if max(len(line) for line in unlimited.splitlines()) <= width:
         assert text == unlimited
+
+
+def widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "model",
+    [*ZOO, "examples/unet_tiny.toml", "examples/inception_block.json", "tests/data/keras_tiny_functional.json"],
+)
+def test_every_model_fits_80_columns_and_its_layers_40(model: str) -> None:
+    _, text, _ = run(["table", model, "--width", "80"])
+    assert widest(text) <= 80  # a Keras file's closing note and the memory line's long paths wrap too
+    _, narrow, _ = run(["table", model, "--width", "40"])
+    assert widest(narrow.split("\n\n", 1)[0]) <= 40
 
 
 def test_a_narrow_terminal_drops_columns_in_the_stated_order(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,6 +254,17 @@ def test_the_plot_has_one_bar_per_layer_with_the_reports_values(model: str, hide
         for patch, row in zip(work_axes.patches, rows, strict=True):
             assert colour.setdefault(row.kind, patch.get_facecolor()) == patch.get_facecolor()
         assert len(set(colour.values())) == len(colour)  # one colour per kind
+        # the legend gives each kind's share, as the JSON's breakdown by kind has it
+        _, data, _ = run(["table", model, "--format", "json"])
+        kinds = json.loads(data)["by_kind"]
+        totals = json.loads(data)["totals"]
+        key = "flops" if flops else "macs"
+        labels = [t.get_text() for t in fig.legends[0].get_texts()]
+        for kind in {r.kind for r in rows}:
+            k = kinds[kind]
+            done = f"{100 * k[key] / totals[key]:.1f}% of {'FLOPs' if flops else 'mult-adds'}"
+            params = f"{100 * k['params'] / totals['params']:.1f}% of params"
+            assert f"{kind} ({k['layers']}): {done}, {params}" in labels
     finally:
         plt.close(fig)
 

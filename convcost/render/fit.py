@@ -53,12 +53,12 @@ def grid_width(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
 
 
 def shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters by an ellipsis in the middle: a layer path keeps its
-    start (the block) and its end (the layer)."""
+    """``text`` cut to ``limit`` characters by an ellipsis: a layer path keeps a third of them
+    from its start (the block) and the rest from its end (the layer, what tells rows apart)."""
     if len(text) <= limit:
         return text
     limit = max(limit, 2)
-    head = (limit - 1) // 2
+    head = (limit - 1) // 3
     tail = limit - 1 - head
     return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
@@ -105,14 +105,15 @@ def fit(
 
 def wrap(text: str, width: int | None) -> str:
     """Each line of ``text`` wrapped at ``width`` (continuations indented by two spaces); a line
-    ending in a newline keeps it. Numbers hold no spaces, so none is ever split."""
+    ending in a newline keeps it. Numbers hold no spaces, so none is split unless it is longer
+    than a line; so is a word (a long layer path in the memory line)."""
     if width is None:
         return text
     end = "\n" if text.endswith("\n") else ""
     lines = text[: len(text) - len(end)].split("\n")
     wrapped = [
         "\n".join(
-            textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False) or [""]
+            textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
         )
         for line in lines
     ]
