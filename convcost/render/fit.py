@@ -112,9 +112,6 @@ def wrap(text: str, width: int | None) -> str:
     end = "\n" if text.endswith("\n") else ""
     lines = text[: len(text) - len(end)].split("\n")
     wrapped = [
-        "\n".join(
-            textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
-        )
-        for line in lines
+        "\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False) or [""]) for line in lines
     ]
     return "\n".join(wrapped) + end
