@@ -231,6 +231,7 @@ def cli(debug: bool) -> None:
 @click.option(
     "--width",
     type=click.IntRange(min=0),
+    metavar="N",
     help="Fit the table to N characters (0: no limit).  [default: the terminal's width; "
     "when not a terminal, $COLUMNS if set, else no limit]",
 )
