@@ -232,8 +232,8 @@ def cli(debug: bool) -> None:
     "--width",
     type=click.IntRange(min=0),
     metavar="N",
-    help="Fit the table to N characters (0: no limit).  [default: the terminal's width; "
-    "when not a terminal, $COLUMNS if set, else no limit]",
+    help="Fit the table to N characters (0: no limit).  [default: on a terminal its width ($COLUMNS "
+    "if set), else no limit]",
 )
 @click.option(
     "--columns",
@@ -300,20 +300,20 @@ def table(
 
 def _table_width(width: int | None, output: str | None) -> int | None:
     """The width the table fits: --width (0: no limit); else the terminal's when stdout is one
-    (``shutil`` reads $COLUMNS first); else $COLUMNS when it is a positive number; else no limit, so
-    a pipe or a file gets every column, each padded only to its widest cell."""
+    (``shutil`` reads $COLUMNS first, then asks the terminal); else no limit, so a pipe or a file
+    gets every column, each padded only to its widest cell. $COLUMNS alone does not narrow a pipe:
+    a parent that loaded GNU readline exports it to every child, whether or not anyone asked."""
     if width is not None:
         return width or None
     try:
         terminal = output is None and sys.stdout is not None and sys.stdout.isatty()
     except (OSError, ValueError):
         terminal = False
-    if terminal:
-        import shutil
+    if not terminal:
+        return None
+    import shutil
 
-        return shutil.get_terminal_size().columns
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+    return shutil.get_terminal_size().columns
 
 
 def _keras_note(spec: Model, convention: str, fmt: str) -> str:

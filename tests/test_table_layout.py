@@ -41,8 +41,15 @@ DROP_ORDER = ["Output (float32)", "Kind", "Input", "#", "Type / Stride", "Filter
 MODELS = ["lenet5", "mobilenet_v1"]
 
 
-def run(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
+class Terminal(io.StringIO):
+    """A stdout that says it is a terminal (its size is $COLUMNS, as shutil reads it first)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run(args: list[str], *, terminal: bool = False) -> tuple[int, str, str]:
+    out, err = Terminal() if terminal else io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args)
     return code, out.getvalue(), err.getvalue()
@@ -62,16 +69,21 @@ def layer_lines(text: str) -> list[str]:
     return [line for line in lines[start:end] if " │ " in line]
 
 
+def widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
 @pytest.fixture(autouse=True)
 def no_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")  # a terminal gets colour otherwise: escapes are not width
 
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("width", [80, 100, 120, 200])
 def test_the_table_fits_columns(model: str, width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", str(width))
-    code, text, _ = run(["table", model])
+    code, text, _ = run(["table", model], terminal=True)
     assert code == 0
     assert max(len(line) for line in text.splitlines()) <= width
     header = layer_header(text)
@@ -83,10 +95,6 @@ def test_the_table_fits_columns(model: str, width: int, monkeypatch: pytest.Monk
     _, unlimited, _ = run(["table", model, "--width", "0"])
     if max(len(line) for line in unlimited.splitlines()) <= width:
         assert text == unlimited
-
-
-def widest(text: str) -> int:
-    return max(len(line) for line in text.splitlines())
 
 
 @pytest.mark.parametrize(
@@ -113,29 +121,61 @@ def test_a_narrow_terminal_drops_columns_in_the_stated_order(monkeypatch: pytest
         assert set(d) == set(DROP_ORDER[: len(d)])
 
 
-def test_without_a_terminal_or_columns_there_is_no_limit() -> None:
+@pytest.mark.parametrize("columns", [None, "80"])
+def test_a_pipe_gets_every_column(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if columns is not None:  # a parent with GNU readline loaded exports COLUMNS to every child
+        monkeypatch.setenv("COLUMNS", columns)
     code, text, _ = run(["table", "mobilenet_v1"])
     assert code == 0 and layer_header(text) == FULL
     assert all(line == line.rstrip() for line in text.splitlines())  # no padding at the ends
+    code, narrow, _ = run(["table", "mobilenet_v1", "--width", "90"])
+    assert code == 0 and widest(narrow) <= 90  # unless asked
 
 
 def test_a_terminal_gives_its_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
     monkeypatch.setattr(sys, "stdout", Terminal())
     monkeypatch.setattr("shutil.get_terminal_size", lambda *a, **k: os.terminal_size((93, 40)))
     assert _table_width(None, None) == 93
     assert _table_width(None, "out.txt") is None  # a file is not the terminal
     assert _table_width(70, None) == 70
     assert _table_width(0, None) is None
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert _table_width(None, None) is None
 
 
-@pytest.mark.parametrize("value, expected", [("100", 100), ("0", None), ("wide", None), ("", None)])
-def test_columns_from_the_environment_when_piped(value: str, expected: int | None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("COLUMNS", value)
-    assert _table_width(None, None) == expected
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal with a set size")
+@pytest.mark.parametrize("columns", [72, 100])
+def test_a_real_terminal_of_n_columns(columns: int) -> None:
+    """The CLI in a pseudo-terminal sized by TIOCSWINSZ, no $COLUMNS: the size comes from the terminal."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["NO_COLOR"] = "1"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "convcost", "table", "mobilenet_v1"], stdout=follower, stderr=follower, cwd=root, env=env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child has closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert child.wait(timeout=120) == 0
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert widest(text) <= columns
+    assert "Output (float32)" not in layer_header(text) and "Mult-Adds" in layer_header(text)
 
 
 @given(
