@@ -317,3 +317,20 @@ def test_the_plot_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     svg = path.read_text()
     assert svg.count('id="work:') == 84 and svg.count('id="params:') == 84
     assert 'id="work:conv_pw_13"' in svg
+
+
+def test_hide_zero_keeps_unknown_operations_in_sight() -> None:
+    """An unknown operation is costed at zero because its cost is unknown, not because it is free."""
+    pytest.importorskip("torch")
+    model = ["examples.torch_models:gated", "--input-size", "1,3,32,32", "--allow-unknown"]
+    _, data, _ = run(["table", *model, "--format", "json"])
+    layers = json.loads(data)["layers"]
+    unknown = [row["path"] for row in layers if row["kind"] == "unknown"]
+    free = [row for row in layers if row["params"] == 0 and row["macs"] == 0 and row["kind"] != "unknown"]
+    assert unknown and free
+    code, text, _ = run(["table", *model, "--hide-zero", "--width", "80"])
+    assert code == 0 and widest(text) <= 80
+    names = {line.split("│")[0].strip() for line in layer_lines(text)}
+    assert names == {row["path"] for row in layers if row not in free}
+    assert set(unknown) <= names
+    assert f"{len(free)} of {len(layers)} layers cost nothing" in text

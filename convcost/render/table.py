@@ -122,8 +122,10 @@ def choose_columns(names: str, dtype: str = "float32", work: Work = MULT_ADDS) -
 
 
 def costs_nothing(row: Row, work: Work = MULT_ADDS) -> bool:
-    """A layer with no parameters and no work under the convention (BN, activations, pooling under 'paper')."""
-    return not (row.params or work.of(row))
+    """A layer with no parameters and no work under the convention (BN, activations, pooling under
+    'paper'). An unknown operation is not one: it is costed at zero because nobody knows its cost,
+    and stays in sight."""
+    return row.kind != "unknown" and not (row.params or work.of(row))
 
 
 @dataclass(frozen=True)
