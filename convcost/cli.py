@@ -280,24 +280,93 @@ def cli(debug: bool) -> None:
     help="Value type for the memory columns (bytes per activation and parameter).",
 )
 @flops_option
+@click.option(
+    "--width",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Fit the table to N characters (0: no limit).  [default: on a terminal its width ($COLUMNS "
+    "if set), else no limit]",
+)
+@click.option(
+    "--columns",
+    metavar="NAMES",
+    help="The layer columns to show, comma-separated, as the header names them (e.g. Name,Params,Mult-Adds,Share).",
+)
+@click.option(
+    "--hide-zero",
+    is_flag=True,
+    help="Leave out layers with no params and no mult-adds under the convention (the totals stay the model's).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    help="Also draw mult-adds and params per layer, coloured by kind (.svg, .png or .pdf; needs matplotlib).",
+)
 @output_option
 @format_from_output
 def table(
-    spec: Model, convention: str, fmt: str, depth: int | None, dtype: str, flops: bool, output: str | None
+    spec: Model,
+    convention: str,
+    fmt: str,
+    depth: int | None,
+    dtype: str,
+    flops: bool,
+    width: int | None,
+    columns: str | None,
+    hide_zero: bool,
+    plot: str | None,
+    output: str | None,
 ) -> None:
     """Cost every layer of MODEL (default mobilenet_v1): params, mult-adds, shapes, shares, ratios.
 
     MODEL is a zoo name (`convcost models`), a spec file (.toml or .json), a Keras JSON config or an
     ONNX file (.onnx); - reads a spec file (TOML or JSON) from standard input.
     """
+    from convcost.render import table as terminal
+    from convcost.render.fit import wrap
+    from convcost.render.text import Work
+
+    work = Work(flops)
+    options = (("--width", width is not None), ("--columns", columns is not None), ("--hide-zero", hide_zero))
+    given = [flag for flag, value in options if value]
+    if fmt != "table" and given:
+        raise SpecError(f"{given[0]} applies to --format table only")
+    chosen = terminal.choose_columns(columns, dtype, work) if columns is not None else None
     report = analyze(spec, convention)
     if depth is not None:
         from convcost.render.depth import collapse
 
         report = collapse(report, depth)
-    traffic = measure(spec, dtype) if fmt == "json" else None
-    text = render(report, fmt, color=_wants_color() and output is None, dtype=dtype, flops=flops, traffic=traffic)
-    write_output(text + _keras_note(spec, convention, fmt), output, drawing=fmt == "table")
+    if plot:
+        from convcost.render.layer_plot import plot as draw
+
+        draw(report, plot, work=work, hide_zero=hide_zero)
+    if fmt == "table":
+        layout = terminal.Layout(width=_table_width(width, output), columns=chosen, hide_zero=hide_zero)
+        text = terminal.to_table(report, color=_wants_color() and output is None, dtype=dtype, work=work, layout=layout)
+        text += wrap(_keras_note(spec, convention, fmt), layout.width)
+    else:
+        traffic = measure(spec, dtype) if fmt == "json" else None
+        text = render(report, fmt, dtype=dtype, flops=flops, traffic=traffic) + _keras_note(spec, convention, fmt)
+    write_output(text, output, drawing=fmt == "table")
+
+
+def _table_width(width: int | None, output: str | None) -> int | None:
+    """The width the table fits: --width (0: no limit); else the terminal's when stdout is one
+    (``shutil`` reads $COLUMNS first, then asks the terminal); else no limit, so a pipe or a file
+    gets every column, each padded only to its widest cell. $COLUMNS alone does not narrow a pipe:
+    a parent that loaded GNU readline exports it to every child, whether or not anyone asked."""
+    if width is not None:
+        return width or None
+    try:
+        terminal = output is None and sys.stdout is not None and sys.stdout.isatty()
+    except (OSError, ValueError):
+        terminal = False
+    if not terminal:
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _keras_note(spec: Model, convention: str, fmt: str) -> str:
