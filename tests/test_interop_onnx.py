@@ -8,6 +8,7 @@ hand from each graph's geometry.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -661,3 +662,20 @@ def test_bad_onnx_files_are_one_line_and_status_2(tmp_path: Path, capsys: pytest
     assert capsys.readouterr().err == f"convcost: error: {tmp_path / 'none.onnx'}: no such file\n"
     with pytest.raises(ConvcostError):
         load(str(tmp_path / "none.onnx"))
+
+
+def test_an_input_declared_twice_is_refused(tmp_path: Path) -> None:
+    """Two graph inputs of one name (the second a sequence): the layouts were looked up by name, the
+    first input got the second's (none) and the message was 'its shape must be positive integers,
+    got (0, 0, 0)' without the file (found by the ONNX fuzz test)."""
+    conv = [node("Conv", ["x", "w"], "y", kernel_shape=[1, 1])]
+    model = onnx.load(str(save(tmp_path / "ok.onnx", conv, [("x", [1, 3, 4, 4])], ["y"], {"w": weights(2, 3, 1, 1)})))
+    sequence = helper.make_tensor_sequence_value_info("x", TensorProto.FLOAT, None)
+    for twin in (copy.deepcopy(model.graph.input[0]), sequence):
+        broken = copy.deepcopy(model)
+        broken.graph.input.append(twin)
+        onnx.save(broken, str(tmp_path / "twice.onnx"))
+        with pytest.raises(
+            SpecFileError, match=re.escape(f"{tmp_path / 'twice.onnx'}: the graph declares its input 'x' twice")
+        ):
+            from_onnx(str(tmp_path / "twice.onnx"))

@@ -432,6 +432,10 @@ class Walk:
     def _read_inputs(self, inputs: Sequence[wire.ValueInfo]) -> None:
         if not inputs:
             raise SpecFileError(f"{self.path}: the graph has no inputs (only initializers)")
+        names = [vi.name for vi in inputs]
+        if twice := next((name for name in names if names.count(name) > 1), None):
+            # ONNX names every tensor once; the layouts (and the edges) are looked up by name
+            raise SpecFileError(f"{self.path}: the graph declares its input '{twice}' twice")
         layouts = self._input_layouts(inputs)
         static: int | None = None
         for vi in inputs:
