@@ -679,3 +679,23 @@ def test_an_input_declared_twice_is_refused(tmp_path: Path) -> None:
             SpecFileError, match=re.escape(f"{tmp_path / 'twice.onnx'}: the graph declares its input 'x' twice")
         ):
             from_onnx(str(tmp_path / "twice.onnx"))
+
+
+def test_an_attribute_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
+    """``strides`` written as a graph was an internal error (``int('<')``), ``group = 1.5`` would be
+    truncated by ``int()``, and ``strides = []`` (strings) named the node but not the file (found by
+    the ONNX fuzz test)."""
+    w = {"w": weights(2, 3, 1, 1)}
+    then = helper.make_graph([], "then", [], [])
+    cases = [
+        ("strides", helper.make_attribute("strides", then), "attribute 'strides' must be a list of integers"),
+        ("group", helper.make_attribute("group", 1.5), "attribute 'group' must be an integer"),
+        ("auto_pad", helper.make_attribute("auto_pad", [1, 2]), "attribute 'auto_pad' must be a string"),
+        ("strides", helper.make_attribute("strides", [], attr_type=onnx.AttributeProto.STRINGS), "strides [] (two"),
+    ]
+    for name, attribute, message in cases:
+        conv = node("Conv", ["x", "w"], "y", kernel_shape=[1, 1])
+        conv.attribute.append(attribute)
+        path = save(tmp_path / f"{name}.onnx", [conv], [("x", [1, 3, 4, 4])], ["y"], w)
+        with pytest.raises(SpecFileError, match=re.escape(f"{path}: node 'y' (Conv): {message}")):
+            from_onnx(str(path))
