@@ -102,14 +102,16 @@ def rewired(draw: Any) -> Any:
         layer, other = layers[i], draw(st.sampled_from(names))
         edit = draw(st.integers(min_value=0, max_value=10))
         if edit == 0:  # an input renamed to a name nothing has
-            inputs = layer.get("inputs") or [names[max(i - 1, 0)]]
+            inputs = layer.get("inputs")
+            inputs = inputs if isinstance(inputs, list) and inputs else [names[max(i - 1, 0)]]
             inputs[draw(st.integers(min_value=0, max_value=len(inputs) - 1))] = draw(
                 st.sampled_from(["nope", "", "Input", "input/x"])
             )
             layer["inputs"] = inputs
         elif edit == 1:  # a cycle: the layer reads itself or a later one
             later = names[min(i + draw(st.integers(min_value=0, max_value=3)), len(names) - 1)]
-            layer["inputs"] = [later, *layer.get("inputs", [])[:1]]
+            inputs = layer.get("inputs")
+            layer["inputs"] = [later, *(inputs[:1] if isinstance(inputs, list) else [])]
         elif edit == 2:  # a node read by nothing
             data["layers"].insert(i, {"type": "Conv2D", "name": "unused", "filters": 2, "kernel": 1, "inputs": [other]})
         elif edit == 3:  # a merge of tensors that may not fit
