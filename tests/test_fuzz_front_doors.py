@@ -100,7 +100,7 @@ def rewired(draw: Any) -> Any:
         names = layer_names(data) or ["input"]
         i = draw(st.integers(min_value=0, max_value=len(layers) - 1))
         layer, other = layers[i], draw(st.sampled_from(names))
-        edit = draw(st.integers(min_value=0, max_value=10))
+        edit = draw(st.integers(min_value=0, max_value=12))
         if edit == 0:  # an input renamed to a name nothing has
             inputs = layer.get("inputs")
             inputs = inputs if isinstance(inputs, list) and inputs else [names[max(i - 1, 0)]]
@@ -143,8 +143,16 @@ def rewired(draw: Any) -> Any:
         elif edit == 9:  # a key deleted from the layer
             if len(layer) > 1:
                 del layer[draw(st.sampled_from(sorted(layer)))]
-        else:  # a layer moved (a read of a node defined later)
+        elif edit == 10:  # a layer moved (a read of a node defined later)
             data["layers"].insert(draw(st.integers(min_value=0, max_value=len(data["layers"]))), data["layers"].pop(i))
+        elif isinstance(layer.get("name"), str):  # a valid edit: a fork of the layer and its ReLU merged back
+            at = data["layers"].index(layer) + 1
+            merge = draw(st.sampled_from(["Add", "Concat", "Multiply", "Maximum"]))
+            fork = [
+                {"type": "Activation", "name": f"fork_{at}"},
+                {"type": merge, "name": f"join_{at}", "inputs": [layer["name"], f"fork_{at}"]},
+            ]
+            data["layers"][at:at] = fork
     if draw(st.integers(min_value=0, max_value=3)) == 0:  # the generic edits too: wrong types, absurd numbers, nesting
         data = draw(mutated([data]))
     return data
@@ -527,8 +535,7 @@ def test_onnx_seed_is_counted_exactly() -> None:
 
 
 INPUT_SIZE_TARGETS = [
-    str(fuzz_samples.OPEN_SIZE),  # H and W left as None
-    "open_size.keras",  # the same in an archive (written below)
+    *[str(fuzz_samples.OPEN_SIZE), "open_size.keras"] * 3,  # H and W left as None, as JSON and as an archive
     str(fuzz_samples.DATA / "keras_tiny_sequential.json"),  # every size fixed
     str(fuzz_samples.ROOT / "examples" / "graph_skips.toml"),
     "fuzz_seed.onnx",
@@ -544,6 +551,10 @@ dims = st.one_of(
     st.sampled_from([0, -1, 3, 10**6, 10**30, 2**63, 10**400]),
 )
 sizes = st.one_of(
+    # the open-size config's 3 channels and any H, W, with or without a batch in front
+    st.tuples(st.lists(st.integers(min_value=1, max_value=8), max_size=1), st.integers(1, 40), st.integers(1, 40)).map(
+        lambda t: ",".join(map(str, [*t[0], 3, t[1], t[2]]))
+    ),
     st.lists(dims, min_size=0, max_size=5).map(lambda ds: ",".join(map(str, ds))),
     st.sampled_from(
         ["", ",", "3,,4", "3, 8, 8", "3x8x8", "nan,8,8", "1e3,8,8", "3,8,8,", "-0,8,8", "0x3,8,8", "３,８,８"]
