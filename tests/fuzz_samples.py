@@ -93,7 +93,8 @@ ONNX_TOTALS = {
 
 
 def write_samples(folder: Path) -> dict[str, list[str]]:
-    """Write the samples into ``folder``: the paths of each kind, for ``FRONT_DOORS``."""
+    """Write the samples into ``folder``: the paths of each kind, for ``FRONT_DOORS`` (every list but
+    the last reads with no size flag)."""
     graphs = []
     for name, data in graph_seeds().items():
         if name == "nested_shared":  # the examples are already files
@@ -106,10 +107,13 @@ def write_samples(folder: Path) -> dict[str, list[str]]:
     for fixture in (*KERAS_FIXTURES, OPEN_SIZE.name):
         archives.append(folder / fixture.replace(".json", ".keras"))
         archives[-1].write_bytes(keras_archive((DATA / fixture).read_text()))
+    open_size = archives.pop()
     onnx_file = folder / "fuzz_seed.onnx"
     onnx_file.write_bytes(onnx_model().SerializeToString())
     return {
         "graph spec files": [str(p) for p in graphs],
         "Keras archives": [str(p) for p in archives],
         "ONNX files": [str(onnx_file)],
+        # read only with --input-size or --resolution: the one list a bare command must refuse
+        "Keras files that leave a size open": [str(OPEN_SIZE), str(open_size)],
     }
