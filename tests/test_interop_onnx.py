@@ -8,6 +8,7 @@ hand from each graph's geometry.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -661,3 +662,40 @@ def test_bad_onnx_files_are_one_line_and_status_2(tmp_path: Path, capsys: pytest
     assert capsys.readouterr().err == f"convcost: error: {tmp_path / 'none.onnx'}: no such file\n"
     with pytest.raises(ConvcostError):
         load(str(tmp_path / "none.onnx"))
+
+
+def test_an_input_declared_twice_is_refused(tmp_path: Path) -> None:
+    """Two graph inputs of one name (the second a sequence): the layouts were looked up by name, the
+    first input got the second's (none) and the message was 'its shape must be positive integers,
+    got (0, 0, 0)' without the file (found by the ONNX fuzz test)."""
+    conv = [node("Conv", ["x", "w"], "y", kernel_shape=[1, 1])]
+    model = onnx.load(str(save(tmp_path / "ok.onnx", conv, [("x", [1, 3, 4, 4])], ["y"], {"w": weights(2, 3, 1, 1)})))
+    sequence = helper.make_tensor_sequence_value_info("x", TensorProto.FLOAT, None)
+    for twin in (copy.deepcopy(model.graph.input[0]), sequence):
+        broken = copy.deepcopy(model)
+        broken.graph.input.append(twin)
+        onnx.save(broken, str(tmp_path / "twice.onnx"))
+        with pytest.raises(
+            SpecFileError, match=re.escape(f"{tmp_path / 'twice.onnx'}: the graph declares its input 'x' twice")
+        ):
+            from_onnx(str(tmp_path / "twice.onnx"))
+
+
+def test_an_attribute_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
+    """``strides`` written as a graph was an internal error (``int('<')``), ``group = 1.5`` would be
+    truncated by ``int()``, and ``strides = []`` (strings) named the node but not the file (found by
+    the ONNX fuzz test)."""
+    w = {"w": weights(2, 3, 1, 1)}
+    then = helper.make_graph([], "then", [], [])
+    cases = [
+        ("strides", helper.make_attribute("strides", then), "attribute 'strides' must be a list of integers"),
+        ("group", helper.make_attribute("group", 1.5), "attribute 'group' must be an integer"),
+        ("auto_pad", helper.make_attribute("auto_pad", [1, 2]), "attribute 'auto_pad' must be a string"),
+        ("strides", helper.make_attribute("strides", [], attr_type=onnx.AttributeProto.STRINGS), "strides [] (two"),
+    ]
+    for name, attribute, message in cases:
+        conv = node("Conv", ["x", "w"], "y", kernel_shape=[1, 1])
+        conv.attribute.append(attribute)
+        path = save(tmp_path / f"{name}.onnx", [conv], [("x", [1, 3, 4, 4])], ["y"], w)
+        with pytest.raises(SpecFileError, match=re.escape(f"{path}: node 'y' (Conv): {message}")):
+            from_onnx(str(path))

@@ -184,3 +184,22 @@ def test_an_allocation_that_fails_anyway_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith("convcost: error: verify: the NumPy reference ran out of memory on lenet5 (it needs at least")
     assert err.count("\n") == 1
+
+
+def test_a_frozen_layer_verifies() -> None:
+    """``trainable = false`` makes every weight of a layer non-trainable; the reference counted its
+    arrays as trainable and ``verify`` failed a valid frozen model (found by the graph fuzz test)."""
+    from convcost import specfile
+
+    model = specfile.loads(
+        'name = "frozen"\ninput = [3, 8, 8]\n'
+        '[[layers]]\ntype = "Conv2D"\nname = "c"\nfilters = 4\nkernel = 3\ntrainable = false\n'
+        '[[layers]]\ntype = "BatchNorm"\nname = "bn"\ntrainable = false\n'
+        '[[layers]]\ntype = "BatchNorm"\nname = "bn2"\n',
+        "toml",
+    )
+    result = verify(model)
+    assert result.passed, result.verdict()
+    counted = {row.path: (row.counted_trainable, row.counted_params) for row in result.rows}
+    # conv 3x3x3x4 + 4 and BN's 4 x 4 all frozen; the last BN trains gamma and beta (2 x 4) only
+    assert counted == {"c": (0, 3 * 3 * 3 * 4 + 4), "bn": (0, 4 * 4), "bn2": (2 * 4, 4 * 4)}

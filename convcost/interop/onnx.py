@@ -122,7 +122,7 @@ def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name:
 def _pair(node: wire.Node, key: str) -> tuple[int, int]:
     value = tuple(int(v) for v in node.attributes.get(key, (1, 1)))
     if len(value) != 2 or any(v < 1 for v in value):
-        raise SpecFileError(f"node '{node.name}' ({node.op_type}): {key} {list(value)} (two positive integers)")
+        raise SpecError(f"{key} {list(value)} (two positive integers)")  # the walk names the file and node
     return (value[0], value[1])
 
 

@@ -115,6 +115,48 @@ _KEEPS_SHAPE = _SAME_SHAPE | {
 }
 
 
+#: the type ONNX gives each attribute convcost reads (the same in every operator that has it): an
+#: attribute of another type (a damaged file, a hand-written one) is refused, never truncated by int()
+_ATTRIBUTE_TYPES: dict[str, str] = {
+    **dict.fromkeys(
+        ("kernel_shape", "strides", "pads", "dilations", "output_padding", "output_shape", "perm", "axes", "split"),
+        "ints",
+    ),
+    **dict.fromkeys(("starts", "ends"), "ints"),
+    **dict.fromkeys(
+        ("axis", "group", "keepdims", "allowzero", "to", "transA", "transB", "ceil_mode", "count_include_pad"), "int"
+    ),
+    **dict.fromkeys(
+        ("noop_with_empty_axes", "num_outputs", "num_groups", "fmod", "start", "end", "storage_order"), "int"
+    ),
+    **dict.fromkeys(("alpha", "beta", "epsilon", "ratio", "min", "max", "momentum", "gamma", "lambd"), "float"),
+    "scales": "floats",
+    **dict.fromkeys(("auto_pad", "mode", "coordinate_transformation_mode", "nearest_mode", "approximate"), "string"),
+}
+_TYPE_WORDS = {
+    "ints": "a list of integers",
+    "int": "an integer",
+    "float": "a number",
+    "floats": "a list of numbers",
+    "string": "a string",
+}
+
+
+def _is_type(value: object, kind: str) -> bool:
+    def number(v: object) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if kind == "ints":
+        return isinstance(value, tuple) and all(isinstance(v, int) for v in value)
+    if kind == "floats":
+        return isinstance(value, tuple) and all(number(v) for v in value)
+    if kind == "int":
+        return isinstance(value, int)
+    if kind == "float":
+        return number(value)
+    return isinstance(value, str) and value != "<graph>"
+
+
 #: how many nodes a look-ahead folds at most (shape arithmetic chains are a few dozen long)
 _AHEAD = 512
 
@@ -308,6 +350,7 @@ class Walk:
         try:
             if node.domain not in STANDARD_DOMAINS:
                 raise Unmappable(f"operator {node.domain}.{node.op_type}")
+            self._check_attributes(node)
             if node.op_type == "Constant":
                 if node.outputs and node.outputs[0] not in self.consts:
                     self.consts[node.outputs[0]] = self.constant_node(node)
@@ -331,6 +374,12 @@ class Walk:
         if index not in self.inside:
             for name in node.outputs:
                 self._check_declared(node, name)
+
+    def _check_attributes(self, node: wire.Node) -> None:
+        for name, value in node.attributes.items():
+            kind = _ATTRIBUTE_TYPES.get(name)
+            if kind and not _is_type(value, kind):
+                raise SpecFileError(f"{self.where(node)}: attribute '{name}' must be {_TYPE_WORDS[kind]}")
 
     def _unmappable(self, node: wire.Node, reason: str) -> None:
         """Collect the reason; an Unknown stand-in (with the output shape the file records, or the
@@ -432,6 +481,10 @@ class Walk:
     def _read_inputs(self, inputs: Sequence[wire.ValueInfo]) -> None:
         if not inputs:
             raise SpecFileError(f"{self.path}: the graph has no inputs (only initializers)")
+        names = [vi.name for vi in inputs]
+        if twice := next((name for name in names if names.count(name) > 1), None):
+            # ONNX names every tensor once; the layouts (and the edges) are looked up by name
+            raise SpecFileError(f"{self.path}: the graph declares its input '{twice}' twice")
         layouts = self._input_layouts(inputs)
         static: int | None = None
         for vi in inputs:

@@ -161,8 +161,9 @@ class _Runner:
             out = kernel_for(layer)(Call(inputs, tally, owned, param), layer)
         except ValueError as e:
             raise GeometryError(f"layer '{node.name}' ({type(layer).__name__}): {e}", node=node.name) from None
-        trainable = sum(a.size for name, a in params.items() if name not in NON_TRAINABLE)
-        non_trainable = sum(a.size for name, a in params.items() if name in NON_TRAINABLE)
+        # a frozen layer (Keras' ``trainable = False``) trains none of its arrays
+        trainable = sum(a.size for name, a in params.items() if name not in NON_TRAINABLE) if layer.trainable else 0
+        non_trainable = sum(a.size for name, a in params.items()) - trainable
         self.counts.append(
             LayerCount(
                 path=node.name,
