@@ -23,7 +23,9 @@ from typing import Any, TextIO
 from convcost.errors import ConvcostError
 from convcost.render.grid import BOX_DRAWING
 
-_ASCII_BOXES = {ord(k): v for k, v in BOX_DRAWING.items()}
+#: what a drawn table falls back to on a narrow encoding: ASCII boxes, and the Latin spelling of the
+#: paper's symbols in headers (sweep's α²ρ² rule column)
+_ASCII_BOXES = {ord(k): v for k, v in {**BOX_DRAWING, "α": "a", "ρ": "r", "²": "2"}.items()}
 
 
 def _encoding(stream: Any) -> str:
