@@ -15,8 +15,7 @@ from convcost.errors import (
     UnknownConventionError,
     UnknownModelError,
 )
-from convcost.interop.keras_reader import from_keras
-from convcost.loading import from_onnx, from_torch, load
+from convcost.loading import from_keras, from_onnx, from_torch, load
 from convcost.report import Report, Row, SeparablePair, Totals, analyze
 from convcost.spec import (
     Activation,

@@ -12,21 +12,23 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import click
 
 from convcost.conventions import CONVENTIONS
+from convcost.devices import DEFAULT_DEVICE, PRESETS, Device, device, preset
 from convcost.digits import unlimited
 from convcost.errors import ConvcostError, SpecError
 from convcost.labels import KINDS
 from convcost.memory import DTYPE_BYTES
 from convcost.render import FORMATS, render
 from convcost.report import analyze
-from convcost.roofline import DEFAULT_DEVICE, PRESETS, Device, device, preset
 from convcost.spec import Model
-from convcost.traffic import measure
 from convcost.zoo import ZOO
+
+if TYPE_CHECKING:
+    from convcost.traffic import Traffic
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
@@ -127,6 +129,13 @@ def _utf8(text: str, path: str) -> bytes:
 #: file it was read from, to name in a message that arises later (crosscheck's)
 KERAS_FILE = "convcost.keras_file"
 MODEL_FILE = "convcost.model_file"
+
+
+def _traffic(spec: Model, dtype: str) -> Traffic:
+    """Bytes moved per layer (``convcost.traffic``, imported only by the commands that show them)."""
+    from convcost.traffic import measure
+
+    return measure(spec, dtype)
 
 
 def load_model(
@@ -346,7 +355,7 @@ def table(
         text = terminal.to_table(report, color=_wants_color() and output is None, dtype=dtype, work=work, layout=layout)
         text += wrap(_keras_note(spec, convention, fmt), layout.width)
     else:
-        traffic = measure(spec, dtype) if fmt == "json" else None
+        traffic = _traffic(spec, dtype) if fmt == "json" else None
         text = render(report, fmt, dtype=dtype, flops=flops, traffic=traffic) + _keras_note(spec, convention, fmt)
     write_output(text, output, drawing=fmt == "table")
 
@@ -817,7 +826,7 @@ def roofline_command(
     from convcost.render import roofline as rendering
     from convcost.roofline import roofline
 
-    result = roofline(measure(spec, dtype), device)
+    result = roofline(_traffic(spec, dtype), device)
     if plot:
         rendering.plot(result, plot)
     text = rendering.render(result, fmt, color=_wants_color() and output is None, kinds=frozenset(kinds) or None)
@@ -846,7 +855,7 @@ def report_command(spec: Model, device: Device, convention: str, dtype: str, out
     from convcost.roofline import roofline
 
     report = analyze(spec, convention)
-    result = roofline(measure(spec, dtype), device)
+    result = roofline(_traffic(spec, dtype), device)
     write_output(to_html(report, result), output)
 
 

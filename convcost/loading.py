@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,21 @@ def _onnx_file(path: str, allow_unknown: bool = False) -> Model:
     from convcost.interop.onnx import from_onnx
 
     return from_onnx(path, strict=not allow_unknown)
+
+
+def from_keras(
+    model: Any,
+    *,
+    batch: int | None = None,
+    input_size: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
+    resolution: int | None = None,
+) -> Model:
+    """A Keras model: a live ``keras.Model`` (read through ``to_json()``: nothing runs, no weight is
+    read) or its ``get_config()`` dict; sizes it leaves as None from ``input_size`` or ``resolution``
+    (``convcost.interop.keras_reader.from_keras``, imported when called)."""
+    from convcost.interop.keras_reader import from_keras as read
+
+    return read(model, batch=batch, input_size=input_size, resolution=resolution)
 
 
 def from_onnx(path: str, *, batch: int | None = None, strict: bool = True, name: str | None = None) -> Model:

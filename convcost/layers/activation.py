@@ -32,7 +32,7 @@ ACTIVATION_OPS: dict[str, int] = {
 ACTIVATIONS = frozenset(ACTIVATION_OPS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Activation(Layer):
     """An element-wise non-linearity (or softmax over channels)."""
 

@@ -21,7 +21,7 @@ def axis_index(layer: Layer, axis: int, shape: Shape) -> int:
     return axis % len(shape)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Slice(Layer):
     """``x[start:stop:step]`` along one per-sample ``axis`` (Python's rules: negative positions count
     from the end, ``stop`` None is the end)."""
@@ -71,7 +71,7 @@ class Slice(Layer):
         return "Slice [" + ":, " * axis + f"{taken.start}:{taken.stop}{step}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Permute(Layer):
     """Reorders the per-sample axes: output axis ``i`` is input axis ``dims[i]`` (torch
     ``x.permute(0, *[d + 1 for d in dims])``; Keras ``Permute`` counts from 1 and is channels-last)."""
@@ -110,7 +110,7 @@ class Permute(Layer):
         return f"Permute {list(self.dims)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle: channels seen as ``(groups, C / groups)``, transposed, flattened
     back (torch ``nn.ChannelShuffle``, or reshape-transpose-reshape)."""

@@ -52,7 +52,7 @@ class _Conv1D(Layer):
         return N * Df if getattr(self, "bias", False) else 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Conv1D(_Conv1D):
     """A 1-D convolution; ``groups`` > 1 makes it grouped (``groups == C_in`` is depthwise)."""
 
@@ -112,7 +112,7 @@ class Conv1D(_Conv1D):
         return sizes(self.kernel, M // self.groups, self.filters)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class DepthwiseConv1D(_Conv1D):
     """One ``kernel`` filter per input channel (``depth_multiplier`` of them), no channel mixing."""
 
@@ -154,7 +154,7 @@ class DepthwiseConv1D(_Conv1D):
         return f"{sizes(self.kernel, site.input[0], *_multiplier(self.depth_multiplier))} dw"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class SeparableConv1D(_Conv1D):
     """Keras ``SeparableConv1D``: a depthwise conv then a 1x1 conv, one bias (on the output)."""
 

@@ -9,7 +9,7 @@ from convcost.geometry import sizes
 from convcost.layer import Layer, Shape, Site, Weight, elements, positive_int, set_field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Dense(Layer):
     """Fully connected. On a feature map it acts on the channels of every pixel, as Keras does."""
 

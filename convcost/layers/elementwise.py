@@ -57,7 +57,7 @@ def _number(value: float) -> str:
 # ---------------------------------------------------------------------------------------- merges
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Broadcasting(Layer):
     """A merge of two or more tensors, value by value, broadcasting sizes of 1 (``broadcast_shape``)."""
 
@@ -81,7 +81,7 @@ class _Broadcasting(Layer):
         return self.label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Multiply(_Broadcasting):
     """The product of two or more tensors: squeeze-excite's ``x * gate``, swish written ``x * sigmoid(x)``."""
 
@@ -91,7 +91,7 @@ class Multiply(_Broadcasting):
     categories: ClassVar[tuple[str, ...]] = ("multiply",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Subtract(_Broadcasting):
     """``a - b`` (Keras' Subtract takes exactly two tensors)."""
 
@@ -102,7 +102,7 @@ class Subtract(_Broadcasting):
     max_inputs: ClassVar[int | None] = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Divide(_Broadcasting):
     """``a / b``."""
 
@@ -113,7 +113,7 @@ class Divide(_Broadcasting):
     max_inputs: ClassVar[int | None] = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Maximum(_Broadcasting):
     """The larger value of two or more tensors, at every position."""
 
@@ -123,7 +123,7 @@ class Maximum(_Broadcasting):
     categories: ClassVar[tuple[str, ...]] = ("maximum",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Minimum(_Broadcasting):
     """The smaller value of two or more tensors, at every position."""
 
@@ -133,7 +133,7 @@ class Minimum(_Broadcasting):
     categories: ClassVar[tuple[str, ...]] = ("minimum",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Average(_Broadcasting):
     """The mean of two or more tensors: their sum, then one division per value."""
 
@@ -163,7 +163,7 @@ SCALAR_OPS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ScalarOp(Layer):
     """One tensor and a constant: ``x + 3``, ``x * (1/6)``, ``x / 255``, ``1 - x`` (hard-swish written out,
     TF-style preprocessing). ``rsubtract`` and ``rdivide`` put the constant first: ``c - x``, ``c / x``."""
@@ -198,7 +198,7 @@ class ScalarOp(Layer):
 # ---------------------------------------------------------------------------------------- preprocessing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Rescaling(Layer):
     """Keras ``Rescaling``: ``x * scale + offset``; each a number or one per channel (EfficientNet with
     ImageNet weights scales each channel by its own standard deviation)."""
@@ -231,7 +231,7 @@ class Rescaling(Layer):
         return "Rescaling"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Normalization(Layer):
     """Keras ``Normalization``: ``(x - mean) / sqrt(variance)`` along ``axis`` (``invert``: the way back,
     ``x * sqrt(variance) + mean``). Without ``mean`` and ``variance`` the layer holds them as weights,
@@ -296,7 +296,7 @@ class Normalization(Layer):
 # ---------------------------------------------------------------------------------------- learned scales
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LayerScale(Layer):
     """A learned multiplier per channel, gamma (Keras ``LayerScale`` in ConvNeXt, torch ConvNeXt's
     ``gamma``), or one learned scalar gain (``scalar``). ``axis`` is the axis gamma runs along: 0 for a
@@ -337,7 +337,7 @@ class LayerScale(Layer):
 PRELU_SHARING = ("channel", "element", "single")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PReLU(Layer):
     """``max(0, x) + alpha * min(0, x)`` with learned slopes alpha: one per channel (torch
     ``PReLU(num_parameters=C)``, Keras ``PReLU(shared_axes=[1, 2])``), one per value (``element``, Keras'
@@ -374,7 +374,7 @@ class PReLU(Layer):
 # ---------------------------------------------------------------------------------------- the identity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Identity(Layer):
     """Passes its input on unchanged (torch ``nn.Identity``, Keras ``Identity``)."""
 
@@ -395,7 +395,7 @@ class Identity(Layer):
         return "Identity"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class DropPath(Layer):
     """Stochastic depth (timm / Hugging Face ``DropPath``, Keras ``StochasticDepth`` in ConvNeXt): drops
     a whole residual branch per sample while training; the identity at inference."""

@@ -31,7 +31,7 @@ def folded_operations(inputs: tuple[Shape, ...]) -> int:
     return total
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Add(Layer):
     """Element-wise sum of two or more tensors (a residual connection), broadcasting sizes of 1."""
 
@@ -54,7 +54,7 @@ class Add(Layer):
         return "Add"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Concat(Layer):
     """Concatenation of two or more tensors along channels (an Inception or DenseNet merge)."""
 

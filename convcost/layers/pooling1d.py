@@ -70,7 +70,7 @@ class _Windowed1D(Layer):
         return f"Pool {self.pool}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MaxPool1D(_Windowed1D):
     """Max pooling over ``pool`` positions; ``ceil_mode`` (torch) keeps a last, partial window."""
 
@@ -83,7 +83,7 @@ class MaxPool1D(_Windowed1D):
     label: ClassVar[str] = "Max Pool"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AvgPool1D(_Windowed1D):
     """Average pooling over ``pool`` positions; ``count_include_pad`` as ``AvgPool2D``'s (None: Keras
     ``same`` leaves the padding out of the mean, explicit padding counts it)."""
@@ -135,7 +135,7 @@ class _Global1D(Layer):
         return f"Pool {site.input[1]}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GlobalAvgPool1D(_Global1D):
     """Mean over the sequence: ``(C, L) -> (C,)``, or ``(C, 1)`` with ``keepdims``."""
 
@@ -145,7 +145,7 @@ class GlobalAvgPool1D(_Global1D):
     label: ClassVar[str] = "Avg Pool"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GlobalMaxPool1D(_Global1D):
     """Maximum over the sequence: ``(C, L) -> (C,)``, or ``(C, 1)`` with ``keepdims``."""
 

@@ -32,7 +32,7 @@ def _interpolation(layer: Layer, interpolation: str, align_corners: bool, allowe
         raise SpecError(f"{describe(layer)}: align_corners only goes with bilinear interpolation")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class UpSampling2D(Layer):
     """Upsampling by integer factors (Keras ``UpSampling2D``, torch ``nn.Upsample(scale_factor=...)``):
     ``nearest`` repeats each pixel ``size`` times, ``bilinear`` interpolates (``align_corners``: torch's
@@ -65,7 +65,7 @@ class UpSampling2D(Layer):
         return f"Upsample {self.interpolation} / x{sh if sh == sw else f'{sh}x{sw}'}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Resize(Layer):
     """Resizing to ``output = (H, W)`` (torch ``F.interpolate(size=...)``, Keras ``Resizing``, ONNX
     ``Resize`` to a size); ``interpolation`` as in ``INTERPOLATIONS``."""
@@ -100,7 +100,7 @@ class Resize(Layer):
 # ---------------------------------------------------------------------- cropping
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Cropping2D(Layer):
     """Removes rows and columns at the borders (Keras ``Cropping2D``, torch ``x[:, :, t:-b, l:-r]``):
     ``c``, ``(ch, cw)`` or ``((top, bottom), (left, right))``."""
@@ -129,7 +129,7 @@ class Cropping2D(Layer):
         return "Crop"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Cropping1D(Layer):
     """Removes positions at both ends of a ``(C, L)`` sequence (Keras ``Cropping1D``): ``c`` or ``(before, after)``."""
 

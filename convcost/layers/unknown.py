@@ -16,7 +16,7 @@ from convcost.errors import SpecError
 from convcost.layer import Layer, Shape, Site, Weight, describe, set_field, shape_field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Unknown(Layer):
     """``op`` (what the framework called it) with the ``output`` shape the framework computed."""
 

@@ -27,7 +27,7 @@ WEIGHT_OPS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WeightOp(Layer):
     """``x op w`` for a weight tensor ``w`` of ``shape`` (per sample, the input's rank), broadcast
     as NumPy broadcasts: each of its sizes is 1 or the input's (``(C, 1, 1)``: one value per channel).
