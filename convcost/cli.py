@@ -851,6 +851,9 @@ def report_command(spec: Model, device: Device, convention: str, dtype: str, out
     The page needs no network; its numbers are those of `convcost table --format json` and
     `convcost roofline --format json`. Write it with -o model.html.
     """
+    named = SUFFIX_FORMATS.get(Path(output).suffix.lower()) if output else None
+    if named is not None:  # -o report.json would be an HTML page under a JSON name
+        raise SpecError(f"--output {output}: report writes HTML (for {named}, convcost table --format {named})")
     from convcost.render.html import to_html
     from convcost.roofline import roofline
 

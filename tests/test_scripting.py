@@ -174,3 +174,15 @@ def test_a_misspelt_choice_gets_the_nearest(args: list[str], tail: str, capsys: 
 def test_a_misspelt_zoo_name_gets_the_nearest(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "table", "resnet_50")
     assert code == 2 and "did you mean resnet50?" in err
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv", ".md", ".toml"])
+def test_report_refuses_a_suffix_of_another_format(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / f"report{suffix}"
+    assert main(["report", "lenet5", "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"convcost: error: --output {target}: report writes HTML") and err.count("\n") == 1
+    assert not target.exists()
+    assert main(["report", "lenet5", "-o", str(tmp_path / "report.html")]) == 0
