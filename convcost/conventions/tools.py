@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from convcost.conventions import Convention, Rule, register
 from convcost.cost import Cost
 from convcost.errors import MissingRuleError
 from convcost.geometry import explicit_padding
-from convcost.interop.torch_source import CalledModule, FunctionCall, TensorArg, TorchDetails, torch_details
 from convcost.layer import Layer, Site, elements
 
 # Family C (issue 12)
@@ -85,6 +84,24 @@ from convcost.layers.elementwise import (
 )
 from convcost.layers.transposed import torch_transposed, torch_transposed_length
 
+if TYPE_CHECKING:
+    from convcost.interop.torch_source import CalledModule, FunctionCall, TensorArg, TorchDetails
+
+
+# what a node read from torch carries: imported when a tool prices such a node, not with the
+# conventions (``import convcost`` and the analytic commands never need it)
+def torch_details(site: Site) -> TorchDetails | None:
+    from convcost.interop.torch_source import torch_details as details
+
+    return details(site)
+
+
+def _is_tensor(value: object) -> TypeGuard[TensorArg]:
+    from convcost.interop.torch_source import TensorArg
+
+    return isinstance(value, TensorArg)
+
+
 _CONVS = (Conv2D, DepthwiseConv2D, SeparableConv2D)
 #: kinds that hold no parameters and that no tool prices: moving values, merging, doing nothing
 _FREE = (Flatten, Dropout, Reshape, ZeroPadding2D, Add, Concat, Unknown)
@@ -132,19 +149,19 @@ def _counted(d: TorchDetails, multiply_adds: int, elementwise: int, *, frozen_to
 
 
 def _numel(value: Any) -> int:
-    return value.numel if isinstance(value, TensorArg) else 0
+    return value.numel if _is_tensor(value) else 0
 
 
 def _shape(value: Any) -> tuple[int, ...]:
-    return value.shape if isinstance(value, TensorArg) else ()
+    return value.shape if _is_tensor(value) else ()
 
 
 def _broadcast(a: Any, b: Any) -> int:
     """ptflops' and calflops' element count of ``a op b``: shapes aligned from the LEFT (missing
     trailing dims are 1), the larger size per dim; a number operand counts the tensor's elements."""
-    if not isinstance(a, TensorArg):
-        return b.numel if isinstance(b, TensorArg) else 1
-    if not isinstance(b, TensorArg):
+    if not _is_tensor(a):
+        return b.numel if _is_tensor(b) else 1
+    if not _is_tensor(b):
         return a.numel
     rank = max(len(a.shape), len(b.shape))
     dims = [max(a.shape[i] if i < len(a.shape) else 1, b.shape[i] if i < len(b.shape) else 1) for i in range(rank)]
@@ -806,7 +823,7 @@ def _calflops_einsum(f: FunctionCall) -> tuple[int, int]:
     import numpy as np
 
     equation = str(f.arguments[0]).replace(" ", "")
-    operands = [o for o in f.arguments[1:] if isinstance(o, TensorArg)]
+    operands = [o for o in f.arguments[1:] if _is_tensor(o)]
     letters = dict.fromkeys(c for c in equation if c.isalpha())
     equation = equation.translate({ord(c): 97 + i for i, c in enumerate(letters)})
     path = np.einsum_path(equation, *(np.zeros(o.shape) for o in operands), optimize="optimal")[1]
