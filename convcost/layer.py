@@ -23,8 +23,8 @@ Shapes are channels-first: a feature map is ``(C, H, W)``, a sequence ``(C, L)``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Protocol, overload
+from dataclasses import FrozenInstanceError, dataclass, field, fields
+from typing import Any, ClassVar, Protocol, TypeVar, dataclass_transform, overload
 
 from convcost.errors import MissingRuleError, SpecError
 
@@ -109,8 +109,21 @@ def describe(layer: object) -> str:
 #: each kind's compared fields, in order (``Layer._compared``)
 _COMPARED: dict[type, tuple[str, ...]] = {}
 
+_Kind = TypeVar("_Kind")
 
-@dataclass(frozen=True)
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def kind(cls: type[_Kind]) -> type[_Kind]:
+    """Declare a layer kind: a dataclass that is frozen once built (``Layer.__setattr__``), and
+    compares, hashes and prints by its fields (``Layer.__eq__``, ``__hash__``, ``__repr__``).
+
+    Why not ``@dataclass(frozen=True)``: dataclasses ``exec`` every method it writes, class by class,
+    and for 54 kinds that was most of the time ``import convcost`` takes; here only ``__init__`` is
+    written per kind, the rest is shared."""
+    return dataclass(eq=False, repr=False)(cls)
+
+
+@kind
 class Layer:
     """Base of every layer kind. ``name`` may be left empty: the builders name it, as Keras does.
 
@@ -143,9 +156,8 @@ class Layer:
             if category not in CATEGORIES:
                 CATEGORIES.append(category)
 
-    # One __eq__, __hash__ and __repr__ for every kind, from its fields as dataclasses would write
-    # them: each kind says ``eq=False, repr=False``, because generating them class by class (an
-    # ``exec`` per method) was a third of the time ``import convcost`` takes.
+    # One __eq__, __hash__, __repr__ and frozen guard for every kind (see ``kind``), from its fields
+    # as dataclasses would write them.
     def _compared(self) -> tuple[Any, ...]:
         names = _COMPARED.get(type(self))
         if names is None:
@@ -163,6 +175,16 @@ class Layer:
     def __repr__(self) -> str:
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
         return f"{type(self).__qualname__}({shown})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # __init__ sets each field once; after that the layer is frozen (a window field, a
+        # PairField or PaddingField, keeps its value as ``_<name>``)
+        if name in self.__dict__ or f"_{name}" in self.__dict__:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):

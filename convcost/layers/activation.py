@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import SpecError
-from convcost.layer import Layer, Shape, Site, Weight, describe, elements
+from convcost.layer import Layer, Shape, Site, Weight, describe, elements, kind
 
 #: every activation function, with the operations it spends per value (softmax: exp, sum, divide);
 #: ``linear`` is the identity
@@ -32,7 +31,7 @@ ACTIVATION_OPS: dict[str, int] = {
 ACTIVATIONS = frozenset(ACTIVATION_OPS)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Activation(Layer):
     """An element-wise non-linearity (or softmax over channels)."""
 

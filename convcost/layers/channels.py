@@ -7,11 +7,10 @@ node per part, each reading the same input; ``x[:, :k]`` is one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
-from convcost.layer import Layer, Shape, Site, Weight, describe, is_int, positive_int, set_field
+from convcost.layer import Layer, Shape, Site, Weight, describe, is_int, kind, positive_int, set_field
 
 
 def axis_index(layer: Layer, axis: int, shape: Shape) -> int:
@@ -21,7 +20,7 @@ def axis_index(layer: Layer, axis: int, shape: Shape) -> int:
     return axis % len(shape)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Slice(Layer):
     """``x[start:stop:step]`` along one per-sample ``axis`` (Python's rules: negative positions count
     from the end, ``stop`` None is the end)."""
@@ -71,7 +70,7 @@ class Slice(Layer):
         return "Slice [" + ":, " * axis + f"{taken.start}:{taken.stop}{step}]"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Permute(Layer):
     """Reorders the per-sample axes: output axis ``i`` is input axis ``dims[i]`` (torch
     ``x.permute(0, *[d + 1 for d in dims])``; Keras ``Permute`` counts from 1 and is channels-last)."""
@@ -110,7 +109,7 @@ class Permute(Layer):
         return f"Permute {list(self.dims)}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle: channels seen as ``(groups, C / groups)``, transposed, flattened
     back (torch ``nn.ChannelShuffle``, or reshape-transpose-reshape)."""

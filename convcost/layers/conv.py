@@ -6,7 +6,6 @@ Names follow the MobileNet paper: ``Dk`` kernel size, ``M`` input channels, ``N`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
@@ -19,6 +18,7 @@ from convcost.layer import (
     Site,
     Weight,
     describe,
+    kind,
     positive_int,
     set_field,
 )
@@ -33,7 +33,7 @@ def _multiplier(dm: int) -> tuple[int, ...]:
     return (dm,) if dm > 1 else ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Conv2D(Layer):
     """A 2-D convolution; ``groups`` > 1 makes it grouped (``groups == C_in`` is depthwise)."""
 
@@ -103,7 +103,7 @@ class Conv2D(Layer):
         return sizes(kh, kw, M // self.groups, self.filters)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class DepthwiseConv2D(Layer):
     """One ``kernel`` filter per input channel (``depth_multiplier`` of them), no channel mixing."""
 
@@ -151,7 +151,7 @@ class DepthwiseConv2D(Layer):
         return f"{sizes(kh, kw, site.input[0], *_multiplier(self.depth_multiplier))} dw"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class SeparableConv2D(Layer):
     """Keras ``SeparableConv2D``: a depthwise conv then a 1x1 conv, one bias (on the output)."""
 

@@ -10,12 +10,11 @@ Three-dimensional convolutions are not covered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
 from convcost.geometry import sequence, sizes, window1d
-from convcost.layer import Layer, Padding1DField, Shape, Site, Weight, describe, positive_int, set_field
+from convcost.layer import Layer, Padding1DField, Shape, Site, Weight, describe, kind, positive_int, set_field
 
 
 def _bias(N: int, bias: bool) -> tuple[Weight, ...]:
@@ -52,7 +51,7 @@ class _Conv1D(Layer):
         return N * Df if getattr(self, "bias", False) else 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Conv1D(_Conv1D):
     """A 1-D convolution; ``groups`` > 1 makes it grouped (``groups == C_in`` is depthwise)."""
 
@@ -112,7 +111,7 @@ class Conv1D(_Conv1D):
         return sizes(self.kernel, M // self.groups, self.filters)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class DepthwiseConv1D(_Conv1D):
     """One ``kernel`` filter per input channel (``depth_multiplier`` of them), no channel mixing."""
 
@@ -154,7 +153,7 @@ class DepthwiseConv1D(_Conv1D):
         return f"{sizes(self.kernel, site.input[0], *_multiplier(self.depth_multiplier))} dw"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class SeparableConv1D(_Conv1D):
     """Keras ``SeparableConv1D``: a depthwise conv then a 1x1 conv, one bias (on the output)."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.geometry import sizes
-from convcost.layer import Layer, Shape, Site, Weight, elements, positive_int, set_field
+from convcost.layer import Layer, Shape, Site, Weight, elements, kind, positive_int, set_field
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Dense(Layer):
     """Fully connected. On a feature map it acts on the channels of every pixel, as Keras does."""
 

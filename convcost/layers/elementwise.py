@@ -13,11 +13,10 @@ a ``(C, H, W)`` map (Keras' last axis); negative axes count from the end.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
-from convcost.layer import Layer, Shape, Site, Weight, describe, elements, is_int, number_field, set_field
+from convcost.layer import Layer, Shape, Site, Weight, describe, elements, is_int, kind, number_field, set_field
 from convcost.layers.merge import broadcast_shape, folded_operations
 
 #: a constant operand: one number, or one per channel
@@ -57,7 +56,7 @@ def _number(value: float) -> str:
 # ---------------------------------------------------------------------------------------- merges
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class _Broadcasting(Layer):
     """A merge of two or more tensors, value by value, broadcasting sizes of 1 (``broadcast_shape``)."""
 
@@ -81,7 +80,7 @@ class _Broadcasting(Layer):
         return self.label
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Multiply(_Broadcasting):
     """The product of two or more tensors: squeeze-excite's ``x * gate``, swish written ``x * sigmoid(x)``."""
 
@@ -91,7 +90,7 @@ class Multiply(_Broadcasting):
     categories: ClassVar[tuple[str, ...]] = ("multiply",)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Subtract(_Broadcasting):
     """``a - b`` (Keras' Subtract takes exactly two tensors)."""
 
@@ -102,7 +101,7 @@ class Subtract(_Broadcasting):
     max_inputs: ClassVar[int | None] = 2
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Divide(_Broadcasting):
     """``a / b``."""
 
@@ -113,7 +112,7 @@ class Divide(_Broadcasting):
     max_inputs: ClassVar[int | None] = 2
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Maximum(_Broadcasting):
     """The larger value of two or more tensors, at every position."""
 
@@ -123,7 +122,7 @@ class Maximum(_Broadcasting):
     categories: ClassVar[tuple[str, ...]] = ("maximum",)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Minimum(_Broadcasting):
     """The smaller value of two or more tensors, at every position."""
 
@@ -133,7 +132,7 @@ class Minimum(_Broadcasting):
     categories: ClassVar[tuple[str, ...]] = ("minimum",)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Average(_Broadcasting):
     """The mean of two or more tensors: their sum, then one division per value."""
 
@@ -163,7 +162,7 @@ SCALAR_OPS = {
 }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class ScalarOp(Layer):
     """One tensor and a constant: ``x + 3``, ``x * (1/6)``, ``x / 255``, ``1 - x`` (hard-swish written out,
     TF-style preprocessing). ``rsubtract`` and ``rdivide`` put the constant first: ``c - x``, ``c / x``."""
@@ -198,7 +197,7 @@ class ScalarOp(Layer):
 # ---------------------------------------------------------------------------------------- preprocessing
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Rescaling(Layer):
     """Keras ``Rescaling``: ``x * scale + offset``; each a number or one per channel (EfficientNet with
     ImageNet weights scales each channel by its own standard deviation)."""
@@ -231,7 +230,7 @@ class Rescaling(Layer):
         return "Rescaling"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Normalization(Layer):
     """Keras ``Normalization``: ``(x - mean) / sqrt(variance)`` along ``axis`` (``invert``: the way back,
     ``x * sqrt(variance) + mean``). Without ``mean`` and ``variance`` the layer holds them as weights,
@@ -296,7 +295,7 @@ class Normalization(Layer):
 # ---------------------------------------------------------------------------------------- learned scales
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class LayerScale(Layer):
     """A learned multiplier per channel, gamma (Keras ``LayerScale`` in ConvNeXt, torch ConvNeXt's
     ``gamma``), or one learned scalar gain (``scalar``). ``axis`` is the axis gamma runs along: 0 for a
@@ -337,7 +336,7 @@ class LayerScale(Layer):
 PRELU_SHARING = ("channel", "element", "single")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class PReLU(Layer):
     """``max(0, x) + alpha * min(0, x)`` with learned slopes alpha: one per channel (torch
     ``PReLU(num_parameters=C)``, Keras ``PReLU(shared_axes=[1, 2])``), one per value (``element``, Keras'
@@ -374,7 +373,7 @@ class PReLU(Layer):
 # ---------------------------------------------------------------------------------------- the identity
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Identity(Layer):
     """Passes its input on unchanged (torch ``nn.Identity``, Keras ``Identity``)."""
 
@@ -395,7 +394,7 @@ class Identity(Layer):
         return "Identity"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class DropPath(Layer):
     """Stochastic depth (timm / Hugging Face ``DropPath``, Keras ``StochasticDepth`` in ConvNeXt): drops
     a whole residual branch per sample while training; the identity at inference."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError
 from convcost.geometry import shape_listing
-from convcost.layer import Layer, Shape, Site, Weight, elements
+from convcost.layer import Layer, Shape, Site, Weight, elements, kind
 
 
 def broadcast_shape(layer: Layer, verb: str, inputs: tuple[Shape, ...]) -> Shape:
@@ -31,7 +30,7 @@ def folded_operations(inputs: tuple[Shape, ...]) -> int:
     return total
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Add(Layer):
     """Element-wise sum of two or more tensors (a residual connection), broadcasting sizes of 1."""
 
@@ -54,7 +53,7 @@ class Add(Layer):
         return "Add"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Concat(Layer):
     """Concatenation of two or more tensors along channels (an Inception or DenseNet merge)."""
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
-from convcost.layer import Layer, Shape, Site, Weight, describe, elements, is_int, positive_int, set_field
+from convcost.layer import Layer, Shape, Site, Weight, describe, elements, is_int, kind, positive_int, set_field
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class BatchNorm(Layer):
     """Batch normalisation over channels: gamma (``scale``), beta (``center``), moving mean and variance."""
 
@@ -54,7 +53,7 @@ def _affine(C: int, scale: bool, center: bool) -> list[Weight]:
     return [Weight(name, (C,)) for name, on in (("gamma", scale), ("beta", center)) if on]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class LayerNorm(Layer):
     """Layer normalisation over one axis at every position: gamma and beta of that axis' size.
 
@@ -97,7 +96,7 @@ class LayerNorm(Layer):
         return "LN"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class GroupNorm(Layer):
     """Group normalisation: channels in ``groups`` groups, each normalised over its channels and the
     map; gamma and beta per channel (torch ``nn.GroupNorm``, Keras ``GroupNormalization``)."""
@@ -133,7 +132,7 @@ class GroupNorm(Layer):
         return "GN"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class InstanceNorm(Layer):
     """Instance normalisation (torch ``nn.InstanceNorm1d`` / ``2d``): each channel of each sample over
     its own positions. ``affine``: gamma and beta per channel; ``track_running_stats``: running mean

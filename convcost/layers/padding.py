@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar, overload
 
 from convcost.errors import GeometryError, SpecError
@@ -17,6 +16,7 @@ from convcost.layer import (
     describe,
     explicit_padding_field,
     is_int,
+    kind,
     number_field,
     set_field,
 )
@@ -52,7 +52,7 @@ class ExplicitPaddingField:
         object.__setattr__(layer, self.private, padding)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class ZeroPadding2D(Layer):
     """Pads the map with zeros: ``p``, ``(ph, pw)`` or ``((top, bottom), (left, right))``."""
 
@@ -115,7 +115,7 @@ class SidesField:
         object.__setattr__(layer, self.private, (value[0], value[1]))  # type: ignore[index]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Pad2D(Layer):
     """Pads the map: ``mode`` ``constant`` (with ``value``; torch ``nn.ConstantPad2d``, ``F.pad``),
     ``reflect`` (the mirror image without the edge pixel: ``nn.ReflectionPad2d``) or ``replicate``
@@ -157,7 +157,7 @@ class Pad2D(Layer):
         return f"Pad {self.mode}" if self.mode != "constant" or self.value == 0 else f"Pad {self.value:g}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class ZeroPadding1D(Layer):
     """Pads a ``(C, L)`` sequence with zeros at both ends: ``p`` or ``(before, after)``."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import SpecError
@@ -18,6 +17,7 @@ from convcost.layer import (
     Weight,
     describe,
     elements,
+    kind,
     set_field,
 )
 
@@ -61,7 +61,7 @@ class _Windowed(Layer):
         return f"Pool {sizes(*self.pool)}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class MaxPool2D(_Windowed):
     """Max pooling over ``pool`` windows; ``ceil_mode`` (torch) keeps a last, partial window."""
 
@@ -74,7 +74,7 @@ class MaxPool2D(_Windowed):
     label: ClassVar[str] = "Max Pool"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class AvgPool2D(_Windowed):
     """Average pooling over ``pool`` windows; ``ceil_mode`` (torch) keeps a last, partial window.
 
@@ -106,7 +106,7 @@ class AvgPool2D(_Windowed):
         return self.count_include_pad
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class GlobalAvgPool2D(Layer):
     """Mean over the whole map: ``(C, H, W) -> (C,)``, or ``(C, 1, 1)`` with ``keepdims``."""
 
@@ -136,7 +136,7 @@ class GlobalAvgPool2D(Layer):
 # ---------------------------------------------------------------------- issue 12, family B
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class GlobalMaxPool2D(Layer):
     """Maximum over the whole map: ``(C, H, W) -> (C,)``, or ``(C, 1, 1)`` with ``keepdims``."""
 
@@ -197,7 +197,7 @@ class _Adaptive(Layer):
         return f"Pool to {sizes(*self.output)}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class AdaptiveAvgPool2D(_Adaptive):
     """torch ``nn.AdaptiveAvgPool2d(output)`` (Keras ``AdaptiveAveragePooling2D``): the mean of each bin."""
 
@@ -207,7 +207,7 @@ class AdaptiveAvgPool2D(_Adaptive):
     label: ClassVar[str] = "Avg Pool"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class AdaptiveMaxPool2D(_Adaptive):
     """torch ``nn.AdaptiveMaxPool2d(output)`` (Keras ``AdaptiveMaxPooling2D``): the maximum of each bin."""
 

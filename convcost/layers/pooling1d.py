@@ -7,12 +7,11 @@ The 1-D twins of ``convcost.layers.pooling`` (Keras ``MaxPooling1D``, ``AverageP
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar, overload
 
 from convcost.errors import SpecError
 from convcost.geometry import sequence, window1d
-from convcost.layer import Layer, Padding1D, Padding1DField, Shape, Site, Weight, describe, elements, positive_int
+from convcost.layer import Layer, Padding1D, Padding1DField, Shape, Site, Weight, describe, elements, kind, positive_int
 
 
 class OptionalStride:
@@ -70,7 +69,7 @@ class _Windowed1D(Layer):
         return f"Pool {self.pool}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class MaxPool1D(_Windowed1D):
     """Max pooling over ``pool`` positions; ``ceil_mode`` (torch) keeps a last, partial window."""
 
@@ -83,7 +82,7 @@ class MaxPool1D(_Windowed1D):
     label: ClassVar[str] = "Max Pool"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class AvgPool1D(_Windowed1D):
     """Average pooling over ``pool`` positions; ``count_include_pad`` as ``AvgPool2D``'s (None: Keras
     ``same`` leaves the padding out of the mean, explicit padding counts it)."""
@@ -135,7 +134,7 @@ class _Global1D(Layer):
         return f"Pool {site.input[1]}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class GlobalAvgPool1D(_Global1D):
     """Mean over the sequence: ``(C, L) -> (C,)``, or ``(C, 1)`` with ``keepdims``."""
 
@@ -145,7 +144,7 @@ class GlobalAvgPool1D(_Global1D):
     label: ClassVar[str] = "Avg Pool"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class GlobalMaxPool1D(_Global1D):
     """Maximum over the sequence: ``(C, L) -> (C,)``, or ``(C, 1)`` with ``keepdims``."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
@@ -13,12 +12,13 @@ from convcost.layer import (
     Weight,
     describe,
     elements,
+    kind,
     set_field,
     shape_field,
 )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Flatten(Layer):
     """``(C, H, W) -> (C * H * W,)``."""
 
@@ -39,7 +39,7 @@ class Flatten(Layer):
         return "Flatten"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Dropout(Layer):
     """Identity at inference; kept so a spec mirrors the network it came from. ``spatial`` drops whole
     channels (Keras SpatialDropout2D / 1D, torch nn.Dropout2d / 1d), so it needs a map or a sequence."""
@@ -74,7 +74,7 @@ class Dropout(Layer):
         return "Spatial Dropout" if self.spatial else "Dropout"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Reshape(Layer):
     """Reshape to ``target`` (channels-first), keeping the element count."""
 

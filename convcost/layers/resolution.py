@@ -7,12 +7,11 @@ do, are in ``convcost.layers.transposed``.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
 from convcost.geometry import feature_map, sequence, sizes
-from convcost.layer import Layer, PairField, Shape, Site, Weight, describe, elements
+from convcost.layer import Layer, PairField, Shape, Site, Weight, describe, elements, kind
 from convcost.layers.padding import ExplicitPaddingField, SidesField
 
 # ---------------------------------------------------------------------- upsampling and resizing
@@ -32,7 +31,7 @@ def _interpolation(layer: Layer, interpolation: str, align_corners: bool, allowe
         raise SpecError(f"{describe(layer)}: align_corners only goes with bilinear interpolation")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class UpSampling2D(Layer):
     """Upsampling by integer factors (Keras ``UpSampling2D``, torch ``nn.Upsample(scale_factor=...)``):
     ``nearest`` repeats each pixel ``size`` times, ``bilinear`` interpolates (``align_corners``: torch's
@@ -65,7 +64,7 @@ class UpSampling2D(Layer):
         return f"Upsample {self.interpolation} / x{sh if sh == sw else f'{sh}x{sw}'}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Resize(Layer):
     """Resizing to ``output = (H, W)`` (torch ``F.interpolate(size=...)``, Keras ``Resizing``, ONNX
     ``Resize`` to a size); ``interpolation`` as in ``INTERPOLATIONS``."""
@@ -100,7 +99,7 @@ class Resize(Layer):
 # ---------------------------------------------------------------------- cropping
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Cropping2D(Layer):
     """Removes rows and columns at the borders (Keras ``Cropping2D``, torch ``x[:, :, t:-b, l:-r]``):
     ``c``, ``(ch, cw)`` or ``((top, bottom), (left, right))``."""
@@ -129,7 +128,7 @@ class Cropping2D(Layer):
         return "Crop"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Cropping1D(Layer):
     """Removes positions at both ends of a ``(C, L)`` sequence (Keras ``Cropping1D``): ``c`` or ``(before, after)``."""
 

@@ -36,6 +36,7 @@ from convcost.layer import (
     describe,
     elements,
     is_int,
+    kind,
     positive_int,
     set_field,
 )
@@ -229,7 +230,7 @@ def _sides(padding: object, axis: int) -> str | Pair:
     return padding[axis]  # type: ignore[index,no-any-return]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Conv2DTranspose(_Transposed):
     """A 2-D transposed convolution (Keras ``Conv2DTranspose``, torch ``nn.ConvTranspose2d``)."""
 
@@ -259,7 +260,7 @@ class Conv2DTranspose(_Transposed):
         return channels, (h, w)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Conv1DTranspose(_Transposed):
     """A 1-D transposed convolution on a ``(C, L)`` sequence (Keras ``Conv1DTranspose``, torch
     ``nn.ConvTranspose1d``)."""

@@ -9,14 +9,13 @@ so no parameter of the network is lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import SpecError
-from convcost.layer import Layer, Shape, Site, Weight, describe, set_field, shape_field
+from convcost.layer import Layer, Shape, Site, Weight, describe, kind, set_field, shape_field
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class Unknown(Layer):
     """``op`` (what the framework called it) with the ``output`` shape the framework computed."""
 

@@ -9,12 +9,11 @@ and fully-connected weights), its work one operation per output value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcost.errors import GeometryError, SpecError
 from convcost.geometry import shape_listing, sizes
-from convcost.layer import Layer, Shape, Site, Weight, describe, elements, set_field, shape_field
+from convcost.layer import Layer, Shape, Site, Weight, describe, elements, kind, set_field, shape_field
 
 #: the operations, and how the Type / Stride column writes them (``w``: the weights, ``x``: the input)
 WEIGHT_OPS = {
@@ -27,7 +26,7 @@ WEIGHT_OPS = {
 }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@kind
 class WeightOp(Layer):
     """``x op w`` for a weight tensor ``w`` of ``shape`` (per sample, the input's rank), broadcast
     as NumPy broadcasts: each of its sizes is 1 or the input's (``(C, 1, 1)``: one value per channel).
