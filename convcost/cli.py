@@ -150,7 +150,7 @@ def load_model(
     """A zoo model built with the given arguments, a network read from a file (convcost.loading),
     or a torch module (``package.module:factory``) read at ``input_size``; ``batch`` replaces the
     model's own (a spec file's ``batch``, the first number of a torch ``--input-size``) only when given."""
-    from convcost import loading, modelfile
+    from convcost import loading
 
     spec = loading.load(
         model,
@@ -163,6 +163,8 @@ def load_model(
     )
     context = click.get_current_context(silent=True)
     if context is not None and loading.is_path(model):
+        from convcost import modelfile  # a file was read: modelfile says how (a zoo name needs neither)
+
         context.meta[KERAS_FILE] = modelfile.READ_AS.get(model) == "keras" or model.lower().endswith(".keras")
         context.meta[MODEL_FILE] = model
     return spec
