@@ -686,7 +686,12 @@ def crosscheck(spec: Model, against: str, fmt: str, output: str | None) -> int:
                     raise ToolRefusedError(f"{source}: {e}" if source else str(e)) from None
                 skipped.append((tool, str(e)))
     if not results:
-        return _fail("crosscheck: no tool ran: " + "; ".join(reason for _, reason in skipped), EXIT_USAGE)
+        # one reason once, with the tools it stopped (torch missing stops all five torch tools)
+        stopped: dict[str, list[str]] = {}
+        for tool, reason in skipped:
+            stopped.setdefault(reason, []).append(tool)
+        reasons = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in stopped.items())
+        return _fail(f"crosscheck: no tool ran: {reasons}", EXIT_USAGE)
     if fmt == "json":
         from convcost.render.document import json_text
 

@@ -73,7 +73,18 @@ def test_no_tool_installed_is_one_line_and_exit_2(
     monkeypatch.setitem(sys.modules, "fvcore.nn", None)
     code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "all")
     assert (code, out) == (2, "") and err.count("\n") == 1
-    assert err.startswith("convcost: error: crosscheck: no tool ran: keras is ")
+    assert err.startswith("convcost: error: crosscheck: no tool ran: keras: keras is ")
+
+
+def test_one_missing_framework_is_named_once_with_the_tools_it_stops(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "keras", None)
+    monkeypatch.setitem(sys.modules, "torch", None)
+    code, out, err = run(capsys, "crosscheck", "lenet5", "--against", "all")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.count("torch is not installed") == 1, err
+    assert "torchinfo, fvcore, thop, ptflops, calflops: torch is not installed" in err
 
 
 def test_crosscheck_as_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
