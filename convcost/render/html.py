@@ -25,12 +25,9 @@ from convcost.render.text import (
     MULT_ADDS,
     exact,
     headline,
-    human,
     human_bytes,
-    memory_line,
     paper_shape,
     percent,
-    work_totals,
 )
 from convcost.report import Report, Row
 from convcost.roofline import LayerBound, Roofline
@@ -487,35 +484,21 @@ def to_html(report: Report, result: Roofline) -> str:
 
 def report_table(report: Report, dtype: str = "float32") -> str:
     """The layer table and totals as one HTML fragment: what a notebook shows for a ``Report``
-    (``convcost.summary``), the same cells ``convcost table`` prints."""
-    header = ["#", "Name", "Kind", "Type / Stride", "Filter Shape", "Input", "Output", "Params", "Mult-Adds", "Share"]
-    numeric = {0, 5, 6, 7, 8, 9}
+    (``convcost.summary``), the columns and cells ``convcost table`` prints."""
+    from convcost.memory import DTYPE_BYTES
+    from convcost.render.table import LAYER_COLUMNS, costs_nothing, layer_headers, totals_text
+
+    size = DTYPE_BYTES[dtype]
     num = ' class="num"'
-    head = "".join(f"<th{num if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(header))
+    aligns = [num if column.right else "" for column in LAYER_COLUMNS]
+    head = "".join(f"<th{a}>{escape(h)}</th>" for a, h in zip(aligns, layer_headers(dtype), strict=True))
     body = []
     for i, row in enumerate(report.rows, start=1):
-        cells = [
-            str(i),
-            row.path,
-            row.kind,
-            row.type_stride,
-            row.filter_shape,
-            paper_shape(row.input),
-            paper_shape(row.output),
-            human(row.params),
-            human(row.macs),
-            percent(report.macs_share(row.macs)),
-        ]
-        dim = "" if row.params or row.macs else ' style="color:#888"'
-        tds = "".join(f"<td{num if j in numeric else ''}>{escape(c)}</td>" for j, c in enumerate(cells))
+        cells = (column.cell(report, row, i, MULT_ADDS, size) for column in LAYER_COLUMNS)
+        tds = "".join(f"<td{a}>{escape(c)}</td>" for a, c in zip(aligns, cells, strict=True))
+        dim = ' style="color:#888"' if costs_nothing(row) else ""  # dimmed as the table dims them
         body.append(f"<tr{dim}>{tds}</tr>")
-    t = report.totals
-    totals = [
-        f"Total params: {exact(t.params)} (trainable {exact(t.trainable)}, non-trainable {exact(t.non_trainable)})",
-        *work_totals(report, MULT_ADDS),
-        f"Memory: {memory_line(report, dtype)}",
-        *(f"Note: {note}" for note in report.notes),
-    ]
+    totals = totals_text(report, dtype, MULT_ADDS).splitlines()
     return (
         f"<div><p><b>{escape(headline(report))}</b></p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -173,7 +173,8 @@ def _layers(report: Report, color: bool, dtype: str, work: Work, layout: Layout)
     )
 
 
-def _totals(report: Report, dtype: str, work: Work, width: int | None) -> str:
+def totals_text(report: Report, dtype: str, work: Work, width: int | None = None) -> str:
+    """The totals' lines (params, work, memory, notes), wrapped to ``width``."""
     t = report.totals
     text = (
         f"Total params: {exact(t.params)} ({human(t.params)})   "
@@ -244,7 +245,7 @@ def to_table(
     parts = [_layers(report, bool(color), dtype, work, layout)]
     if report.lower_bound:
         parts.append(_unknown(report, bool(color), layout.width))
-    parts += [_totals(report, dtype, work, layout.width), _by_kind(report, bool(color), work, layout.width)]
+    parts += [totals_text(report, dtype, work, layout.width), _by_kind(report, bool(color), work, layout.width)]
     if report.separable:
         parts.append(_separable(report, bool(color), layout.width))
     return "\n".join(parts)
