@@ -533,6 +533,22 @@ class LearnedScales(nn.Module):
         return self.act2(self.gamma * y + y * self.gain)
 
 
+class LearnedTensorArithmetic(nn.Module):
+    """Learned tensors applied with operators that are no layer scale: a position bias added, a
+    map subtracted from, and a divisor broadcast over height (WeightOp when read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.position = nn.Parameter(torch.randn(4, 8, 8))
+        self.offset = nn.Parameter(torch.randn(1, 8, 1))
+        self.scale = nn.Parameter(torch.rand(4, 1, 8) + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x) + self.position
+        return (self.offset - y) / self.scale
+
+
 class PatchedMethodBroadcast(nn.Module):
     """``torch.mul`` and ``Tensor.add`` (functions ptflops and calflops patch) with a ``(C, 1, 1)``
     gamma: their count aligns shapes from the left, so it is not the batch times one sample's."""
@@ -698,5 +714,8 @@ IDIOMS: dict[str, Entry] = {
     "preprocessing with buffers and constants (Rescaling)": Entry(Preprocessing, (1, 3, 8, 8)),
     "learned scales: gamma, a scalar gain, PReLU": Entry(LearnedScales, (1, 3, 8, 8)),
     "torch.mul / Tensor.add with a (C, 1, 1) gamma, batch 3": Entry(PatchedMethodBroadcast, (3, 3, 8, 8)),
+    "learned tensors added, subtracted from, divided by (WeightOp)": Entry(
+        LearnedTensorArithmetic, (2, 3, 8, 8), frozenset({"WeightOp"})
+    ),
     "nn.Identity, Dropout2d, GELU tanh, mish, a clamp": Entry(Identities, (1, 3, 8, 8)),
 }
