@@ -16,8 +16,6 @@ import contextlib
 import io
 import json
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import event, given
@@ -114,15 +112,16 @@ NOT_CALLABLE = 3
 FACTORIES = ["residual", "fixed_size", "signal", "strange", "raises", "not_a_module", "NOT_CALLABLE", "missing"]
 MALFORMED = ["", ":", "x:", ":f", "a:b:c", "1mod:f", "mod.:f", f"{PACKAGE}:f-g", f"{PACKAGE}.nowhere:residual"]
 
-SCRATCH = Path(tempfile.mkdtemp(prefix="convcost-fuzz-factory-"))
-(SCRATCH / f"{PACKAGE}.py").write_text(SOURCE)
-
 
 @pytest.fixture(autouse=True, scope="module")
-def _on_path() -> object:
-    sys.path.insert(0, str(SCRATCH))
+def _on_path(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The scratch package, importable while this module's tests run."""
+    scratch = tmp_path_factory.mktemp("factories")
+    (scratch / f"{PACKAGE}.py").write_text(SOURCE)
+    sys.path.insert(0, str(scratch))
     yield
-    sys.path.remove(str(SCRATCH))
+    sys.path.remove(str(scratch))
+    sys.modules.pop(PACKAGE, None)
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
