@@ -112,6 +112,46 @@ _COMPARED: dict[type, tuple[str, ...]] = {}
 _Kind = TypeVar("_Kind")
 
 
+class _KindType(type):
+    """The metaclass of layer kinds: a kind becomes a dataclass the first time it is needed.
+
+    Why: ``dataclasses`` inspects a class's annotations and ``exec``s the ``__init__`` it writes,
+    about 0.2 ms per class; for 54 kinds that was a tenth of ``convcost table``, which builds six of
+    them. So ``kind`` only marks a class, and ``_declare`` makes it a dataclass when one is built or
+    its fields are asked for (``dataclasses.fields``, ``replace``, a serialiser), bases first.
+    ``__dataclass_fields__`` is a data descriptor here, so it wins over the inherited class attribute
+    and a kind's fields are never its base's by mistake.
+    """
+
+    @property
+    def __dataclass_fields__(cls) -> dict[str, Any]:
+        for klass in cls.__mro__:
+            if klass.__dict__.get("_undeclared"):
+                _declare(klass)
+            if "_declared_fields" in klass.__dict__:
+                declared: dict[str, Any] = klass.__dict__["_declared_fields"]
+                return declared
+        raise AttributeError("__dataclass_fields__")
+
+    @__dataclass_fields__.setter
+    def __dataclass_fields__(cls, declared: dict[str, Any]) -> None:
+        type.__setattr__(cls, "_declared_fields", declared)
+
+
+def _declare(cls: type) -> None:
+    """Make a marked kind the dataclass ``kind`` promised (its bases first, through their fields)."""
+    type.__delattr__(cls, "_undeclared")
+    type.__delattr__(cls, "__init__")  # the stand-in below: dataclasses writes the real one
+    dataclass(eq=False, repr=False)(cls)
+
+
+def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    """A kind's ``__init__`` until it is declared: declare it (and its bases), then build."""
+    cls = type(self)
+    cls.__dataclass_fields__  # noqa: B018 (declares every undeclared kind in the class's bases)
+    cls.__init__(self, *args, **kwargs)
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def kind(cls: type[_Kind]) -> type[_Kind]:
     """Declare a layer kind: a dataclass that is frozen once built (``Layer.__setattr__``), and
@@ -119,12 +159,14 @@ def kind(cls: type[_Kind]) -> type[_Kind]:
 
     Why not ``@dataclass(frozen=True)``: dataclasses ``exec`` every method it writes, class by class,
     and for 54 kinds that was most of the time ``import convcost`` takes; here only ``__init__`` is
-    written per kind, the rest is shared."""
-    return dataclass(eq=False, repr=False)(cls)
+    written per kind, the rest is shared, and only when the kind is first used (``_KindType``)."""
+    type.__setattr__(cls, "_undeclared", True)
+    type.__setattr__(cls, "__init__", _first_init)
+    return cls
 
 
 @kind
-class Layer:
+class Layer(metaclass=_KindType):
     """Base of every layer kind. ``name`` may be left empty: the builders name it, as Keras does.
 
     ``trainable=False`` freezes the layer (Keras' ``layer.trainable = False``): its weights count as
@@ -155,6 +197,10 @@ class Layer:
         for category in cls.categories:
             if category not in CATEGORIES:
                 CATEGORIES.append(category)
+
+    @property
+    def __dataclass_fields__(self) -> dict[str, Any]:  # a layer's fields are its kind's (_KindType)
+        return type(self).__dataclass_fields__
 
     # One __eq__, __hash__, __repr__ and frozen guard for every kind (see ``kind``), from its fields
     # as dataclasses would write them.

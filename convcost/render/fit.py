@@ -10,7 +10,6 @@ Widths are counted in characters of the cells as shown (``printable``), as ``gri
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -109,6 +108,8 @@ def wrap(text: str, width: int | None) -> str:
     than a line; so is a word (a long layer path in the memory line)."""
     if width is None:
         return text
+    import textwrap  # here: a table that fits (or has no terminal) never needs it, and it costs 1-3 ms
+
     end = "\n" if text.endswith("\n") else ""
     lines = text[: len(text) - len(end)].split("\n")
     wrapped = [

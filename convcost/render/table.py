@@ -10,7 +10,6 @@ out the layers that cost nothing, saying how many; the totals stay the whole mod
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -111,6 +110,8 @@ def choose_columns(names: str, dtype: str = "float32", work: Work = MULT_ADDS) -
     for name in names.split(","):
         header = by_normal.get(_normal(name))
         if header is None:
+            import difflib  # here: only a misspelt column needs it (2 ms at import)
+
             close = difflib.get_close_matches(_normal(name), list(by_normal), n=1, cutoff=0.5)
             hint = f" (did you mean {by_normal[close[0]]!r}?)" if close else ""
             listed = ", ".join(headers)
