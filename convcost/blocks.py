@@ -16,13 +16,14 @@ previous element's output, and the first one the block's input.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import ClassVar
 
 from convcost.errors import GraphError, SpecError
 from convcost.graph import Graph, GraphBuilder, Input
 from convcost.layer import Layer, describe
 from convcost.layers import Add, Concat, Multiply
+from convcost.record import record
 
 #: blocks nest at most this deep (real networks nest a few levels; every reader keeps this limit)
 MAX_DEPTH = 64
@@ -33,7 +34,7 @@ MERGES: dict[str, type[Layer]] = {"add": Add, "concat": Concat, "multiply": Mult
 Wiring = Mapping[str, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@record
 class Block:
     """A container of layers: not a layer kind, a way to write part of a graph."""
 
@@ -49,7 +50,7 @@ class Block:
 Element = Layer | Block
 
 
-@dataclass(frozen=True)
+@record
 class Sequential(Block):
     """Layers applied one after another; may nest (a block). Names are unique within the block."""
 
@@ -72,7 +73,7 @@ class Sequential(Block):
         return 1 + max((e.depth for e in self.layers if isinstance(e, Block)), default=0)
 
 
-@dataclass(frozen=True)
+@record
 class Parallel(Block):
     """Branches that all read the same input, merged by ``'add'`` (residual), ``'concat'`` (Inception)
     or ``'multiply'`` (squeeze-excite, the gate broadcast over the map).

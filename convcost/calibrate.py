@@ -19,17 +19,17 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from convcost.errors import MissingDependencyError, SpecError
+from convcost.record import record
 from convcost.roofline import Device, device
 
 MATMUL_N = 2048
 COPY_BYTES = 64 * 2**20
 
 
-@dataclass(frozen=True)
+@record
 class Calibration:
     device: Device
     gflops: float

@@ -11,12 +11,12 @@ whose scale the other model does not have is shown without a partner.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcost.digits import printing_any_int
 from convcost.layer import Shape
+from convcost.record import record
 from convcost.render.grid import grid
 from convcost.render.text import MULT_ADDS, Work, decimal, exact
 from convcost.report import Report, Row, Totals
@@ -27,7 +27,7 @@ GLOBAL = "global"
 Scale = tuple[Fraction, ...] | str
 
 
-@dataclass(frozen=True)
+@record
 class Stage:
     label: str
     totals: Totals
@@ -143,7 +143,7 @@ def _ratio_text(ratio: Fraction | None) -> str:
     return "-" if ratio is None else decimal(ratio, 3)
 
 
-@dataclass(frozen=True)
+@record
 class Comparison:
     a: Report
     b: Report

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from convcost.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Cost:
     """What one layer costs under some convention.
 

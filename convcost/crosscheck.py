@@ -11,10 +11,10 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from convcost.errors import ConvcostError, MissingDependencyError, ToolRefusedError, UnknownConventionError
+from convcost.record import record
 from convcost.report import analyze
 from convcost.spec import Model, elements
 
@@ -75,7 +75,7 @@ def _built(tool: str, build: Callable[[], Any]) -> Any:
         raise ToolRefusedError(f"{tool}: {framework} cannot build this network: {detail}") from None
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """One total of one tool: ours under the tool's convention, and the tool's own figure."""
 

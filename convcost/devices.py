@@ -6,16 +6,16 @@ roofline and the traffic model (``convcost table`` imports neither).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcost.errors import SpecError
+from convcost.record import record
 
 GIGA = 10**9
 
 
-@dataclass(frozen=True)
+@record
 class Device:
     """A peak FLOP/s and a bandwidth in bytes/s, with where the numbers come from."""
 

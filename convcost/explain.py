@@ -7,7 +7,6 @@ only lays them out so that a reader can redo the arithmetic by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, cast
 
@@ -15,13 +14,14 @@ from convcost.cost import Cost
 from convcost.digits import printing_any_int
 from convcost.errors import SpecError
 from convcost.layer import ExplicitPadding, Layer, Padding, Shape, Site
+from convcost.record import record
 from convcost.render.escape import printable
 from convcost.render.text import decimal, exact
 from convcost.report import Row, analyze
 from convcost.spec import Conv2D, DepthwiseConv2D, Model, SeparableConv2D
 
 
-@dataclass(frozen=True)
+@record
 class Term:
     """One cost: what it is, the formula in symbols, the same with numbers, and the value."""
 
@@ -31,7 +31,7 @@ class Term:
     value: int
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     kernel: int
     M: int

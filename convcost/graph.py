@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 
 from convcost.errors import GraphError
 from convcost.layer import Layer, Shape, Source, is_int
+from convcost.record import record
 
 #: the name of a model's only input when none is given (a ``Sequential`` body reads it)
 INPUT = "input"
 
 
-@dataclass(frozen=True)
+@record
 class Input:
     """A model input: its name (what nodes list in their ``inputs``) and its shape per sample."""
 
@@ -38,7 +39,7 @@ class Input:
         object.__setattr__(self, "shape", tuple(shape))
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Node:
     """A layer applied to the tensors named in ``inputs`` (node or model-input names).
 
@@ -80,7 +81,7 @@ def check_name(name: object, what: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
+@record
 class Graph:
     """Inputs, nodes in topological order, and the names of the outputs (totals cover every node).
 

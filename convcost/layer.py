@@ -23,10 +23,11 @@ Shapes are channels-first: a feature map is ``(C, H, W)``, a sequence ``(C, L)``
 from __future__ import annotations
 
 import math
-from dataclasses import FrozenInstanceError, dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any, ClassVar, Protocol, TypeVar, dataclass_transform, overload
 
 from convcost.errors import MissingRuleError, SpecError
+from convcost.record import declare_record, record
 
 Pair = tuple[int, int]
 ExplicitPadding = tuple[Pair, Pair]
@@ -34,7 +35,7 @@ Padding = str | ExplicitPadding
 Shape = tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """Where a node read from a framework came from, for the tool conventions that count by module.
 
@@ -54,7 +55,7 @@ class Source:
         return dict(self.details).get(key, default)
 
 
-@dataclass(frozen=True)
+@record
 class Site:
     """A layer applied: its input shapes, its output shape (per sample) and where it was read from."""
 
@@ -68,7 +69,7 @@ class Site:
         return self.inputs[0]
 
 
-@dataclass(frozen=True)
+@record
 class Weight:
     """One weight tensor of a layer.
 
@@ -106,19 +107,16 @@ def describe(layer: object) -> str:
     return f"{kind} '{name}'" if name else kind
 
 
-#: each kind's compared fields, in order (``Layer._compared``)
-_COMPARED: dict[type, tuple[str, ...]] = {}
-
 _Kind = TypeVar("_Kind")
 
 
 class _KindType(type):
     """The metaclass of layer kinds: a kind becomes a dataclass the first time it is needed.
 
-    Why: ``dataclasses`` inspects a class's annotations and ``exec``s the ``__init__`` it writes,
-    about 0.2 ms per class; for 54 kinds that was a tenth of ``convcost table``, which builds six of
-    them. So ``kind`` only marks a class, and ``_declare`` makes it a dataclass when one is built or
-    its fields are asked for (``dataclasses.fields``, ``replace``, a serialiser), bases first.
+    Why: declaring a dataclass reads its annotations and compiles the ``__init__`` it writes, about
+    0.2 ms per class; for 54 kinds that was a tenth of ``convcost table``, which builds six of them.
+    So ``kind`` only marks a class, and ``_declare`` makes it a record when one is built or its
+    fields are asked for (``dataclasses.fields``, ``replace``, a serialiser), bases first.
     ``__dataclass_fields__`` is a data descriptor here, so it wins over the inherited class attribute
     and a kind's fields are never its base's by mistake.
     """
@@ -139,10 +137,10 @@ class _KindType(type):
 
 
 def _declare(cls: type) -> None:
-    """Make a marked kind the dataclass ``kind`` promised (its bases first, through their fields)."""
+    """Make a marked kind the record ``kind`` promised (its bases first, through their fields)."""
     type.__delattr__(cls, "_undeclared")
-    type.__delattr__(cls, "__init__")  # the stand-in below: dataclasses writes the real one
-    dataclass(eq=False, repr=False)(cls)
+    type.__delattr__(cls, "__init__")  # the stand-in below: declare_record writes the real one
+    declare_record(cls)
 
 
 def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -154,12 +152,8 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 def kind(cls: type[_Kind]) -> type[_Kind]:
-    """Declare a layer kind: a dataclass that is frozen once built (``Layer.__setattr__``), and
-    compares, hashes and prints by its fields (``Layer.__eq__``, ``__hash__``, ``__repr__``).
-
-    Why not ``@dataclass(frozen=True)``: dataclasses ``exec`` every method it writes, class by class,
-    and for 54 kinds that was most of the time ``import convcost`` takes; here only ``__init__`` is
-    written per kind, the rest is shared, and only when the kind is first used (``_KindType``)."""
+    """Declare a layer kind: a frozen dataclass (a ``convcost.record``) that compares, hashes and
+    prints by its fields, declared when the kind is first used (``_KindType``)."""
     type.__setattr__(cls, "_undeclared", True)
     type.__setattr__(cls, "__init__", _first_init)
     return cls
@@ -201,36 +195,6 @@ class Layer(metaclass=_KindType):
     @property
     def __dataclass_fields__(self) -> dict[str, Any]:  # a layer's fields are its kind's (_KindType)
         return type(self).__dataclass_fields__
-
-    # One __eq__, __hash__, __repr__ and frozen guard for every kind (see ``kind``), from its fields
-    # as dataclasses would write them.
-    def _compared(self) -> tuple[Any, ...]:
-        names = _COMPARED.get(type(self))
-        if names is None:
-            names = _COMPARED[type(self)] = tuple(f.name for f in fields(self) if f.compare)
-        return tuple(getattr(self, name) for name in names)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Layer) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._compared() == other._compared()
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._compared()))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
-        return f"{type(self).__qualname__}({shown})"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # __init__ sets each field once; after that the layer is frozen (a window field, a
-        # PairField or PaddingField, keeps its value as ``_<name>``)
-        if name in self.__dict__ or f"_{name}" in self.__dict__:
-            raise FrozenInstanceError(f"cannot assign to field {name!r}")
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):

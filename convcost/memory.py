@@ -10,17 +10,17 @@ the end. Parameters are not part of the working set (they are reported separatel
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from convcost.graph import Graph
 from convcost.layer import elements
+from convcost.record import record
 from convcost.shapes import ShapedNode
 
 #: bytes per value of each --dtype
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
-@dataclass(frozen=True)
+@record
 class Peak:
     """The largest number of activation values alive at once (per sample) and where it happens."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -11,12 +11,13 @@ from convcost.blocks import Sequential, lower
 from convcost.errors import SpecError
 from convcost.graph import INPUT, Graph, Input
 from convcost.layer import Layer, Shape, is_int
+from convcost.record import record
 
 if TYPE_CHECKING:
     from convcost.shapes import ShapedNode
 
 
-@dataclass(frozen=True)
+@record
 class Model:
     """A network and the input it is costed for.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, cast
 
@@ -16,10 +15,11 @@ from convcost.graph import Graph
 from convcost.layer import Shape, Windowed, elements
 from convcost.memory import DTYPE_BYTES, peak_working_set
 from convcost.model import Model
+from convcost.record import record
 from convcost.shapes import ShapedNode
 
 
-@dataclass(frozen=True)
+@record
 class Totals:
     trainable: int = 0
     non_trainable: int = 0
@@ -50,7 +50,7 @@ class Totals:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """One leaf layer. ``macs`` and ``flops`` cover the whole batch; shapes are per sample, channels-first."""
 
@@ -75,7 +75,7 @@ class Row:
         return self.trainable + self.non_trainable
 
 
-@dataclass(frozen=True)
+@record
 class SeparablePair:
     """A depthwise conv and the pointwise conv after it (by path), against the standard conv they replace.
 
@@ -128,7 +128,7 @@ class SeparablePair:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     model: str
     input: Shape

@@ -13,15 +13,15 @@ exact (``Fraction``): the device numbers are parsed from their decimal text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcost.devices import DEFAULT_DEVICE, GIGA, PRESETS, RATE_RANGE, Device, device, parse_rate, preset
+from convcost.record import record
 from convcost.traffic import LayerTraffic, Traffic
 
 
-@dataclass(frozen=True)
+@record
 class LayerBound:
     """One layer on the roofline. A layer that moves nothing and computes nothing has no bound."""
 
@@ -52,7 +52,7 @@ def place(t: LayerTraffic, dev: Device) -> LayerBound:
     return LayerBound(t, bound, min(dev.peak_flops, t.intensity * dev.bandwidth), time)
 
 
-@dataclass(frozen=True)
+@record
 class Roofline:
     device: Device
     traffic: Traffic

@@ -11,12 +11,12 @@ first convolution's 3 input channels and the classifier's 1000 outputs do not sh
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcost.digits import parse_limited, printing_any_int
 from convcost.errors import GeometryError, MissingDependencyError, SpecError
+from convcost.record import record
 from convcost.render.grid import grid
 from convcost.render.text import MULT_ADDS, Work, decimal, exact
 from convcost.report import analyze
@@ -27,7 +27,7 @@ PAPER_ALPHAS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)
 PAPER_RESOLUTIONS: tuple[int, ...] = (224, 192, 160, 128)
 
 
-@dataclass(frozen=True)
+@record
 class Point:
     alpha: float | None
     resolution: int | None
@@ -43,7 +43,7 @@ def _multiplier(value: float | int | None, default: Any) -> Fraction:
     return Fraction(str(value)) / Fraction(str(default))
 
 
-@dataclass(frozen=True)
+@record
 class Sweep:
     model: str
     convention: str

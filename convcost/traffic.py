@@ -22,7 +22,6 @@ fully-connected work only; element-wise layers have intensity 0). Values are exa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -31,11 +30,12 @@ from convcost.labels import KINDS
 from convcost.layer import Shape, elements
 from convcost.memory import DTYPE_BYTES
 from convcost.model import Model
+from convcost.record import record
 from convcost.render.depth import BLOCK_KIND
 from convcost.report import analyze
 
 
-@dataclass(frozen=True)
+@record
 class LayerTraffic:
     """The traffic of one layer, for the whole batch."""
 
@@ -69,7 +69,7 @@ class LayerTraffic:
         return Fraction(self.flops, self.bytes) if self.bytes else None
 
 
-@dataclass(frozen=True)
+@record
 class TrafficTotals:
     """Sums over some layers (a kind, a block, the network)."""
 
@@ -102,7 +102,7 @@ def _intensity(item: LayerTraffic | TrafficTotals) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@record
 class Traffic:
     model: str
     #: the model's input, per sample

@@ -10,11 +10,11 @@ import NumPy: the reference is loaded when ``verify`` runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from convcost.digits import printing_any_int
 from convcost.errors import ConvcostError, GeometryError, InternalError
+from convcost.record import record
 from convcost.render.grid import grid
 from convcost.render.text import exact, paper_shape
 from convcost.report import analyze
@@ -27,7 +27,7 @@ MACS_CONVENTION = "paper"
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True)
+@record
 class VerifyRow:
     path: str
     kind: str
@@ -69,7 +69,7 @@ class VerifyRow:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Verification:
     model: str
     input: Shape

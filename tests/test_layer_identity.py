@@ -1,9 +1,9 @@
 """Every kind compares, hashes and prints by its fields, and is frozen, as dataclasses would make it.
 
-Kinds are declared with ``convcost.layer.kind`` and share ``Layer``'s one ``__eq__`` /
-``__hash__`` / ``__repr__`` / ``__setattr__`` / ``__delattr__`` (generating them per class was
-most of ``import convcost``): this pins that they behave as the generated ones did, for every kind
-and every example of it.
+Kinds are declared with ``convcost.layer.kind``, as records (``convcost.record``): they share one
+``__eq__`` / ``__hash__`` / ``__repr__`` / ``__setattr__`` / ``__delattr__`` (generating them per
+class was most of ``import convcost``): this pins that they behave as the generated ones did, for
+every kind and every example of it. tests/test_record.py checks records against dataclasses.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import dataclasses
 
 import pytest
 
+from convcost import record
 from convcost.layer import LAYER_TYPES, Layer
 from tests.completeness import EXAMPLES, all_kinds
 
@@ -35,10 +36,18 @@ def test_a_kind_compares_hashes_and_prints_by_its_fields(kind: type[Layer]) -> N
         assert dataclasses.replace(layer) == layer  # replace builds anew, as for a frozen dataclass
 
 
-def test_kinds_leave_equality_and_freezing_to_layer() -> None:
+def test_kinds_share_equality_and_freezing() -> None:
+    shared = {
+        "__eq__": record.shared_eq,
+        "__hash__": record.shared_hash,
+        "__repr__": record.shared_repr,
+        "__setattr__": record.frozen_setattr,
+        "__delattr__": record.frozen_delattr,
+    }
     for kind in LAYER_TYPES.values():
-        for method in ("__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__"):
-            assert method not in vars(kind), (kind.__name__, method)
+        dataclasses.fields(kind)  # declares the kind (kinds are declared when first used)
+        for name, method in shared.items():
+            assert getattr(kind, name) is method, (kind.__name__, name)
 
 
 def test_a_different_kind_with_the_same_fields_is_not_equal() -> None:

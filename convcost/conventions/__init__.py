@@ -21,12 +21,13 @@ takes in place of a name; ``register`` makes it known by name.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from types import MappingProxyType
 
 from convcost.cost import Cost
 from convcost.errors import MissingRuleError, UnknownConventionError
 from convcost.layer import Layer, Site
+from convcost.record import record
 
 Rule = Callable[[Layer, Site], Cost]
 #: ``rule(layer, site, batch) -> Cost`` for the whole batch (parameters once)
@@ -36,7 +37,7 @@ BatchRule = Callable[[Layer, Site, int], Cost]
 SourceRule = Callable[[Layer, Site, int], Cost | None]
 
 
-@dataclass(frozen=True)
+@record
 class Convention:
     name: str
     summary: str

@@ -51,6 +51,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from convcost.record import record
+
 if TYPE_CHECKING:
     import torch
 
@@ -195,7 +197,7 @@ class ParameterInfo:
     value: int | None  #: its value in `Capture.values` if some op read it, else None
 
 
-@dataclass(frozen=True)
+@record
 class Capture:
     """What one forward did. Plain data except `root`, the module itself (for reading attributes)."""
 

@@ -33,6 +33,7 @@ from convcost.interop.keras import (  # the per-class mapping: one Keras class -
 )
 from convcost.layer import Layer, Shape, is_int
 from convcost.model import Model
+from convcost.record import record
 
 # --------------------------------------------------------------------------------------------
 # the ways in
@@ -133,7 +134,7 @@ _LAST_AXIS = ("BatchNormalization", "Concatenate", "Normalization", "LayerNormal
 _SHOWN = 3  # names shown in a message before "and N more"
 
 
-@dataclass(frozen=True)
+@record
 class _Ref:
     """A tensor as a config names it: a layer, which of its calls (numbered as written), which output."""
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from convcost.interop.onnx_wire import BOOL, DOUBLE, FLOAT, FLOAT16, FLOAT_TYPES, INT64, INTEGER_TYPES
+from convcost.record import record
 
 #: tensors with more values than this are not evaluated (they are weights, or activations)
 MAX_VALUES = 1 << 14
@@ -27,7 +27,7 @@ class EvaluationError(Exception):
     """An operator convcost cannot evaluate on these values (the reader names the node)."""
 
 
-@dataclass(frozen=True)
+@record
 class Value:
     """A small tensor: its shape, its values flat in row-major order, its ONNX element type."""
 
@@ -235,7 +235,7 @@ def transpose(value: Value, perm: Sequence[int]) -> Value:
     return Value(shape, tuple(value.data[i] for i in indices), value.dtype)
 
 
-@dataclass(frozen=True)
+@record
 class _Call:
     """One operator evaluated: its attributes, its inputs (None where left empty), the opset, and how
     many outputs the node has."""

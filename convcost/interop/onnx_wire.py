@@ -19,10 +19,11 @@ import mmap
 import os
 import stat
 import struct
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from convcost.errors import SpecFileError
+from convcost.record import record
 
 #: tensors up to this many bytes keep their data (shape arithmetic reads them); larger ones are weights
 SMALL_TENSOR_BYTES = 1 << 16
@@ -84,7 +85,7 @@ class OnnxFileError(SpecFileError):
 # ---------------------------------------------------------------------------------------- the model
 
 
-@dataclass(frozen=True)
+@record
 class Tensor:
     """An initializer or a tensor attribute: its shape and type, and its data when small.
 
@@ -109,7 +110,7 @@ class Tensor:
         return n
 
 
-@dataclass(frozen=True)
+@record
 class Attribute:
     """One node attribute; ``value`` is an int, float, str, Tensor, or a tuple of ints / floats / strs
     (a subgraph is recorded as the string ``"<graph>"``: convcost reads no control flow)."""
@@ -118,7 +119,7 @@ class Attribute:
     value: Any
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     name: str
     op_type: str
@@ -130,7 +131,7 @@ class Node:
     position: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class ValueInfo:
     """A graph input / output / value_info entry: a tensor's element type and its dimensions (an int,
     a symbolic name such as ``"batch"``, or None when unknown); ``kind`` is ``tensor`` or what else
@@ -143,7 +144,7 @@ class ValueInfo:
     position: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Graph:
     name: str
     nodes: tuple[Node, ...]
@@ -154,7 +155,7 @@ class Graph:
     sparse_initializers: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Model:
     path: str
     ir_version: int

@@ -38,6 +38,7 @@ from convcost.graph import GraphBuilder
 from convcost.interop.torch_source import CalledModule, FunctionCall, Parameter, TensorArg, TorchDetails
 from convcost.layer import Layer, Shape, Source
 from convcost.model import Model
+from convcost.record import record
 
 if TYPE_CHECKING:
     from convcost.interop.capture import Capture, ModuleCall, Op, PyCall, TensorRef
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
+@record
 class Data:
     """A tensor of the graph (``tensor`` names a node or an input), as torch holds it.
 
@@ -65,7 +66,7 @@ class Data:
         return not self.axes or self.axes == tuple(range(len(self.axes)))
 
 
-@dataclass(frozen=True)
+@record
 class Weights:
     """A tensor computed from parameters, buffers and constants only (``parameters``: which ones).
 
@@ -78,7 +79,7 @@ class Weights:
     exact: tuple[str, int] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Rows:
     """``x.view(-1, C)``: the rows of ``data`` over its last torch axis (``lead``: the axes folded in).
 
@@ -91,7 +92,7 @@ class Rows:
     op: int = -1
 
 
-@dataclass(frozen=True)
+@record
 class Padded:
     """``F.pad(x, pad, value=value)`` of ``data`` (``pad`` as torch gives it: last axis first)."""
 
@@ -119,7 +120,7 @@ class Pending:
     reason: str = ""  #: for an unknown op: why it is not mapped
 
 
-@dataclass(frozen=True)
+@record
 class Merge:
     """A fold's answer: the merged layer, and whose op names the merged node. ``earlier`` are
     nodes before the producer that fold in too (a chain of three); the merged node then reads
@@ -130,7 +131,7 @@ class Merge:
     earlier: tuple[Pending, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Unsupported:
     """One op the reader cannot map, with where it ran."""
 
@@ -1033,7 +1034,7 @@ class Reading:
         )
 
 
-@dataclass(frozen=True)
+@record
 class _ModuleOp:
     """Stands in for an op where a module call that ran none makes a node (``nn.Dropout``)."""
 

@@ -18,13 +18,13 @@ real batch (`FunctionCall.at`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from convcost.layer import Shape, Site
+from convcost.record import record
 
 
-@dataclass(frozen=True)
+@record
 class TensorArg:
     """A tensor passed to a recorded function, by its shape (per sample when it carries the batch)."""
 
@@ -43,7 +43,7 @@ class TensorArg:
         return total
 
 
-@dataclass(frozen=True)
+@record
 class Parameter:
     """One parameter tensor: its (qualified or attribute) name, size, and whether it is trained."""
 
@@ -52,7 +52,7 @@ class Parameter:
     trainable: bool
 
 
-@dataclass(frozen=True)
+@record
 class CalledModule:
     """One call of a registered module that a node stands for (the first node the call made).
 
@@ -92,7 +92,7 @@ class CalledModule:
         return any(p.name == name for p in self.parameters)
 
 
-@dataclass(frozen=True)
+@record
 class FunctionCall:
     """A call of a function the tools patch (``F.relu``, ``torch.add``, ``Tensor.mul``), as it was made."""
 
@@ -119,7 +119,7 @@ class FunctionCall:
         return FunctionCall(self.function, resized(self.arguments), tuple((k, resized(v)) for k, v in self.keywords))
 
 
-@dataclass(frozen=True)
+@record
 class TorchDetails:
     """Everything the tool conventions read off a node that ``from_torch`` made."""
 

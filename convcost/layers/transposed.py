@@ -19,7 +19,6 @@ only the bias):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar, overload
 
 from convcost.errors import GeometryError, SpecError
@@ -40,11 +39,12 @@ from convcost.layer import (
     positive_int,
     set_field,
 )
+from convcost.record import record
 
 # ---------------------------------------------------------------------- transposed convolutions
 
 
-@dataclass(frozen=True)
+@record
 class TransposedAxis:
     """One spatial axis of a transposed convolution, as the layer's fields give it.
 

@@ -19,12 +19,12 @@ structural zeros; docs/reference.md explains why. Work is spread over ``kernels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convcost.record import record
 from convcost.reference import kernels as k
 from convcost.reference.kernels import Array, IntPair, Pads, Tally, pointwise_conv2d
 
@@ -54,7 +54,7 @@ DEPTHWISE_FLAT_MAX_ROWS = 16
 DEPTHWISE_FLAT_OUTPUTS = 128
 
 
-@dataclass(frozen=True)
+@record
 class _TapGeometry:
     """The k*k tap loop of the depthwise kernel over blocks of output rows of one channels-last sample."""
 
@@ -105,7 +105,7 @@ class _TapGeometry:
         return products
 
 
-@dataclass(frozen=True)
+@record
 class _Band:
     """The banded (Toeplitz) form of a depthwise conv: a tile of output rows of many channels per matmul.
 

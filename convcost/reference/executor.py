@@ -24,6 +24,7 @@ import numpy as np
 from convcost.errors import GeometryError
 from convcost.graph import Node
 from convcost.model import Model
+from convcost.record import record
 from convcost.reference import kernels as k
 from convcost.reference.layers import Call, kernel_for
 
@@ -36,7 +37,7 @@ NON_TRAINABLE = frozenset({"running_mean", "running_var", "mean", "variance", "c
 Progress = Callable[[int, str], None]
 
 
-@dataclass(frozen=True)
+@record
 class LayerCount:
     """What one node really did. Shapes are per sample; ``macs`` covers the whole batch."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -65,6 +64,7 @@ from convcost.layers.elementwise import (
     Subtract,
 )
 from convcost.layers.transposed import transposed_crop
+from convcost.record import record
 from convcost.reference import depthwise, resampling
 from convcost.reference import kernels as k
 
@@ -72,7 +72,7 @@ Array = k.Array
 L = TypeVar("L", bound=Layer)
 
 
-@dataclass(frozen=True)
+@record
 class Call:
     """One node being run."""
 

@@ -11,8 +11,8 @@ Widths are counted in characters of the cells as shown (``printable``), as ``gri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from convcost.record import record
 from convcost.render.escape import printable
 
 #: what `grid` puts between two columns
@@ -22,7 +22,7 @@ SHORTEST = 8
 ELLIPSIS = "…"
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """Drop the column ``header``, or (``shorten``) cut its cells to ``limit`` characters (to whatever
     fits when ``limit`` is None, but not below ``SHORTEST``)."""
@@ -36,7 +36,7 @@ def drop(*headers: str) -> list[Step]:
     return [Step(h) for h in headers]
 
 
-@dataclass(frozen=True)
+@record
 class Fitted:
     headers: list[str]
     rows: list[list[str]]

@@ -12,11 +12,11 @@ in the browser (exact BigInt sums) and says whether they equal the totals.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from convcost.labels import PAPER_KIND_NAMES
+from convcost.record import record
 from convcost.render.document import versioned
 from convcost.render.escape import html_text as escape  # names: HTML-escaped and printable
 from convcost.render.roofline import KIND_COLORS, device_line, human_time
@@ -179,7 +179,7 @@ def _share(part: int | Fraction, whole: int | Fraction) -> str:
     return percent(float(part / whole)) if whole else ""
 
 
-@dataclass(frozen=True)
+@record
 class _Block:
     path: str
     ident: str

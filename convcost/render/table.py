@@ -11,10 +11,10 @@ out the layers that cost nothing, saying how many; the totals stay the whole mod
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from convcost.errors import SpecError
 from convcost.memory import DTYPE_BYTES
+from convcost.record import record
 from convcost.render.escape import printable
 from convcost.render.fit import Step, drop, fit, wrap
 from convcost.render.grid import grid
@@ -42,7 +42,7 @@ MEMORY_HEADER = "Output ({dtype})"
 WORK_HEADER = "{work}"
 
 
-@dataclass(frozen=True)
+@record
 class Column:
     header: str
     right: bool
@@ -129,7 +129,7 @@ def costs_nothing(row: Row, work: Work = MULT_ADDS) -> bool:
     return row.kind != "unknown" and not (row.params or work.of(row))
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """How the terminal table is laid out: ``width`` in characters (None: no limit), the layer
     ``columns`` by header (None: all that fit), ``hide_zero`` leaves out layers that cost nothing."""

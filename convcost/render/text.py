@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Protocol
 
 from convcost.conventions import get_convention
 from convcost.digits import printing_any_int, unlimited
 from convcost.labels import PAPER_KIND_NAMES
+from convcost.record import record
 from convcost.render.escape import markdown_cell, printable
 from convcost.report import Report, Row, Totals
 from convcost.spec import Shape
@@ -27,7 +27,7 @@ class Counted(Protocol):
     def flops(self) -> int: ...
 
 
-@dataclass(frozen=True)
+@record
 class Work:
     """The work column a rendering shows: the convention's multiply-adds (MACs), or its FLOPs."""
 

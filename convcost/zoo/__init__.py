@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from convcost.errors import SpecError, UnknownModelError
+from convcost.record import record
 from convcost.spec import Model
 from convcost.zoo.mobilenet import mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
 
@@ -45,7 +45,7 @@ MODULES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ZooEntry:
     name: str
     build: Builder
