@@ -33,10 +33,13 @@ def _encoding(stream: Any) -> str:
 
 
 def _encode(text: str, encoding: str, drawing: bool) -> bytes:
-    candidates = [text, text.translate(_ASCII_BOXES)] if drawing else [text]
-    for candidate in candidates:
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as e:
+        character = e.object[e.start]
+    if drawing:  # translated only when needed: a whole table through a dict costs a millisecond
         try:
-            return candidate.encode(encoding)
+            return text.translate(_ASCII_BOXES).encode(encoding)
         except UnicodeEncodeError as e:
             character = e.object[e.start]
     raise ConvcostError(
