@@ -1,7 +1,8 @@
 """How fast is the analytic path? `convcost table --alpha 0.75` end to end against torchinfo.
 
 Measured in one run, each command in a fresh process (what a user waits for), best and median
-of several repeats:
+of several repeats, the commands taking turns (one round runs each once) so that a host whose speed
+drifts slows every side alike:
 
 * convcost: ``python -m convcost table --alpha 0.75`` (table and JSON output), which is what the
   ``convcost`` console script runs (minus a launcher such as a pyenv shim, which is not ours);
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import timeit
+from typing import Any
 
 TORCHINFO_SCRIPT = """
 import torch
@@ -52,13 +54,17 @@ print(torchinfo.summary(net, (1, 3, 224, 224), verbose=0))
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def fresh_process(argv: list[str], repeats: int) -> list[float]:
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=ENV)  # warm-up: writes .pyc files
-    times = []
+def interleaved(commands: dict[str, list[str]], repeats: int) -> dict[str, list[float]]:
+    """Each command ``repeats`` times in a fresh process, in rounds: every round runs every command
+    once, so a host whose speed drifts during the run (a shared VM) slows all sides alike."""
+    for argv in commands.values():
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=ENV)  # warm-up: writes .pyc files
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=ENV)
-        times.append(time.perf_counter() - start)
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=ENV)
+            times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -73,14 +79,16 @@ def main() -> None:
     args = parser.parse_args()
 
     py = sys.executable
-    results = {
+    commands = {
+        "python_startup": [py, "-c", "pass"],
+        "convcost_table": [py, "-m", "convcost", "table", "--alpha", "0.75"],
+        "convcost_json": [py, "-m", "convcost", "table", "--alpha", "0.75", "--format", "json"],
+        "torchinfo_summary": [py, "-c", TORCHINFO_SCRIPT],
+    }
+    times = interleaved(commands, args.repeats)
+    results: dict[str, dict[str, Any]] = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
-        "python_startup": summary(fresh_process([py, "-c", "pass"], args.repeats)),
-        "convcost_table": summary(fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75"], args.repeats)),
-        "convcost_json": summary(
-            fresh_process([py, "-m", "convcost", "table", "--alpha", "0.75", "--format", "json"], args.repeats)
-        ),
-        "torchinfo_summary": summary(fresh_process([py, "-c", TORCHINFO_SCRIPT], max(3, args.repeats // 2))),
+        **{name: summary(runs) for name, runs in times.items()},
     }
     from convcost import analyze, mobilenet_v1
 
@@ -95,6 +103,9 @@ def main() -> None:
     for key in ("convcost_table", "convcost_json"):
         results[key]["speedup_median"] = torchinfo["median_s"] / results[key]["median_s"]
         results[key]["speedup_best"] = torchinfo["best_s"] / results[key]["best_s"]
+        # the ratio within each round (the same moment of the host), then its median
+        rounds = [t / c for t, c in zip(times["torchinfo_summary"], times[key], strict=True)]
+        results[key]["speedup_per_round_median"] = statistics.median(rounds)
 
     print(f"machine: {results['machine']}")
     for key, value in results.items():
