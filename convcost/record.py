@@ -79,6 +79,11 @@ class _NoValue:
 _NO_VALUE = _NoValue()
 
 
+def fields_taken(cls: type) -> list[str]:
+    """The names ``cls.__init__`` takes, in order (dataclasses' doc of a class without one)."""
+    return [f.name for f in fields(cls) if f.init]
+
+
 def _write_init(cls: type) -> None:
     """``cls.__init__(self, <fields>, *, <keyword-only fields>)`` as dataclasses writes it for a
     frozen class: each field set with ``object.__setattr__`` in declaration order (a default
@@ -121,10 +126,17 @@ def _write_init(cls: type) -> None:
 
 def declare_record(cls: type, *, eq: bool = True) -> None:
     """Make ``cls`` a frozen dataclass (what ``@record`` does; ``kind`` calls it on first use)."""
+    docless = not cls.__dict__.get("__doc__")
+    if docless:
+        # dataclasses would write the doc from inspect.signature of the __init__ it has not got
+        # (object's), which parses a signature string with tokenize: 3 ms the first time
+        type.__setattr__(cls, "__doc__", "(written below)")
     dataclass(init=False, eq=False, repr=False)(cls)
     own = cls.__dict__
     if "__init__" not in own:
         _write_init(cls)
+    if docless:
+        type.__setattr__(cls, "__doc__", f"{cls.__name__}({', '.join(fields_taken(cls))})")
     shared = {"__repr__": shared_repr, "__setattr__": frozen_setattr, "__delattr__": frozen_delattr}
     if eq:
         shared["__eq__"] = shared_eq

@@ -156,3 +156,13 @@ def test_kinds_are_declared_when_first_used() -> None:
         "assert declared() == ['Conv2D'] and '_declared_fields' in vars(Layer), declared()\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_a_record_without_a_docstring_is_documented_by_its_fields() -> None:
+    @record
+    class Plain:
+        a: int
+        b: int = 2
+        c: int = dataclasses.field(default=3, init=False)
+
+    assert Plain.__doc__ == "Plain(a, b)"
