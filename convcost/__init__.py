@@ -4,8 +4,9 @@ The analytic path (spec, shapes, closed-form costs, report) uses only Python int
 convcost imports no NumPy and no deep-learning framework.
 """
 
+from typing import TYPE_CHECKING
+
 from convcost import _startup  # noqa: F401  (first: a Ctrl-C during the command's start-up is one line)
-from convcost.conventions import CONVENTIONS
 from convcost.cost import Cost
 from convcost.errors import (
     ConvcostError,
@@ -58,6 +59,18 @@ from convcost.summary import summary
 from convcost.zoo import ZOO, build, mobilenet_v1, mobilenet_v1_conv, mobilenet_v1_shallow
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from convcost.conventions import CONVENTIONS
+else:
+
+    def __getattr__(name: str) -> object:
+        # CONVENTIONS holds the five tools' rule tables, imported when first asked for
+        if name == "CONVENTIONS":
+            from convcost.conventions import CONVENTIONS
+
+            return CONVENTIONS
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import click
 
-from convcost.conventions import CONVENTIONS
+from convcost.conventions import NAMES as CONVENTION_NAMES
 from convcost.devices import DEFAULT_DEVICE, PRESETS, Device, device, preset
 from convcost.digits import unlimited
 from convcost.errors import ConvcostError, SpecError
@@ -272,7 +272,7 @@ def cli(debug: bool) -> None:
 @model_options
 @click.option(
     "--convention",
-    type=Choice(list(CONVENTIONS)),
+    type=Choice(list(CONVENTION_NAMES)),
     default="paper",
     show_default=True,
     help="What the totals count: 'paper' (conv and FC only), 'keras' (count_params()), or the named tool's own rule.",
@@ -540,7 +540,7 @@ def explain(
 @click.argument("model", default="mobilenet_v1")
 @click.option("--alpha", "alphas", help="Comma-separated width multipliers, e.g. 1,0.75,0.5,0.25.")
 @click.option("--resolution", "resolutions", help="Comma-separated resolutions, e.g. 224,192,160,128.")
-@click.option("--convention", type=Choice(list(CONVENTIONS)), default="paper", show_default=True)
+@click.option("--convention", type=Choice(list(CONVENTION_NAMES)), default="paper", show_default=True)
 @click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also draw mult-adds against params (.svg or .png).")
 @flops_option
@@ -596,7 +596,7 @@ def _variant(model: str, alpha: float | None, resolution: int | None, classes: i
 @click.argument("model_a")
 @click.argument("model_b")
 @_side_options
-@click.option("--convention", type=Choice(list(CONVENTIONS)), default="paper", show_default=True)
+@click.option("--convention", type=Choice(list(CONVENTION_NAMES)), default="paper", show_default=True)
 @click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True)
 @flops_option
 @output_option
@@ -845,7 +845,7 @@ def roofline_command(
 @device_options
 @click.option(
     "--convention",
-    type=Choice(list(CONVENTIONS)),
+    type=Choice(list(CONVENTION_NAMES)),
     default="paper",
     show_default=True,
     help="What the params and mult-adds columns count (as for `convcost table`).",

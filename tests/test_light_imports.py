@@ -68,3 +68,21 @@ def test_models_command_and_errors_are_light() -> None:
         "    assert main(['table', 'no_such_model']) == 2\n"
     )
     assert heavy_modules_after(code) == []
+
+
+def test_the_tools_rule_tables_load_only_for_a_tool_convention() -> None:
+    """``conventions/tools.py`` (an eighth of the package's code) is imported when a tool
+    convention or ``CONVENTIONS`` is asked for, not by a paper-convention table."""
+    probe = (
+        "import contextlib, io, sys\n"
+        "from convcost.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['table', '--alpha', '0.75']) == 0\n"
+        "assert 'convcost.conventions.tools' not in sys.modules\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['table', '--alpha', '0.75', '--convention', 'thop']) == 0\n"
+        "assert 'convcost.conventions.tools' in sys.modules\n"
+        "import convcost\n"
+        "assert list(convcost.CONVENTIONS) == list(convcost.conventions.NAMES)\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from convcost.cost import Cost
 from convcost.errors import MissingRuleError, UnknownConventionError
@@ -128,26 +129,54 @@ def keras(layer: Layer, site: Site) -> Cost:
     return Cost(trainable=trainable, non_trainable=non_trainable, macs=macs, flops=2 * macs)
 
 
-CONVENTIONS: dict[str, Convention] = {}
+#: the five torch tools' conventions, declared in ``tools``: their rule tables are an eighth of the
+#: package's code, so that module is imported when a tool convention (or ``CONVENTIONS``, the
+#: registry of them all) is first asked for, not by every command
+TOOLS = ("torchinfo", "fvcore", "thop", "ptflops", "calflops")
+#: the built-in conventions' names, in the order listed (the CLI's choices)
+NAMES = ("paper", "keras", *TOOLS)
+
+_REGISTERED: dict[str, Convention] = {}
+
+
+def _registry() -> dict[str, Convention]:
+    """Every registered convention, the five tools' included (``CONVENTIONS``)."""
+    from convcost.conventions import tools  # noqa: F401  (registers the five)
+
+    return _REGISTERED
+
+
+if TYPE_CHECKING:
+    #: every convention by name: ``register`` adds one
+    CONVENTIONS: dict[str, Convention]
+else:
+
+    def __getattr__(name: str) -> object:
+        if name == "CONVENTIONS":
+            return _registry()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(convention: Convention) -> Convention:
-    """Make ``convention`` known by its name (``analyze(model, "name")``, the CLI's choices)."""
-    CONVENTIONS[convention.name] = convention
+    """Make ``convention`` known by its name (``analyze(model, "name")``)."""
+    _REGISTERED[convention.name] = convention
     return convention
 
 
 def get_convention(name: str | Convention) -> Convention:
     if isinstance(name, Convention):
         return name
+    if name not in _REGISTERED and name in TOOLS:
+        _registry()  # the tools register themselves
     try:
-        return CONVENTIONS[name]
+        return _REGISTERED[name]
     except KeyError:
         import difflib
 
-        close = difflib.get_close_matches(str(name), CONVENTIONS, n=1)
+        known = _registry()
+        close = difflib.get_close_matches(str(name), known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise UnknownConventionError(f"unknown convention {name!r}{hint} (known: {', '.join(CONVENTIONS)})") from None
+        raise UnknownConventionError(f"unknown convention {name!r}{hint} (known: {', '.join(known)})") from None
 
 
 register(
@@ -167,10 +196,10 @@ register(
     )
 )
 
-from convcost.conventions import tools  # noqa: E402 (the tool conventions register themselves after paper and keras)
-
 __all__ = [
     "CONVENTIONS",
+    "NAMES",
+    "TOOLS",
     "BatchRule",
     "Convention",
     "Rule",
@@ -179,5 +208,4 @@ __all__ = [
     "keras",
     "paper",
     "register",
-    "tools",
 ]
