@@ -178,3 +178,12 @@ def test_colour_table_dims_free_layers() -> None:
     dim_rows = [line for line in text.splitlines() if line.startswith("\x1b[2m")]
     assert dim_rows and all("batchnorm" in r or "activation" in r or "global_pool" in r for r in dim_rows)
     assert "\x1b[" not in render(analyze(mobilenet_v1(alpha=0.25, resolution=32)), "table", color=False)
+
+
+def test_version_is_the_installed_distributions(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--version`` prints ``convcost.__version__`` (reading the metadata cost 15 ms a call): it must
+    be the version pyproject.toml gives the installed distribution."""
+    import importlib.metadata
+
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out == f"convcost, version {importlib.metadata.version('convcost')}\n"
