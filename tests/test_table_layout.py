@@ -334,3 +334,35 @@ def test_hide_zero_keeps_unknown_operations_in_sight() -> None:
     assert names == {row["path"] for row in layers if row not in free}
     assert set(unknown) <= names
     assert f"{len(free)} of {len(layers)} layers cost nothing" in text
+
+
+def _columns_taken(text: str) -> int:
+    """Terminal columns, counted here from the Unicode tables: wide and full-width two, combining none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _separator_columns(line: str, separator: str) -> list[int]:
+    return [_columns_taken(line[:i]) for i, c in enumerate(line) if c == separator]
+
+
+@pytest.mark.parametrize("width", ["0", "60"])
+def test_wide_and_combining_names_keep_the_columns_aligned(tmp_path, width: str) -> None:  # type: ignore[no-untyped-def]
+    """Names in Chinese, Japanese, Korean, full-width Latin and with combining accents: every row's
+    column separators stand in the header's columns, and a fitted table stays within its width."""
+    names = ["卷积层", "深度可分离_1", "バッチ正規化", "활성화", "ＦＵＬＬ", "café_e\u0301", "plain"]
+    layers = "".join(
+        f'[[layers]]\ntype = "Conv2D"\nname = "{name}"\nfilters = 4\nkernel = 3\npadding = "same"\n\n' for name in names
+    )
+    path = tmp_path / "wide.toml"
+    path.write_text(f'name = "宽名字"\ninput = [16, 16, 3]\n\n{layers}', encoding="utf-8")
+    code, text, err = run(["table", str(path), "--width", width])
+    assert code == 0, err
+    header = next(line for line in text.splitlines() if " ┃ " in line)
+    rows = layer_lines(text)
+    assert len(rows) == len(names) and all(any(n[:2] in row for n in names) for row in rows)
+    for row in rows:
+        assert _separator_columns(row, "│") == _separator_columns(header, "┃"), row
+    if width != "0":
+        assert max(_columns_taken(line) for line in text.split("\n\n", 1)[0].splitlines()) <= int(width)

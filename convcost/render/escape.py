@@ -34,6 +34,23 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else _escape(c) for c in text)
 
 
+def columns(text: str) -> int:
+    """The terminal columns ``text`` (already printable) takes: two for a wide or full-width
+    character (CJK ideographs, kana, hangul, full-width forms), none for a combining mark, one for
+    the rest. Tables pad by this, not by ``len``, so a name in Chinese keeps its columns aligned."""
+    if text.isascii():
+        return len(text)
+    from unicodedata import combining, east_asian_width
+
+    return sum(0 if combining(c) else 2 if east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns, on the left when ``right``."""
+    fill = " " * (width - columns(text))
+    return fill + text if right else text + fill
+
+
 def markdown_cell(text: str) -> str:
     """``printable(text)`` with ``|`` escaped, so a name cannot add a column to a markdown table."""
     return printable(text).replace("|", "\\|")

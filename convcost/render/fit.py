@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from convcost.record import record
-from convcost.render.escape import printable
+from convcost.render.escape import columns, printable
 
 #: what `grid` puts between two columns
 SEPARATOR = 3
@@ -47,19 +47,31 @@ class Fitted:
 
 def grid_width(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
     """The width of the widest line ``grid`` draws for these cells (its rule line)."""
-    widths = [max([len(printable(h))] + [len(printable(r[i])) for r in rows]) for i, h in enumerate(headers)]
+    widths = [max([columns(printable(h))] + [columns(printable(r[i])) for r in rows]) for i, h in enumerate(headers)]
     return sum(widths) + SEPARATOR * (len(widths) - 1)
 
 
 def shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters by an ellipsis: a layer path keeps a third of them
-    from its start (the block) and the rest from its end (the layer, what tells rows apart)."""
-    if len(text) <= limit:
+    """``text`` cut to ``limit`` terminal columns by an ellipsis: a layer path keeps a third of
+    them from its start (the block) and the rest from its end (the layer, what tells rows apart)."""
+    if columns(text) <= limit:
         return text
     limit = max(limit, 2)
     head = (limit - 1) // 3
     tail = limit - 1 - head
-    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+    return _within(text, head) + ELLIPSIS + _within(text[::-1], tail)[::-1]
+
+
+def _within(text: str, room: int) -> str:
+    """The longest start of ``text`` that takes at most ``room`` columns."""
+    if text.isascii():
+        return text[:room]
+    kept = ""
+    for character in text:
+        if columns(kept + character) > room:
+            break
+        kept += character
+    return kept
 
 
 def fit(
@@ -77,7 +89,7 @@ def fit(
     dropped: list[str] = []
 
     def current_width() -> int:
-        return sum(max(len(c) for c in col) for col in cols) + SEPARATOR * (len(cols) - 1)
+        return sum(max(columns(c) for c in col) for col in cols) + SEPARATOR * (len(cols) - 1)
 
     for step in steps:
         if width is None or current_width() <= width:
@@ -89,10 +101,10 @@ def fit(
             del cols[i], names[i], aligned[i]
             dropped.append(step.header)
             continue
-        widest = max(len(c) for c in cols[i][1:]) if len(cols[i]) > 1 else 0
+        widest = max(columns(c) for c in cols[i][1:]) if len(cols[i]) > 1 else 0
         room = widest - (current_width() - width)
         limit = room if step.limit is None else max(room, step.limit)
-        limit = max(limit, SHORTEST, len(cols[i][0]))
+        limit = max(limit, SHORTEST, columns(cols[i][0]))
         cols[i] = [cols[i][0]] + [shorten(c, limit) for c in cols[i][1:]]
     return Fitted(
         headers=[col[0] for col in cols],

@@ -8,9 +8,10 @@ column formatter draws the same picture in a fraction of the time and keeps the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 from convcost.digits import printing_any_int
-from convcost.render.escape import printable
+from convcost.render.escape import columns, pad, printable
 
 BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
@@ -43,10 +44,17 @@ def grid(
     title = "\n".join(printable(line) for line in title.split("\n"))  # the renderer's own line breaks stay
     caption = "\n".join(printable(line) for line in caption.split("\n"))
     rows = [[printable(cell) for cell in cells] for cells in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    # a character is a column unless a cell holds a wide one (CJK) or a combining mark: then pad
+    # by terminal columns (``columns``); the all-ASCII test runs in C, counting each cell would not
+    all_ascii = "".join(headers).isascii() and "".join(chain.from_iterable(rows)).isascii()
+    width = len if all_ascii else columns
+    widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str], sep: str) -> str:
-        padded = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        padded = [
+            (c.rjust(w) if i in right else c.ljust(w)) if all_ascii else pad(c, w, right=i in right)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return sep.join(padded).rstrip()
 
     out = [_style(title, BOLD, color)] if title else []
