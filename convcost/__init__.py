@@ -72,6 +72,9 @@ else:
             return CONVENTIONS
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+    def __dir__() -> list[str]:
+        return sorted([*globals(), "CONVENTIONS"])
+
 
 __all__ = [
     "CONVENTIONS",

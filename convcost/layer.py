@@ -27,7 +27,16 @@ from dataclasses import field, fields
 from typing import Any, ClassVar, Protocol, TypeVar, dataclass_transform, overload
 
 from convcost.errors import MissingRuleError, SpecError
-from convcost.record import declare_record, record
+from convcost.record import (
+    DECLARING,
+    declare_record,
+    frozen_delattr,
+    frozen_setattr,
+    record,
+    shared_eq,
+    shared_hash,
+    shared_repr,
+)
 
 Pair = tuple[int, int]
 ExplicitPadding = tuple[Pair, Pair]
@@ -124,10 +133,13 @@ class _KindType(type):
     @property
     def __dataclass_fields__(cls) -> dict[str, Any]:
         for klass in cls.__mro__:
-            if klass.__dict__.get("_undeclared"):
-                _declare(klass)
-            if "_declared_fields" in klass.__dict__:
-                declared: dict[str, Any] = klass.__dict__["_declared_fields"]
+            own = klass.__dict__
+            if own.get("_undeclared"):
+                with DECLARING:  # another thread may be declaring it: wait for the whole of it
+                    if own.get("_undeclared") and "_declared_fields" not in own:
+                        _declare(klass)
+            if "_declared_fields" in own:
+                declared: dict[str, Any] = own["_declared_fields"]
                 return declared
         raise AttributeError("__dataclass_fields__")
 
@@ -135,12 +147,19 @@ class _KindType(type):
     def __dataclass_fields__(cls, declared: dict[str, Any]) -> None:
         type.__setattr__(cls, "_declared_fields", declared)
 
+    @property
+    def __signature__(cls) -> None:
+        """inspect.signature (help, IDEs) asks this first: declare the kind so it reads the real __init__."""
+        cls.__dataclass_fields__  # noqa: B018 (declares the kind)
+        return None
+
 
 def _declare(cls: type) -> None:
-    """Make a marked kind the record ``kind`` promised (its bases first, through their fields)."""
+    """Make a marked kind the record ``kind`` promised (its bases first, through their fields).
+    The stand-in ``__init__`` is replaced in one step and the mark goes last, so that a thread
+    that finds the kind marked waits for ``DECLARING`` and one that finds it unmarked finds it whole."""
+    declare_record(cls, stand_in=_first_init)
     type.__delattr__(cls, "_undeclared")
-    type.__delattr__(cls, "__init__")  # the stand-in below: declare_record writes the real one
-    declare_record(cls)
 
 
 def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -195,6 +214,18 @@ class Layer(metaclass=_KindType):
     @property
     def __dataclass_fields__(self) -> dict[str, Any]:  # a layer's fields are its kind's (_KindType)
         return type(self).__dataclass_fields__
+
+    # the record's shared methods, here too so that a layer unpickled before its kind is declared
+    # already compares, hashes, prints and freezes as one; and unpickling declares the kind
+    __eq__ = shared_eq
+    __hash__ = shared_hash
+    __repr__ = shared_repr
+    __setattr__ = frozen_setattr
+    __delattr__ = frozen_delattr
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        type(self).__dataclass_fields__  # noqa: B018 (declares the kind)
+        self.__dict__.update(state)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):

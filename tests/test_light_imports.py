@@ -86,3 +86,19 @@ def test_the_tools_rule_tables_load_only_for_a_tool_convention() -> None:
         "assert list(convcost.CONVENTIONS) == list(convcost.conventions.NAMES)\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_a_convention_registered_before_the_tools_load_stays() -> None:
+    """register() loads the five first: a user's convention named like a tool replaces it for good,
+    and a new one is listed after the built-ins, as when the registry was filled at import."""
+    probe = (
+        "import convcost\n"
+        "from convcost.conventions import Convention, get_convention, paper, register\n"
+        "register(Convention('thop', 'mine', {}, default=paper))\n"
+        "register(Convention('extra', 'mine too', {}, default=paper))\n"
+        "get_convention('fvcore')\n"
+        "assert get_convention('thop').summary == 'mine'\n"
+        "assert list(convcost.CONVENTIONS) == [*convcost.conventions.NAMES, 'extra']\n"
+        "assert 'CONVENTIONS' in dir(convcost) and 'tools' in dir(convcost.conventions)\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)

@@ -166,3 +166,142 @@ def test_a_record_without_a_docstring_is_documented_by_its_fields() -> None:
         c: int = dataclasses.field(default=3, init=False)
 
     assert Plain.__doc__ == "Plain(a, b)"
+
+
+def test_records_and_frozen_dataclasses_inherit_from_each_other_as_dataclasses_do() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Frozen:
+        x: int
+
+    @record
+    class Over(Frozen):
+        y: int = 0
+
+    @dataclasses.dataclass(frozen=True)
+    class Under(Over):
+        z: int = 1
+
+    @record
+    class Deeper(Under):
+        w: int = 2
+
+    assert vars(Deeper(1, 2, 3, 4)) == {"x": 1, "y": 2, "z": 3, "w": 4} and Over(1) == Over(1, 0)
+    assert all(c.__dataclass_params__.frozen for c in (Over, Under, Deeper))  # type: ignore[attr-defined]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Deeper(1).w = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen one"):
+        dataclasses.dataclass(type("Open", (Over,), {}))
+    with pytest.raises(TypeError, match="cannot inherit frozen dataclass from a non-frozen one"):
+        record(type("Closed", (dataclasses.dataclass(type("Open", (), {})),), {}))
+
+
+def test_a_record_passes_its_init_vars_to_post_init() -> None:
+    @record
+    class Scaled:
+        x: int
+        scale: dataclasses.InitVar[int] = 2
+
+        def __post_init__(self, scale: int) -> None:
+            object.__setattr__(self, "x", self.x * scale)
+
+    assert Scaled(1).x == 2 and Scaled(1, 5).x == 5 and Scaled(x=2, scale=3).x == 6
+    assert [f.name for f in dataclasses.fields(Scaled)] == ["x"]
+
+
+def test_field_names_cannot_clash_with_the_written_init() -> None:
+    @record
+    class Odd:
+        self: int
+        _set: int = 1
+        _NO_VALUE: int = 2
+        f: list[int] = dataclasses.field(default_factory=list)
+        _factory_f: int = 3
+
+    assert vars(Odd(0)) == {"self": 0, "_set": 1, "_NO_VALUE": 2, "f": [], "_factory_f": 3}
+
+
+def test_a_record_that_holds_itself_prints() -> None:
+    @record
+    class Node:
+        children: list[Any]
+
+    node = Node([])
+    node.children.append(node)
+    assert repr(node) == "test_a_record_that_holds_itself_prints.<locals>.Node(children=[...])"
+
+
+def test_a_plain_subclass_of_a_record_may_set_its_own_attributes() -> None:
+    @record
+    class Base:
+        x: int
+
+    class Noted(Base):
+        def __init__(self, x: int, note: str) -> None:
+            super().__init__(x)
+            self.note = note
+
+    noted = Noted(1, "n")
+    assert noted.note == "n"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        noted.x = 2  # type: ignore[misc]
+
+
+def test_a_layer_unpickled_in_a_fresh_process_is_whole() -> None:
+    """The first layer of its kind a process sees may come from pickle (a worker process): it is
+    equal, hashed, printed, frozen and matched as one built there."""
+    import pickle
+
+    from convcost.layers import Conv2D
+
+    data = pickle.dumps([Conv2D(4, kernel=3, name="x"), Conv2D(4, kernel=3, name="x")])
+    script = (
+        "import pickle, sys, dataclasses\n"
+        "a, b = pickle.loads(sys.stdin.buffer.read())\n"
+        "assert a == b and hash(a) == hash(b) and repr(a).startswith('Conv2D(name=')\n"
+        "seen = {a}\n"
+        "from convcost.layers import Conv2D\n"
+        "assert Conv2D(4, kernel=3, name='x') in seen\n"
+        "match a:\n"
+        "    case Conv2D(filters, kernel):\n"
+        "        assert (filters, kernel) == (4, (3, 3))\n"
+        "try:\n"
+        "    a.filters = 9\n"
+        "except dataclasses.FrozenInstanceError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('an unpickled layer could be changed')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], input=data, check=True)
+
+
+def test_threads_building_the_first_layers_of_a_kind_at_once() -> None:
+    """Eight threads build the first Conv2D of a process together, switching as often as Python
+    allows, in 20 fresh processes: every one gets a whole layer and the kind stays whole."""
+    script = (
+        "import sys, threading\n"
+        "sys.setswitchinterval(1e-6)\n"
+        "import convcost\n"
+        "from convcost.layers import Conv2D\n"
+        "built, errors = [], []\n"
+        "def build():\n"
+        "    try:\n"
+        "        built.append(Conv2D(4, 3, name='x'))\n"
+        "    except Exception as error:\n"
+        "        errors.append(repr(error))\n"
+        "threads = [threading.Thread(target=build) for _ in range(8)]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join()\n"
+        "assert not errors, errors\n"
+        "assert len(set(built)) == 1 and Conv2D(4, name='y').name == 'y'\n"
+    )
+    for _ in range(20):
+        subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_inspect_sees_a_kind_not_yet_used() -> None:
+    script = (
+        "import inspect\n"
+        "from convcost.layers import Dense\n"
+        "assert str(inspect.signature(Dense)).startswith('(units'), inspect.signature(Dense)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

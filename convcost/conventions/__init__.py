@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import field, replace
+from importlib import import_module
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -141,8 +142,7 @@ _REGISTERED: dict[str, Convention] = {}
 
 def _registry() -> dict[str, Convention]:
     """Every registered convention, the five tools' included (``CONVENTIONS``)."""
-    from convcost.conventions import tools  # noqa: F401  (registers the five)
-
+    import_module("convcost.conventions.tools")  # registers the five (a from-import would ask __getattr__)
     return _REGISTERED
 
 
@@ -154,11 +154,23 @@ else:
     def __getattr__(name: str) -> object:
         if name == "CONVENTIONS":
             return _registry()
+        if name == "tools":
+            return import_module("convcost.conventions.tools")
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted([*globals(), "CONVENTIONS", "tools"])
 
 
 def register(convention: Convention) -> Convention:
-    """Make ``convention`` known by its name (``analyze(model, "name")``)."""
+    """Make ``convention`` known by its name (``analyze(model, "name")``); it replaces a convention
+    of the same name, a built-in one included."""
+    _registry()  # the built-ins first: a convention registered now is listed after them and stays
+    return _add(convention)
+
+
+def _add(convention: Convention) -> Convention:
+    """Register a built-in convention (``register`` without loading the tools first)."""
     _REGISTERED[convention.name] = convention
     return convention
 
@@ -179,7 +191,7 @@ def get_convention(name: str | Convention) -> Convention:
         raise UnknownConventionError(f"unknown convention {name!r}{hint} (known: {', '.join(known)})") from None
 
 
-register(
+_add(
     Convention(
         "paper",
         "conv and fully-connected multiply-adds and weights (biases included); no BN, activation or pooling",
@@ -187,7 +199,7 @@ register(
         default=paper,
     )
 )
-register(
+_add(
     Convention(
         "keras",
         "params as Keras count_params(): BN adds 2 trainable + 2 non-trainable per channel; multiply-adds as paper",

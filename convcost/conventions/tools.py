@@ -30,7 +30,8 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from convcost.conventions import Convention, Rule, register
+from convcost.conventions import Convention, Rule
+from convcost.conventions import _add as register  # built-ins: register() would load this module
 from convcost.cost import Cost
 from convcost.errors import MissingRuleError
 from convcost.geometry import explicit_padding
