@@ -103,6 +103,30 @@ def onnx_tool_command(path: Path) -> list[str]:
     return command + (["-d", *dynamic] if dynamic else [])
 
 
+def onnx_tool_inputs(path: Path) -> dict[str, Any] | None:
+    """The input arrays onnx-tool's shape inference needs for a file with a symbolic batch (the
+    CLI's ``-d`` of ``onnx_tool_command``), or None."""
+    command = onnx_tool_command(path)
+    if "-d" not in command:
+        return None
+    import numpy as np
+
+    name, _, sizes = command[command.index("-d") + 1].split(":")
+    return {name: np.zeros([int(s) for s in sizes.split("x")], np.float32)}
+
+
+def onnx_tool_profiled(path: Path, inputs: dict[str, Any] | None) -> Any:
+    """onnx-tool's Model -> shape_infer -> profile (what model_profile does before it prints): its graph."""
+    import onnx_tool
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        graph = onnx_tool.Model(str(path), {"verbose": False}).graph
+        graph.graph_reorder_nodes()
+        graph.shape_infer(inputs)
+        graph.profile()
+    return graph
+
+
 def fresh_process(argv: list[str], repeats: int) -> list[float]:
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, cwd=ROOT)
     times = []
@@ -116,29 +140,16 @@ def fresh_process(argv: list[str], repeats: int) -> list[float]:
 def in_process(path: Path, repeats: int) -> dict[str, float]:
     """The tools' own work without process start: convcost's read and analysis, onnx-tool's
     Model -> shape_infer -> profile (what model_profile does before it prints)."""
-    import onnx_tool
-
     from convcost import analyze
     from convcost.interop.onnx import from_onnx
 
     def convcost_run() -> None:
         analyze(from_onnx(str(path)))
 
-    dynamic = None
-    command = onnx_tool_command(path)
-    if "-d" in command:
-        import numpy as np
-
-        name, _, sizes = command[command.index("-d") + 1].split(":")
-        dynamic = {name: np.zeros([int(s) for s in sizes.split("x")], np.float32)}
+    inputs = onnx_tool_inputs(path)  # made once, outside the timing
 
     def onnx_tool_run() -> None:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            model = onnx_tool.Model(str(path), {"verbose": False})
-            graph = model.graph
-            graph.graph_reorder_nodes()
-            graph.shape_infer(dynamic)
-            graph.profile()
+        onnx_tool_profiled(path, inputs)
 
     def best(function: Any) -> float:
         function()

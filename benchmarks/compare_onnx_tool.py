@@ -14,8 +14,6 @@ Usage: python benchmarks/compare_onnx_tool.py [--files DIR] [--json results.json
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import sys
@@ -26,27 +24,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_onnx import make_files, onnx_tool_command
+from bench_onnx import make_files, onnx_tool_inputs, onnx_tool_profiled
 
 from convcost import analyze
 from convcost.interop.onnx import from_onnx
 
 
 def onnx_tool_profile(path: Path) -> dict[str, Any]:
-    import numpy as np
-    import onnx_tool
-
-    command = onnx_tool_command(path)
-    dynamic = None
-    if "-d" in command:
-        name, _, sizes = command[command.index("-d") + 1].split(":")
-        dynamic = {name: np.zeros([int(s) for s in sizes.split("x")], np.float32)}
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        model = onnx_tool.Model(str(path), {"verbose": False})
-        graph = model.graph
-        graph.graph_reorder_nodes()
-        graph.shape_infer(dynamic)
-        graph.profile()
+    graph = onnx_tool_profiled(path, onnx_tool_inputs(path))
     by_op: dict[str, int] = defaultdict(int)
     weighted = 0
     for node in graph.nodemap.values():
