@@ -273,6 +273,20 @@ EXAMPLES.update(
 #: (kind, interpreter) pairs waiting for a reader being written elsewhere, with the reason
 PENDING: dict[tuple[type[Layer], str], str] = {}
 
+#: what a reader gives back for a kind the framework builds as another's module or layer: read back,
+#: every other kind is itself (a fold that stops recovering a kind keeps the counts, not the kind)
+READS_AS: dict[tuple[str, str], set[str]] = {
+    ("DepthwiseConv2D", "read:torch"): {"Conv2D"},  # torch builds it as a grouped nn.Conv2d
+    ("DepthwiseConv1D", "read:torch"): {"Conv1D"},
+    ("WeightOp", "read:torch"): {"LayerScale"},  # x * a learned per-channel tensor
+    ("ScalarOp", "read:torch"): {"Activation"},  # maximum(x, 0) is a ReLU
+    ("Cropping1D", "read:torch"): {"Slice"},
+    ("Pad2D", "read:torch"): {"ZeroPadding2D"},  # constant padding with zeros
+    ("Pad2D", "read:keras"): {"ZeroPadding2D"},
+    ("ChannelShuffle", "read:keras"): {"Reshape", "Permute"},  # Keras has no shuffle layer
+    ("InstanceNorm", "read:keras"): {"GroupNorm", "BatchNorm"},  # as the example's options build it
+}
+
 
 #: the interpreters, in the order ``gaps`` checks them
 INTERPRETERS = (
@@ -351,6 +365,7 @@ def _check(kind: type[Layer], interpreter: str, model: Model) -> None:
         # Keras has no padding on a layer (explicit padding is a layer of its own): the torch tools
         # may price that build differently, Keras' own counts may not
         _same_counts(back, model, ("paper", "keras"))
+        _same_kind(back, kind, interpreter)
     elif interpreter == "read:torch":
         from convcost.interop.torch import from_torch, to_torch
 
@@ -358,8 +373,16 @@ def _check(kind: type[Layer], interpreter: str, model: Model) -> None:
             return  # the torch reader takes one input
         back = from_torch(to_torch(model).eval(), model.input, batch=model.batch)
         _same_counts(back, model, tuple(CONVENTIONS))
+        _same_kind(back, kind, interpreter)
     else:
         raise ValueError(interpreter)
+
+
+def _same_kind(back: Model, kind: type[Layer], reader: str) -> None:
+    """Read back, the layer is its own kind again, or the stand-in ``READS_AS`` names."""
+    kinds = {type(node.layer).__name__ for node in back.graph.nodes}
+    expected = READS_AS.get((kind.__name__, reader), {kind.__name__})
+    assert kind.__name__ in kinds or kinds <= expected, f"read back as {sorted(kinds)}"
 
 
 def _same_counts(back: Model, model: Model, conventions: tuple[str, ...]) -> None:
@@ -395,6 +418,6 @@ def all_kinds() -> list[type[Layer]]:
     return list(LAYER_TYPES.values())
 
 
-__all__ = ["EXAMPLES", "INTERPRETERS", "NOT_BUILDABLE", "PENDING", "all_kinds", "example_model", "gaps"]
+__all__ = ["EXAMPLES", "INTERPRETERS", "NOT_BUILDABLE", "PENDING", "READS_AS", "all_kinds", "example_model", "gaps"]
 
 _ = Any
