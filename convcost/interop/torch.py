@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from convcost.errors import MissingRuleError, SpecError, UnsupportedLayerError
 from convcost.geometry import explicit_padding, window_output
 from convcost.interop import require
-from convcost.interop.torch_reading import Data, Merge, OpRule, Padded, Pending, Reading, Rows, Rules
+from convcost.interop.torch_reading import Data, Fold, Merge, OpRule, Padded, Pending, Reading, Rows, Rules
 from convcost.layer import ExplicitPadding, Layer, Pair, Shape, Site
 
 # Family C (issue 12)
@@ -1646,48 +1646,43 @@ _GLOBAL_POOLS: dict[str, Any] = {
 }
 
 
-def _fold_separable(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
-    """convcost's SeparableConv2d module (what to_torch builds): depthwise, then pointwise."""
-    dw, pw = producer.layer, consumer.layer
-    if r.scope_class(consumer) != "convcost.interop.torch_modules.SeparableConv2d":
-        return None
-    if not isinstance(dw, Conv2D) or not isinstance(pw, Conv2D) or dw.bias or pw.kernel != (1, 1):
-        return None
-    channels = r.shape_of(producer.inputs[0])[0]
-    if dw.groups != channels or pw.groups != 1 or pw.stride != (1, 1) or pw.padding != ((0, 0), (0, 0)):
-        return None
-    separable = SeparableConv2D(
-        pw.filters,
-        dw.kernel,
-        stride=dw.stride,
-        padding=dw.padding,
-        depth_multiplier=dw.filters // channels,
-        dilation=dw.dilation,
-        bias=pw.bias,
-    )
-    return Merge(separable)
+def _separable_fold(
+    module: str, conv: type[Layer], separable: Callable[..., Layer], unit: object, no_padding: object
+) -> Fold:
+    """The fold of convcost's ``Separable<module>`` (what to_torch builds, depthwise then
+    pointwise) back into one kind; ``unit`` and ``no_padding`` are a 1x1 window's kernel, stride
+    and padding in the conv's form (a pair for 2-D, an int for 1-D)."""
+
+    def fold(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
+        if r.scope_class(consumer) != f"convcost.interop.torch_modules.{module}":
+            return None
+        if not (isinstance(producer.layer, conv) and isinstance(consumer.layer, conv)):
+            return None
+        dw: Any = producer.layer  # a Conv2D or a Conv1D: the same field names
+        pw: Any = consumer.layer
+        channels = r.shape_of(producer.inputs[0])[0]
+        if dw.bias or dw.groups != channels or pw.groups != 1:
+            return None
+        if pw.kernel != unit or pw.stride != unit or pw.padding != no_padding:
+            return None
+        depth_multiplier = dw.filters // channels
+        return Merge(
+            separable(
+                pw.filters,
+                dw.kernel,
+                stride=dw.stride,
+                padding=dw.padding,
+                depth_multiplier=depth_multiplier,
+                dilation=dw.dilation,
+                bias=pw.bias,
+            )
+        )
+
+    return fold
 
 
-def _fold_separable1d(producer: Pending, consumer: Pending, r: Reading) -> Merge | None:
-    """convcost's SeparableConv1d module (what to_torch builds): depthwise, then pointwise."""
-    dw, pw = producer.layer, consumer.layer
-    if r.scope_class(consumer) != "convcost.interop.torch_modules.SeparableConv1d":
-        return None
-    if not isinstance(dw, Conv1D) or not isinstance(pw, Conv1D) or dw.bias or pw.kernel != 1:
-        return None
-    channels = r.shape_of(producer.inputs[0])[0]
-    if dw.groups != channels or pw.groups != 1 or pw.stride != 1 or pw.padding != (0, 0):
-        return None
-    separable = SeparableConv1D(
-        pw.filters,
-        dw.kernel,
-        stride=dw.stride,
-        padding=dw.padding,
-        depth_multiplier=dw.filters // channels,
-        dilation=dw.dilation,
-        bias=pw.bias,
-    )
-    return Merge(separable)
+_fold_separable = _separable_fold("SeparableConv2d", Conv2D, SeparableConv2D, (1, 1), ((0, 0), (0, 0)))
+_fold_separable1d = _separable_fold("SeparableConv1d", Conv1D, SeparableConv1D, 1, (0, 0))
 
 
 RULES.modules.update(
