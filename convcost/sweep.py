@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcost.digits import parse_limited, printing_any_int
-from convcost.errors import GeometryError, MissingDependencyError, SpecError
+from convcost.errors import GeometryError, SpecError
 from convcost.record import record
 from convcost.render.grid import grid
 from convcost.render.text import MULT_ADDS, Work, decimal, exact
@@ -307,18 +307,12 @@ def plot(result: Sweep, path: str) -> None:
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".svg", ".png"):
         raise SpecError(f"--plot {path}: the file must end in .svg or .png")
-    try:
-        import matplotlib
+    from convcost.render import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingDependencyError(
-            "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
-        ) from None
+    plt = pyplot()
     from convcost.atomic import write_atomically
 
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "convcost"}):
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "convcost"}):
         fig = figure(result, path)
         metadata = {"Date": None} if suffix == ".svg" else {}
         try:

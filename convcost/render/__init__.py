@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from convcost.errors import MissingDependencyError
 from convcost.report import Report
 
 if TYPE_CHECKING:
     from convcost.traffic import Traffic
 
 FORMATS = ("table", "markdown", "csv", "json")
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on its file-only backend (Agg), for every ``--plot``; matplotlib is an
+    optional extra, and its absence the one-line error that names it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependencyError(
+            "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
+        ) from None
+    return plt
 
 
 def render(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from convcost.errors import MissingDependencyError, SpecError
+from convcost.errors import SpecError
+from convcost.render import pyplot
 from convcost.render.roofline import KIND_COLORS
 from convcost.render.table import costs_nothing
 from convcost.render.text import MULT_ADDS, Work, exact, human
@@ -35,17 +36,10 @@ def _value(n: int, path: str) -> float:
 
 def figure(report: Report, path: str, work: Work = MULT_ADDS, hide_zero: bool = False) -> Any:
     """The matplotlib figure: work per layer above, params per layer below, one bar per drawn row."""
-    try:
-        import matplotlib
+    plt = pyplot()
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Patch
-        from matplotlib.ticker import FuncFormatter
-    except ImportError:
-        raise MissingDependencyError(
-            "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
-        ) from None
     rows = drawn_rows(report, work, hide_zero)
     if not rows:
         raise SpecError(f"--plot {path}: no layer costs anything under '{report.convention}': nothing to draw")

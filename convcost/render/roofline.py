@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 
-from convcost.errors import MissingDependencyError, SpecError
+from convcost.errors import SpecError
 from convcost.render.grid import grid
 from convcost.render.text import exact, human, human_bytes, paper_shape
 from convcost.roofline import GIGA, Device, LayerBound, Roofline
@@ -182,15 +182,9 @@ def plot(result: Roofline, path: str) -> None:
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".svg", ".png", ".pdf"):
         raise SpecError(f"--plot {path}: the file must end in .svg, .png or .pdf")
-    try:
-        import matplotlib
+    from convcost.render import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingDependencyError(
-            "--plot needs matplotlib, which is not installed: pip install 'convcost[plot]'"
-        ) from None
+    plt = pyplot()
     dev = result.device
     placed = [b for b in result.layers if b.traffic.intensity]
     ridge = float(dev.ridge)
