@@ -79,23 +79,22 @@ def shared_repr(self: object) -> str:
         _IN_REPR.discard(key)
 
 
-def _declared_here(cls: type) -> bool:
-    """Whether ``cls`` itself is a record (not a plain subclass of one)."""
-    return "__dataclass_fields__" in cls.__dict__ or "_declared_fields" in cls.__dict__
+def _frozen(obj: object, name: str) -> bool:
+    """Whether ``name`` of ``obj`` is fixed, as dataclasses' frozen guard decides: every attribute of
+    a record, and a record's fields on a plain subclass of it (which may set attributes of its own)."""
+    cls: type = type(obj)
+    declared_here = "__dataclass_fields__" in cls.__dict__ or "_declared_fields" in cls.__dict__
+    return declared_here or name in {f.name for f in fields(cls)}
 
 
 def frozen_setattr(self: object, name: str, value: object) -> None:
-    # as dataclasses' frozen guard: a record's fields and attributes are fixed; a plain subclass
-    # may set attributes of its own
-    cls: type = type(self)
-    if _declared_here(cls) or name in {f.name for f in fields(cls)}:
+    if _frozen(self, name):
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
     object.__setattr__(self, name, value)
 
 
 def frozen_delattr(self: object, name: str) -> None:
-    cls: type = type(self)
-    if _declared_here(cls) or name in {f.name for f in fields(cls)}:
+    if _frozen(self, name):
         raise FrozenInstanceError(f"cannot delete field {name!r}")
     object.__delattr__(self, name)
 
